@@ -108,6 +108,15 @@ class FullInfoTest(parameterized.TestCase):
         for n in range(3):
             np.testing.assert_allclose(got[n], numpy_ftl(rewards[n]), atol=1e-7)
 
+    def test_streaming_hedge_regret_equals_policy_route(self):
+        etas_N = np.array([0.0, 0.8, 5.0], np.float32)
+        rewards = self.rewards_NxTxA.astype(np.float64)
+        with jax.enable_x64(True):
+            fast = np.asarray(fi.hedge_regret(rewards, etas_N))
+            slow = np.asarray(regret.static_regret(rewards, fi.ftrl(rewards, etas_N)))
+        np.testing.assert_allclose(fast, slow, atol=1e-10)
+        chex.assert_shape(fi.hedge_regret(self.rewards_NxTxA[None], 1.0), (1, 3, 40))
+
     def test_policies_are_distributions(self):
         for name, pol in all_policies(self.rewards_NxTxA).items():
             self.assertGreaterEqual(float(pol.min()), 0.0, name)

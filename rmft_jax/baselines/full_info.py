@@ -106,6 +106,43 @@ def hedge(rewards: Array, eta: Array | None = None, schedule: str = "constant") 
 
 
 @jax.jit
+def _hedge_regret_scan(rewards_BxTxA: jax.Array, eta_B: jax.Array) -> jax.Array:
+    """Time-major scan of Hedge's expected regret; batch is the minor axis so exp vectorizes."""
+    rewards_TxAxB = jnp.transpose(rewards_BxTxA, (1, 2, 0))
+    num_actions, batch = rewards_TxAxB.shape[1:]
+
+    def step(carry, r_AxB):
+        cum_AxB, gain_B = carry
+        w_AxB = jnp.exp(eta_B * (cum_AxB - jnp.max(cum_AxB, axis=0)))
+        gain_B = gain_B + jnp.sum(w_AxB * r_AxB, axis=0) / jnp.sum(w_AxB, axis=0)
+        cum_AxB = cum_AxB + r_AxB
+        return (cum_AxB, gain_B), jnp.max(cum_AxB, axis=0) - gain_B
+
+    zeros = jnp.zeros((num_actions, batch), rewards_BxTxA.dtype)
+    _, regret_TxB = jax.lax.scan(step, (zeros, zeros[0]), rewards_TxAxB)
+    return regret_TxB.T
+
+
+def hedge_regret(rewards: Array, eta: Array) -> jax.Array:
+    """Hedge's expected static regret curve (..., T, A) -> (..., T) without materializing policies.
+
+    Equals `regret.static_regret(rewards, ftrl(rewards, eta))`, computed by a scan over rounds with
+    the batch as the vectorized axis: the fast path for tuning eta on many sequences.
+    """
+    _check_rewards(rewards)
+    _checks.check_positive("eta", eta, allow_zero=True)
+    rewards = _as_float(rewards)
+    lead, (horizon, num_actions) = rewards.shape[:-2], rewards.shape[-2:]
+    eta = jnp.asarray(eta, dtype=rewards.dtype)
+    if jnp.ndim(eta) > len(lead):
+        raise ValueError(f"eta must be a scalar or broadcast against the leading dims {lead} of "
+                         f"rewards, got shape {jnp.shape(eta)}.")
+    eta_B = jnp.broadcast_to(eta, lead).reshape(-1)
+    curve_BxT = _hedge_regret_scan(rewards.reshape(-1, horizon, num_actions), eta_B)
+    return curve_BxT.reshape(lead + (horizon,))
+
+
+@jax.jit
 def _ftl_policies(rewards: jax.Array) -> jax.Array:
     """Jitted core of `ftl`."""
     cum_TxA = cumulative_before(rewards)
