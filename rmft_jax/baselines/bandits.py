@@ -198,24 +198,23 @@ def _d_ucb_defaults(horizon: int, num_actions: int) -> dict:
     return {"discount": 1.0 - 1.0 / (4.0 * math.sqrt(horizon)), "xi": 0.6}
 
 
+def _check_unit_interval(name: str, value: float, meaning: str) -> None:
+    """Raise ValueError unless 0 < value <= 1."""
+    if not 0.0 < value <= 1.0:
+        raise ValueError(f"{name} must lie in (0, 1] ({meaning}), got {value!r}.")
+
+
 def _check_window(hp: dict) -> None:
-    """SW-UCB window must be an integer >= 1."""
+    """SW-UCB: window an integer >= 1, xi > 0."""
     if int(hp["window"]) != hp["window"] or hp["window"] < 1:
         raise ValueError(f"window must be an integer >= 1 (rounds kept), got {hp['window']!r}.")
     _checks.check_positive("xi", hp["xi"])
 
 
 def _check_discount(hp: dict) -> None:
-    """D-UCB discount must lie in (0, 1]."""
-    if not 0.0 < hp["discount"] <= 1.0:
-        raise ValueError(f"discount must lie in (0, 1] (1 = no discounting), got {hp['discount']!r}.")
+    """D-UCB: discount in (0, 1], xi > 0."""
+    _check_unit_interval("discount", hp["discount"], "1 = no discounting")
     _checks.check_positive("xi", hp["xi"])
-
-
-def _check_gamma(hp: dict) -> None:
-    """EXP3 exploration rate must lie in (0, 1]."""
-    if not 0.0 < hp["gamma"] <= 1.0:
-        raise ValueError(f"gamma must lie in (0, 1] (EXP3 exploration rate), got {hp['gamma']!r}.")
 
 
 ALGORITHMS: dict[str, Algorithm] = {
@@ -226,7 +225,8 @@ ALGORITHMS: dict[str, Algorithm] = {
     "greedy": Algorithm(_counts_init, _greedy_select, _counts_update),
     "eps_greedy": Algorithm(_counts_init, _eps_greedy_select, _counts_update, lambda T, A: {"epsilon": 0.1},
                             lambda hp: _checks.check_in_range("epsilon", hp["epsilon"], 0.0, 1.0)),
-    "exp3": Algorithm(_exp3_init, _exp3_select, _exp3_update, _exp3_defaults, _check_gamma),
+    "exp3": Algorithm(_exp3_init, _exp3_select, _exp3_update, _exp3_defaults,
+                      lambda hp: _check_unit_interval("gamma", hp["gamma"], "EXP3 exploration rate")),
     "sw_ucb": Algorithm(_sw_ucb_init, _sw_ucb_select, _sw_ucb_update, _sw_ucb_defaults, _check_window),
     "d_ucb": Algorithm(_counts_init, _d_ucb_select, _d_ucb_update, _d_ucb_defaults, _check_discount),
 }
@@ -241,16 +241,19 @@ def resolve_hparams(name: str, horizon: int, num_actions: int, **hparams: Any) -
     if unknown:
         allowed = ", ".join(sorted(resolved)) or "none"
         raise ValueError(f"unknown hyperparameter(s) {unknown} for {name!r}; it accepts: {allowed}.")
+    defaults = dict(resolved)
     for key, value in hparams.items():
         if value is not None:
             # Plain Python scalars: hashable static arguments, one compile per distinct value.
             resolved[key] = value.item() if isinstance(value, np.generic) else value
     algorithm.check(resolved)
+    # Integer-valued hyperparameters (the SW-UCB window) index arrays: 7.0 becomes 7.
+    resolved = {k: int(v) if isinstance(defaults[k], int) else v for k, v in resolved.items()}
     return tuple(sorted(resolved.items()))
 
 
 def make_bandit_fn(name: str, num_runs: int, hparams: tuple = ()) -> Callable:
-    """Pure, unjitted rollout fn(key, means_TxA, rewards=None) -> (actions_NxT, rewards_NxT); no checks."""
+    """Pure, unjitted fn(key, means_TxA, rewards=None) -> (actions_NxT, rewards_NxT); hparams from resolve_hparams."""
     algorithm, hp = ALGORITHMS[name], dict(hparams)
 
     def rollout(key: Array, means_TxA: Array, rewards: Array | None = None) -> tuple[Array, Array]:
@@ -314,8 +317,8 @@ def run_bandit(name: str, key: Array, means: Array, num_runs: int = 1, rewards: 
     `means` (T, A) are per-round Bernoulli means (non-stationary instances allowed). Realized
     `rewards` (T, A) or (N, T, A) replace the Bernoulli draws (common random numbers; Gaussian arms);
     `means` is then only used for its shape. Hyperparameters (None = default):
-      ucb1: c=2.0 (bonus sqrt(c ln t / n_a)).  greedy: none.  eps_greedy: epsilon=0.1.  thompson: prior='beta' (Beta(1, 1)) or 'gaussian'.
-      exp3: gamma=min(1, sqrt(A ln A / ((e - 1) T))).
+      ucb1: c=2.0 (bonus sqrt(c ln t / n_a)).  greedy: none.  eps_greedy: epsilon=0.1.
+      thompson: prior='beta' (Beta(1, 1)) or 'gaussian'.  exp3: gamma=min(1, sqrt(A ln A / ((e - 1) T))).
       sw_ucb: window=int(2 sqrt(T ln T)), xi=0.6.  d_ucb: discount=1 - 1/(4 sqrt(T)), xi=0.6.
     """
     _checks.check_choice("bandit algorithm", name, ALGORITHMS)
@@ -323,6 +326,6 @@ def run_bandit(name: str, key: Array, means: Array, num_runs: int = 1, rewards: 
     horizon, num_actions = np.shape(means)
     items = resolve_hparams(name, horizon, num_actions, **hparams)
     if name == "thompson" and dict(items)["prior"] == "beta" and rewards is not None:
-        _checks.check_in_range("rewards (Beta prior needs rewards in [0, 1]; else use prior='gaussian')",
-                               rewards, 0.0, 1.0)
+        # A Beta posterior needs rewards in [0, 1]; the Gaussian one takes any real rewards.
+        _checks.check_in_range("rewards (for prior='beta'; use prior='gaussian' for others)", rewards, 0.0, 1.0)
     return compiled_bandit_fn(name, int(num_runs), items)(key, means, rewards)

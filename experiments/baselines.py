@@ -1,0 +1,20 @@
+"""Classical baselines on FOL, MAB and NS-MAB: python -m experiments.baselines --config=... --workdir=DIR."""
+from absl import app, flags
+from ml_collections import config_flags
+
+from rmft_jax import baseline_suite
+
+_CONFIG = config_flags.DEFINE_config_file(
+    "config", "experiments/configs/baselines.py", "Config file, optionally FILE:VARIANT.", lock_config=True)
+_WORKDIR = flags.DEFINE_string("workdir", "runs/baselines", "Where results.json and the figure go.")
+
+
+def main(argv):
+    """Run the study and print where the outputs are."""
+    del argv
+    baseline_suite.run(_CONFIG.value, _WORKDIR.value)
+    print(f"wrote {_WORKDIR.value}/results.json and {_WORKDIR.value}/regret_curves.png")
+
+
+if __name__ == "__main__":
+    app.run(main)

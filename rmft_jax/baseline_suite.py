@@ -1,0 +1,169 @@
+"""The classical-baselines study behind `python -m experiments.baselines`: validate, run, summarize."""
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from rmft_jax import _checks, envs, metrics, plotting, regret
+from rmft_jax.baselines import bandits, full_info
+
+SETTINGS = ("fol", "mab", "nsmab")
+MAB_INSTANCES = ("hard", "easy", "random")
+NSMAB_KINDS = ("abrupt", "smooth")
+
+
+def validate_config(cfg: Any) -> None:
+    """Check every field the study reads, before anything compiles; ValueError says what to fix."""
+    if not cfg.settings:
+        raise ValueError(f"settings must name at least one of {SETTINGS}.")
+    for name in cfg.settings:
+        _checks.check_choice("setting", name, SETTINGS)
+    f = cfg.fol
+    _checks.check_horizon(f.horizon, "fol.horizon")
+    for name in f.scenarios:
+        _checks.check_choice("FOL scenario", name, envs.FOL_SCENARIOS)
+    if len(f.weights) != len(f.scenarios):
+        raise ValueError(f"fol.weights needs one weight per scenario ({len(f.scenarios)}), got {list(f.weights)}.")
+    if not f.eta_grid:
+        raise ValueError("fol.eta_grid must hold at least one learning rate.")
+    _checks.check_positive("fol.eta_grid", list(f.eta_grid))
+    _checks.check_choice("mab.instance", cfg.mab.instance, MAB_INSTANCES)
+    _checks.check_choice("nsmab.kind", cfg.nsmab.kind, NSMAB_KINDS)
+    for section in (cfg.mab, cfg.nsmab):
+        _checks.check_horizon(section.horizon)
+        for name in section.algorithms:
+            _checks.check_choice("bandit algorithm", name, bandits.ALGORITHMS)
+    for name, value in (("fol.num_sequences", f.num_sequences), ("mab.num_runs", cfg.mab.num_runs),
+                        ("nsmab.num_runs", cfg.nsmab.num_runs)):
+        if int(value) != value or value < 2:
+            raise ValueError(f"{name} must be an integer >= 2 (a confidence band needs two runs), got {value!r}.")
+
+
+def summarize(curves_NxT: jax.Array) -> dict[str, float]:
+    """Mean regret at T with a 95% half-width, and the growth statistics of the mean curve."""
+    curves_NxT = jnp.asarray(curves_NxT, jnp.float32)
+    final_N = np.asarray(curves_NxT[:, -1], np.float64)
+    fit = regret.growth(jnp.mean(curves_NxT, axis=0))
+    return {
+        "regret": float(final_N.mean()),
+        "regret_ci95": float(1.96 * final_N.std(ddof=1) / np.sqrt(final_N.size)),
+        **{k: float(fit[k]) for k in ("beta_hat", "stderr", "p_reg", "p_trend")},
+    }
+
+
+def fol_scenario(cfg: Any) -> Any:
+    """The configured FOL mixture (a single scenario when only one is named)."""
+    f = cfg.fol
+    components = tuple(envs.make_fol(name, horizon=f.horizon, num_actions=f.num_actions) for name in f.scenarios)
+    if len(components) == 1:
+        return components[0]
+    return envs.MixtureFOL(components=components, weights=tuple(float(w) for w in f.weights)).validate()
+
+
+def run_fol(cfg: Any, key: jax.Array) -> tuple[dict, dict]:
+    """FTL, Hedge (theory, anytime, grid-tuned) and Euclidean FTRL (grid-tuned) on FOL sequences."""
+    f = cfg.fol
+    rewards_NxTxA = envs.sample_batch(fol_scenario(cfg), key, int(f.num_sequences))
+    grid = [float(eta) for eta in f.eta_grid]
+    # Grid tuning is in-sample (on these same sequences): an optimistic, oracle baseline.
+    hedge_grid = [float(jnp.mean(full_info.hedge_regret(rewards_NxTxA, eta)[:, -1])) for eta in grid]
+    l2_grid = [float(jnp.mean(regret.static_regret(rewards_NxTxA, full_info.ftrl(rewards_NxTxA, eta, "l2"))[:, -1]))
+               for eta in grid]
+    eta_hedge, eta_l2 = grid[int(np.argmin(hedge_grid))], grid[int(np.argmin(l2_grid))]
+    eta_theory = full_info.hedge_theory_eta(f.horizon, f.num_actions)
+    curves = {
+        "ftl": regret.static_regret(rewards_NxTxA, full_info.ftl(rewards_NxTxA)),
+        "hedge_theory": full_info.hedge_regret(rewards_NxTxA, eta_theory),
+        "hedge_anytime": regret.static_regret(rewards_NxTxA, full_info.hedge(rewards_NxTxA, schedule="anytime")),
+        "hedge_tuned": full_info.hedge_regret(rewards_NxTxA, eta_hedge),
+        "l2_ftrl_tuned": regret.static_regret(rewards_NxTxA, full_info.ftrl(rewards_NxTxA, eta_l2, "l2")),
+    }
+    methods = {name: summarize(c) for name, c in curves.items()}
+    methods["hedge_theory"]["eta"], methods["hedge_tuned"]["eta"] = eta_theory, eta_hedge
+    methods["l2_ftrl_tuned"]["eta"] = eta_l2
+    result = {"horizon": f.horizon, "num_actions": f.num_actions, "num_sequences": f.num_sequences,
+              "scenarios": dict(zip(f.scenarios, map(float, f.weights))), "methods": methods,
+              "eta_grid": grid, "hedge_grid_regret": hedge_grid, "l2_grid_regret": l2_grid}
+    return result, curves
+
+
+def run_bandits_on(scenarios: Any, algorithms: list[str], key: jax.Array) -> dict[str, tuple]:
+    """Each algorithm once per scenario, on the scenario's pre-drawn rewards -> {name: (actions_NxT, rewards_NxT)}."""
+    means_NxTxA, table_NxTxA = scenarios.means_TxA, scenarios.rewards_TxA
+    num, horizon, num_actions = means_NxTxA.shape
+    out = {}
+    for i, name in enumerate(algorithms):
+        items = bandits.resolve_hparams(name, horizon, num_actions)
+        rollout = bandits.make_bandit_fn(name, 1, items)  # one run per scenario, vmapped over scenarios
+        keys = jax.random.split(jax.random.fold_in(key, i), num)
+        actions_Nx1xT, rewards_Nx1xT = jax.jit(jax.vmap(rollout))(keys, means_NxTxA, table_NxTxA)
+        out[name] = (actions_Nx1xT[:, 0], rewards_Nx1xT[:, 0])
+    return out
+
+
+def run_mab(cfg: Any, key: jax.Array) -> tuple[dict, dict]:
+    """Bandit baselines on the configured stationary instance: pseudo-regret and exploration stats."""
+    m = cfg.mab
+    if m.instance == "random":
+        params = envs.make_bandit("random", horizon=m.horizon)
+    else:
+        params = (envs.hard_instance if m.instance == "hard" else envs.easy_instance)(horizon=m.horizon)
+    key_env, key_alg = jax.random.split(key)
+    scenarios = envs.sample_batch(params, key_env, int(m.num_runs))
+    best_N = jnp.argmax(scenarios.means_TxA[:, 0], axis=-1)
+    curves, methods = {}, {}
+    for name, (actions_NxT, rewards_NxT) in run_bandits_on(scenarios, list(m.algorithms), key_alg).items():
+        curves[name] = regret.pseudo_regret(scenarios.means_TxA, actions_NxT)
+        stats = metrics.exploration_stats(actions_NxT, rewards_NxT, best_N, params.num_actions)
+        methods[name] = {**summarize(curves[name]), **{k: float(v) for k, v in stats.items()}}
+    result = {"instance": m.instance, "horizon": m.horizon, "num_actions": params.num_actions,
+              "num_runs": m.num_runs, "methods": methods}
+    return result, curves
+
+
+def run_nsmab(cfg: Any, key: jax.Array) -> tuple[dict, dict]:
+    """Bandit baselines on drifting means: dynamic regret and the realized variation V_T."""
+    n = cfg.nsmab
+    params = envs.make_nsmab(n.kind, num_actions=n.num_actions, horizon=n.horizon,
+                             variation_budget=n.variation_budget)
+    key_env, key_alg = jax.random.split(key)
+    scenarios = envs.sample_batch(params, key_env, int(n.num_runs))
+    curves = {name: regret.dynamic_regret(scenarios.means_TxA, actions_NxT)
+              for name, (actions_NxT, _) in run_bandits_on(scenarios, list(n.algorithms), key_alg).items()}
+    result = {"kind": n.kind, "horizon": n.horizon, "num_actions": n.num_actions, "num_runs": n.num_runs,
+              "variation_budget": n.variation_budget,
+              "realized_variation_mean": float(jnp.mean(scenarios.variation)),
+              "methods": {name: summarize(c) for name, c in curves.items()}}
+    return result, curves
+
+
+RUNNERS: dict[str, Callable] = {"fol": run_fol, "mab": run_mab, "nsmab": run_nsmab}
+PANEL_TITLES = {"fol": "full information (static regret)", "mab": "MAB (pseudo-regret)",
+                "nsmab": "NS-MAB (dynamic regret)"}
+
+
+def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
+    """Run the configured settings, write results.json and regret_curves.png into workdir."""
+    validate_config(cfg)
+    os.makedirs(workdir, exist_ok=True)
+    key = jax.random.key(int(cfg.seed))
+    results: dict[str, Any] = {"config": cfg.to_dict()}
+    panels = {}
+    for index, name in enumerate(cfg.settings):
+        start = time.perf_counter()
+        # fold_in by the setting's fixed index: a setting's numbers do not depend on which others run.
+        results[name], curves = RUNNERS[name](cfg, jax.random.fold_in(key, SETTINGS.index(name)))
+        panels[PANEL_TITLES[name]] = {k: np.asarray(v) for k, v in curves.items()}
+        best = min(results[name]["methods"].items(), key=lambda kv: kv[1]["regret"])
+        log(f"[{index + 1}/{len(cfg.settings)}] {name}: {len(curves)} methods in "
+            f"{time.perf_counter() - start:.1f}s; lowest regret {best[0]} = {best[1]['regret']:.2f}")
+    with open(os.path.join(workdir, "results.json"), "w") as fh:
+        json.dump(results, fh, indent=2)
+    plotting.plot_regret_panels(panels, os.path.join(workdir, "regret_curves.png"))
+    return results

@@ -1,0 +1,62 @@
+"""Matplotlib figures: regret curves with confidence bands, metrics over iterations."""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; never needs a display
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def mean_and_band(curves_NxT: np.ndarray, z: float = 1.96) -> tuple[np.ndarray, np.ndarray]:
+    """Mean curve over runs and the half-width of its normal-approximation confidence band."""
+    curves_NxT = np.asarray(curves_NxT, np.float64)
+    if curves_NxT.ndim == 1:
+        return curves_NxT, np.zeros_like(curves_NxT)
+    num = curves_NxT.shape[0]
+    half = z * curves_NxT.std(axis=0, ddof=1) / np.sqrt(num) if num > 1 else np.zeros(curves_NxT.shape[1])
+    return curves_NxT.mean(axis=0), half
+
+
+def plot_regret_panels(panels: Mapping[str, Mapping[str, np.ndarray]], path: str,
+                       ylabel: Mapping[str, str] | None = None, log_scale: bool = False) -> None:
+    """One panel per setting; each line is a method's mean regret curve with a 95% band.
+
+    panels: {panel title: {method name: curves (N, T) or a mean curve (T,)}}.
+    """
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.0), squeeze=False)
+    for ax, (title, curves) in zip(axes[0], panels.items()):
+        for name, curves_NxT in curves.items():
+            mean_T, half_T = mean_and_band(curves_NxT)
+            rounds_T = np.arange(1, mean_T.shape[0] + 1)
+            (line,) = ax.plot(rounds_T, mean_T, label=name, lw=1.6)
+            ax.fill_between(rounds_T, mean_T - half_T, mean_T + half_T, color=line.get_color(), alpha=0.2)
+        ax.set_title(title)
+        ax.set_xlabel("round t")
+        ax.set_ylabel((ylabel or {}).get(title, "regret"))
+        if log_scale:
+            ax.set_xscale("log")
+            ax.set_yscale("symlog", linthresh=1.0)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_series(series: Mapping[str, Sequence[float]], path: str, xlabel: str = "iteration",
+                title: str = "") -> None:
+    """Stacked line plots of scalar series that share an x axis (e.g. metrics over iterations)."""
+    fig, axes = plt.subplots(len(series), 1, figsize=(6.0, 2.4 * len(series)), squeeze=False, sharex=True)
+    for ax, (name, values) in zip(axes[:, 0], series.items()):
+        ax.plot(np.arange(len(values)), np.asarray(values, np.float64), marker=".", lw=1.4)
+        ax.set_ylabel(name)
+        ax.grid(alpha=0.3)
+    axes[-1, 0].set_xlabel(xlabel)
+    if title:
+        axes[0, 0].set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
