@@ -1,5 +1,5 @@
 """Classical baselines on FOL, MAB and NS-MAB: python -m experiments.baselines --config=... --workdir=DIR."""
-from absl import app, flags
+from absl import app, flags, logging
 from ml_collections import config_flags
 
 from rmft_jax import baseline_suite
@@ -12,6 +12,7 @@ _WORKDIR = flags.DEFINE_string("workdir", "runs/baselines", "Where results.json 
 def main(argv):
     """Run the study and print where the outputs are."""
     del argv
+    logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO
     baseline_suite.run(_CONFIG.value, _WORKDIR.value)
     print(f"wrote {_WORKDIR.value}/results.json and {_WORKDIR.value}/regret_curves.png")
 

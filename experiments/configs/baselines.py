@@ -6,23 +6,23 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
     """Default config; `--config=experiments/configs/baselines.py:VARIANT` picks a variant."""
     c = ml_collections.ConfigDict()
     c.seed = 0
-    c.settings = ["fol", "mab", "nsmab"]
+    c.settings = ("fol", "mab", "nsmab")
 
     # Full information: a mixture of reward processes, one on which FTL has linear regret.
     c.fol = ml_collections.ConfigDict()
     c.fol.horizon = 100
     c.fol.num_actions = 5
     c.fol.num_sequences = 4096
-    c.fol.scenarios = ["stochastic", "ftl_adversarial", "sine_trend"]
-    c.fol.weights = [0.5, 0.25, 0.25]
-    c.fol.eta_grid = [0.03, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0]
+    c.fol.scenarios = ("stochastic", "ftl_adversarial", "sine_trend")
+    c.fol.weights = (0.5, 0.25, 0.25)
+    c.fol.eta_grid = (0.03, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
 
     # Stochastic MAB: Krishnamurthy et al.'s hard instance, best arm at a random position.
     c.mab = ml_collections.ConfigDict()
     c.mab.instance = "hard"  # hard (K=5, gap 0.2), easy (K=4, gap 0.5) or random (means ~ U[0,1])
     c.mab.horizon = 100
     c.mab.num_runs = 2000
-    c.mab.algorithms = ["ucb1", "thompson", "greedy", "eps_greedy", "exp3"]
+    c.mab.algorithms = ("ucb1", "thompson", "greedy", "eps_greedy", "exp3")
 
     # Non-stationary MAB: abrupt changes under a variation budget.
     c.nsmab = ml_collections.ConfigDict()
@@ -31,13 +31,13 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
     c.nsmab.horizon = 200
     c.nsmab.variation_budget = 2.0
     c.nsmab.num_runs = 1000
-    c.nsmab.algorithms = ["ucb1", "thompson", "exp3", "sw_ucb", "d_ucb"]
+    c.nsmab.algorithms = ("ucb1", "thompson", "exp3", "sw_ucb", "d_ucb")
 
     if variant in ("fol", "mab", "nsmab"):
-        c.settings = [variant]
+        c.settings = (variant,)
     elif variant == "smoke":
         c.fol.horizon, c.fol.num_sequences = 30, 64
-        c.fol.eta_grid = [0.1, 1.0]
+        c.fol.eta_grid = (0.1, 1.0)
         c.mab.horizon, c.mab.num_runs = 30, 64
         c.nsmab.horizon, c.nsmab.num_runs = 40, 64
     elif variant:

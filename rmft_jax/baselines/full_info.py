@@ -108,18 +108,21 @@ def hedge(rewards: Array, eta: Array | None = None, schedule: str = "constant") 
 @jax.jit
 def _hedge_regret_scan(rewards_BxTxA: jax.Array, eta_B: jax.Array) -> jax.Array:
     """Time-major scan of Hedge's expected regret; batch is the minor axis so exp vectorizes."""
-    rewards_TxAxB = jnp.transpose(rewards_BxTxA, (1, 2, 0))
-    num_actions, batch = rewards_TxAxB.shape[1:]
+    # Swapping (B, T) moves whole rows of A values (a cheap copy); each step then transposes one
+    # (B, A) slice to (A, B). A full (T, A, B) transpose of the table costs more than the scan.
+    rewards_TxBxA = jnp.swapaxes(rewards_BxTxA, 0, 1)
+    batch, num_actions = rewards_TxBxA.shape[1:]
 
-    def step(carry, r_AxB):
+    def step(carry, r_BxA):
         cum_AxB, gain_B = carry
+        r_AxB = r_BxA.T
         w_AxB = jnp.exp(eta_B * (cum_AxB - jnp.max(cum_AxB, axis=0)))
         gain_B = gain_B + jnp.sum(w_AxB * r_AxB, axis=0) / jnp.sum(w_AxB, axis=0)
         cum_AxB = cum_AxB + r_AxB
         return (cum_AxB, gain_B), jnp.max(cum_AxB, axis=0) - gain_B
 
     zeros = jnp.zeros((num_actions, batch), rewards_BxTxA.dtype)
-    _, regret_TxB = jax.lax.scan(step, (zeros, zeros[0]), rewards_TxAxB)
+    _, regret_TxB = jax.lax.scan(step, (zeros, zeros[0]), rewards_TxBxA)
     return regret_TxB.T
 
 

@@ -1,0 +1,181 @@
+"""The FOL experiment driver: validate, resume, iterate with checkpoints, evaluate, write results.
+
+Python only drives the outer loop here (logging, checkpoints, progress); every iteration is one
+compiled call from `rmft_jax.rmft`. Re-running with the same workdir resumes from the newest
+checkpoint and ends with the numbers an uninterrupted run would give; a finished run is not redone.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from rmft_jax import checkpoint, envs, plotting, regret, rmft
+from rmft_jax.baselines import full_info
+
+# Fields that may change between a run and its resumption (more iterations, other eval cadence).
+RESUMABLE_FIELDS = ("rmft.num_iterations", "eval.every")
+
+
+class TrainingDiverged(RuntimeError):
+    """A NaN or inf appeared in training; the last good checkpoint is kept."""
+
+
+def _flatten(d: dict, prefix: str = "") -> dict:
+    """{'a': {'b': 1}} -> {'a.b': 1}."""
+    out = {}
+    for k, v in d.items():
+        name = f"{prefix}{k}"
+        out.update(_flatten(v, name + ".") if isinstance(v, dict) else {name: v})
+    return out
+
+
+def check_workdir_config(cfg: Any, workdir: str) -> None:
+    """Write config.json on the first run; on a resumed run refuse a config that changed what was trained."""
+    path = os.path.join(workdir, "config.json")
+    if os.path.exists(path):
+        with open(path) as fh:
+            saved = _flatten(json.load(fh))
+        current = _flatten(json.loads(cfg.to_json()))
+        changed = sorted(k for k in set(saved) | set(current)
+                         if k not in RESUMABLE_FIELDS and saved.get(k) != current.get(k))
+        if changed:
+            raise ValueError(f"{workdir} holds a run with a different config (changed: {', '.join(changed)}); "
+                             "use a fresh --workdir or the same config.")
+    with open(path, "w") as fh:
+        fh.write(cfg.to_json(indent=2))
+
+
+def load_config(workdir: str) -> ml_collections.ConfigDict:
+    """The config a workdir was trained with."""
+    path = os.path.join(workdir, "config.json")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path} not found: {workdir} is not a finished or running RMFT workdir.")
+    with open(path) as fh:
+        return ml_collections.ConfigDict(json.load(fh))
+
+
+def _stats(curves_NxT: jax.Array) -> dict[str, float]:
+    """eval_regret (mean at T), beta_hat and p_reg of the mean curve."""
+    fit = regret.growth(jnp.mean(curves_NxT, axis=0))
+    return {"eval_regret": float(jnp.mean(curves_NxT[:, -1])), "beta_hat": float(fit["beta_hat"]),
+            "p_reg": float(fit["p_reg"])}
+
+
+def heldout_baselines(cfg: Any, rewards_NxTxA: jax.Array) -> tuple[dict, dict]:
+    """FTL, Hedge with the theory eta and Hedge with eta tuned on the held-out set: stats and curves."""
+    grid = [float(eta) for eta in cfg.eval.eta_grid]
+    finals = [float(jnp.mean(full_info.hedge_regret(rewards_NxTxA, eta)[:, -1])) for eta in grid]
+    eta_tuned = grid[int(np.argmin(finals))]
+    eta_theory = full_info.hedge_theory_eta(cfg.env.horizon, cfg.env.num_actions)
+    curves = {"ftl": regret.static_regret(rewards_NxTxA, full_info.ftl(rewards_NxTxA)),
+              "ftrl": full_info.hedge_regret(rewards_NxTxA, eta_tuned),
+              "ftrl_theory": full_info.hedge_regret(rewards_NxTxA, eta_theory)}
+    stats = {name: _stats(c) for name, c in curves.items()}
+    stats["ftrl"]["eta"], stats["ftrl_theory"]["eta"] = eta_tuned, eta_theory
+    stats["ftrl"]["eta_grid"], stats["ftrl"]["grid_regret"] = grid, finals
+    return stats, curves
+
+
+def _log_line(record: dict, total: int, eta_s: float) -> str:
+    """One progress line per iteration."""
+    line = (f"iter {record['iteration']:>4}/{total} | rollout regret {record['rollout_regret']:7.3f} | "
+            f"sft loss {record['sft_loss']:.4f}")
+    if record.get("eval_regret") is not None:
+        line += f" | held-out regret {record['eval_regret']:7.3f} beta-hat {record['beta_hat']:.3f}"
+    return line + f" | {record['seconds']:.2f}s | ETA {eta_s:.0f}s"
+
+
+def _write_outputs(workdir: str, results: dict, curves: dict, history: list) -> None:
+    """results.json and the two figures."""
+    with open(os.path.join(workdir, "results.json"), "w") as fh:
+        json.dump(results, fh, indent=2)
+    labels = {"initial": "initial model", "final": "RMFT model", "ftl": "FTL",
+              "ftrl": f"Hedge (tuned eta={results['ftrl']['eta']:.3g})"}
+    panel = {labels[k]: np.asarray(curves[k]) for k in ("initial", "final", "ftl", "ftrl")}
+    plotting.plot_regret_panels({f"held-out FOL, T={results['horizon']}, A={results['num_actions']}": panel},
+                                os.path.join(workdir, "regret_curves.png"), ylabel=None)
+    evaluated = [r for r in history if r.get("eval_regret") is not None]
+    series = {"rollout regret": [r["rollout_regret"] for r in history],
+              "SFT loss": [r["sft_loss"] for r in history],
+              "held-out regret": [r["eval_regret"] for r in evaluated],
+              "held-out beta-hat": [r["beta_hat"] for r in evaluated]}
+    plotting.plot_series(series, os.path.join(workdir, "training_curves.png"), title="Iterative RMFT")
+
+
+def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
+    """Train (or resume, or just report a finished run) and return the results dict."""
+    rmft.validate_config(cfg)
+    os.makedirs(workdir, exist_ok=True)
+    check_workdir_config(cfg, workdir)
+    settings = rmft.FOLSettings.from_config(cfg)
+    env = rmft.build_env(cfg)
+    key_eval, key_train = jax.random.split(jax.random.key(int(cfg.seed)), 2)
+    graphdef, params = rmft.build_model(cfg, seed=int(cfg.seed))
+    optimizer = rmft.build_optimizer(cfg)
+    opt_state = optimizer.init(params)
+    ckpt = checkpoint.Checkpointer(os.path.join(workdir, "checkpoints"), int(cfg.checkpoint.max_to_keep))
+    history: list[dict] = []
+    start = ckpt.latest_step() or 0
+    if start:
+        (params, opt_state), meta = ckpt.restore(start, (params, opt_state))
+        history = meta["history"]
+        log(f"resumed from checkpoint {start} in {ckpt.directory}")
+    total = int(cfg.rmft.num_iterations)
+    results_path = os.path.join(workdir, "results.json")
+    if start >= total and os.path.exists(results_path):
+        log(f"{workdir} already finished {start} iterations; nothing to do (results in {results_path}).")
+        ckpt.close()
+        with open(results_path) as fh:
+            return json.load(fh)
+
+    heldout_NxTxA = envs.sample_batch(env, key_eval, int(cfg.eval.num_scenarios))
+    evaluate = rmft.make_evaluate(graphdef, settings.temperature)
+    t0 = time.perf_counter()
+    iteration = rmft.make_iteration(env, graphdef, optimizer, settings).lower(
+        params, opt_state, key_train).compile()
+    init_curves, _ = evaluate(rmft.build_model(cfg, seed=int(cfg.seed))[1], heldout_NxTxA)
+    compile_s = time.perf_counter() - t0
+    log(f"compiled in {compile_s:.1f}s; training iterations {start + 1}..{total}")
+
+    for it in range(start, total):
+        t_it = time.perf_counter()
+        new_params, new_opt_state, metrics = iteration(params, opt_state, jax.random.fold_in(key_train, it))
+        metrics = jax.device_get(metrics)
+        record = {k: float(v) for k, v in metrics.items() if k != "finite"}
+        if (it + 1) % int(cfg.eval.every) == 0 or it + 1 == total:
+            record.update({k: float(v) for k, v in jax.device_get(evaluate(new_params, heldout_NxTxA)[1]).items()})
+        if not bool(metrics["finite"]) or not np.isfinite(record.get("eval_regret", 0.0)):
+            ckpt.close()
+            kept = f"checkpoint {it} is kept in {ckpt.directory}" if it else "no checkpoint had been saved yet"
+            raise TrainingDiverged(
+                f"NaN or inf in iteration {it + 1} (SFT loss {record['sft_loss']}); stopped without saving it; "
+                f"the last good {kept}. Lower sft.learning_rate or set sft.grad_clip, then rerun.")
+        record = {"iteration": it + 1, **record, "seconds": time.perf_counter() - t_it}
+        history.append(record)
+        params, opt_state = new_params, new_opt_state
+        ckpt.save(it + 1, (params, opt_state), {"history": history})
+        mean_s = np.mean([r["seconds"] for r in history[-10:]])
+        log(_log_line(record, total, mean_s * (total - it - 1)))
+
+    final_curves, _ = evaluate(params, heldout_NxTxA)
+    base_stats, base_curves = heldout_baselines(cfg, heldout_NxTxA)
+    results = {
+        "config": cfg.to_dict(), "horizon": settings.horizon, "num_actions": settings.num_actions,
+        "iterations": history, "initial": _stats(init_curves), "final": _stats(final_curves), **base_stats,
+        "compile_seconds": compile_s, "train_seconds": float(sum(r["seconds"] for r in history)),
+    }
+    results["final"]["ratio_to_tuned_hedge"] = results["final"]["eval_regret"] / results["ftrl"]["eval_regret"]
+    results["final"]["ratio_to_initial"] = results["final"]["eval_regret"] / results["initial"]["eval_regret"]
+    ckpt.close()
+    _write_outputs(workdir, results, {"initial": init_curves, "final": final_curves, **base_curves}, history)
+    f, h = results["final"], results["ftrl"]
+    log(f"final held-out regret {f['eval_regret']:.3f} (beta-hat {f['beta_hat']:.3f}, p_reg {f['p_reg']:.2g}); "
+        f"tuned Hedge {h['eval_regret']:.3f} (eta {h['eta']:.3g}); initial {results['initial']['eval_regret']:.3f}")
+    return results

@@ -1,0 +1,44 @@
+"""Supervised fine-tuning on the selected trajectories: the imitation loss and optax updates."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import optax
+
+
+def make_optimizer(learning_rate: float, grad_clip: float = 0.0, name: str = "adam") -> optax.GradientTransformation:
+    """Adam (or SGD) with optional global-norm gradient clipping."""
+    base = optax.adam(learning_rate) if name == "adam" else optax.sgd(learning_rate)
+    return optax.chain(optax.clip_by_global_norm(grad_clip), base) if grad_clip > 0 else base
+
+
+def imitation_loss(logits_MxTxA: jax.Array, targets_MxTxA: jax.Array, temperature: float = 1.0) -> jax.Array:
+    """Mean cross-entropy over scenarios and rounds of the policy softmax(logits / temperature).
+
+    `targets_MxTxA` is the average of the k selected trajectories' targets (one-hot actions or
+    policies): since the k trajectories of a scenario share its inputs, the summed cross-entropy
+    over them equals k times the cross-entropy against their average, so one forward pass per
+    scenario suffices.
+    """
+    log_probs = jax.nn.log_softmax(logits_MxTxA / temperature, axis=-1)
+    return -jnp.mean(jnp.sum(targets_MxTxA * log_probs, axis=-1))
+
+
+def sft_steps(apply_fn: Callable, params: Any, opt_state: Any, optimizer: optax.GradientTransformation,
+              inputs: jax.Array, targets_MxTxA: jax.Array, num_steps: int,
+              temperature: float = 1.0) -> tuple[Any, Any, jax.Array]:
+    """`num_steps` full-batch optimizer steps on the imitation loss -> (params, opt_state, losses (num_steps,))."""
+
+    def loss_fn(p):
+        return imitation_loss(apply_fn(p, inputs), targets_MxTxA, temperature)
+
+    def step(carry, _):
+        p, s = carry
+        loss, grads = jax.value_and_grad(loss_fn)(p)
+        updates, s = optimizer.update(grads, s, p)
+        return (optax.apply_updates(p, updates), s), loss
+
+    (params, opt_state), losses = jax.lax.scan(step, (params, opt_state), None, length=num_steps)
+    return params, opt_state, losses

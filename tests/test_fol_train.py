@@ -1,0 +1,173 @@
+"""The FOL driver end to end on a tiny config: outputs, resume, finished runs, NaN stop, broken checkpoints."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from experiments.configs import fol_single_layer
+from rmft_jax import fol_train, load_policy, rmft
+from rmft_jax.checkpoint import CheckpointError
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+quiet = lambda msg: None
+
+
+def smoke(num_iterations=3, **overrides):
+    """The smoke config with a chosen number of iterations."""
+    cfg = fol_single_layer.get_config("smoke")
+    cfg.rmft.num_iterations = num_iterations
+    for name, value in overrides.items():
+        section, field = name.split(".")
+        cfg[section][field] = value
+    return cfg
+
+
+def without_timing(results):
+    """Results minus wall-clock fields, which differ between runs."""
+    drop = {"seconds", "compile_seconds", "train_seconds"}
+    clean = {k: v for k, v in results.items() if k not in drop}
+    clean["iterations"] = [{k: v for k, v in r.items() if k not in drop} for r in results["iterations"]]
+    return clean
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """An uninterrupted 3-iteration smoke run."""
+    workdir = str(tmp_path_factory.mktemp("uninterrupted"))
+    return workdir, fol_train.run(smoke(), workdir, log=quiet)
+
+
+def test_outputs_and_result_keys(finished_run):
+    workdir, results = finished_run
+    for name in ("results.json", "config.json", "regret_curves.png", "training_curves.png"):
+        assert os.path.exists(os.path.join(workdir, name)), name
+    for key in ("config", "horizon", "num_actions", "iterations", "initial", "final", "ftl", "ftrl", "ftrl_theory"):
+        assert key in results, key
+    assert [r["iteration"] for r in results["iterations"]] == [1, 2, 3]
+    for record in results["iterations"]:
+        assert set(record) >= {"iteration", "rollout_regret", "eval_regret", "beta_hat", "p_reg", "sft_loss", "seconds"}
+    assert set(results["ftrl"]) >= {"eta", "eval_regret", "beta_hat", "p_reg"}
+    assert results["final"]["eval_regret"] == pytest.approx(results["iterations"][-1]["eval_regret"])
+    # The tuned Hedge is the best of its grid on the held-out set.
+    assert results["ftrl"]["eval_regret"] == pytest.approx(min(results["ftrl"]["grid_regret"]))
+
+
+def test_resume_equals_uninterrupted_run(finished_run, tmp_path):
+    _, uninterrupted = finished_run
+    workdir = str(tmp_path / "resumed")
+    fol_train.run(smoke(num_iterations=1), workdir, log=quiet)  # "killed" after one iteration
+    os.remove(os.path.join(workdir, "results.json"))  # a killed run has written no results
+    lines = []
+    resumed = fol_train.run(smoke(num_iterations=3), workdir, log=lines.append)
+    assert any("resumed from checkpoint 1" in line for line in lines)
+    assert without_timing(resumed) == without_timing(uninterrupted)
+
+
+def test_finished_run_is_not_redone(finished_run):
+    workdir, results = finished_run
+    lines = []
+    again = fol_train.run(smoke(), workdir, log=lines.append)
+    assert any("already finished" in line for line in lines)
+    assert again == json.loads(json.dumps(results))
+
+
+def test_changed_config_in_same_workdir_is_refused(finished_run):
+    workdir, _ = finished_run
+    with pytest.raises(ValueError, match="different config.*sft.learning_rate"):
+        fol_train.run(smoke(**{"sft.learning_rate": 0.5}), workdir, log=quiet)
+
+
+def test_nan_stops_the_run_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
+    original = rmft.make_iteration
+
+    class Poisoned:
+        """Feeds NaN parameters into the third iteration; the jitted finiteness check must catch it."""
+
+        def __init__(self, jitted):
+            self.jitted, self.calls = jitted, 0
+
+        def lower(self, *args):
+            compiled = self.jitted.lower(*args).compile()
+            outer = self
+
+            class Compiled:
+                def compile(self):
+                    return self
+
+                def __call__(self, params, opt_state, key):
+                    outer.calls += 1
+                    if outer.calls == 3:
+                        params = jax.tree.map(lambda x: x * jnp.nan, params)
+                    return compiled(params, opt_state, key)
+
+            return Compiled()
+
+    monkeypatch.setattr(rmft, "make_iteration", lambda *a, **k: Poisoned(original(*a, **k)))
+    workdir = str(tmp_path / "nan")
+    with pytest.raises(fol_train.TrainingDiverged, match="NaN or inf in iteration 3.*checkpoint 2 is kept"):
+        fol_train.run(smoke(num_iterations=4), workdir, log=quiet)
+    steps = sorted(int(d) for d in os.listdir(os.path.join(workdir, "checkpoints")) if d.isdigit())
+    assert steps[-1] == 2
+    policy = load_policy(workdir)  # the kept checkpoint is good
+    assert np.all(np.isfinite(policy(np.random.default_rng(0).random((3, 12, 5)))))
+
+
+def corrupt_latest_checkpoint(workdir):
+    """Overwrite every file of the newest checkpoint's state with garbage."""
+    ckpt_dir = os.path.join(workdir, "checkpoints")
+    latest = max(int(d) for d in os.listdir(ckpt_dir) if d.isdigit())
+    for root, _, files in os.walk(os.path.join(ckpt_dir, str(latest), "state")):
+        for name in files:
+            with open(os.path.join(root, name), "wb") as fh:
+                fh.write(b"\x00garbage" * 7)
+    return latest
+
+
+def test_corrupted_checkpoint_gives_a_clear_error(finished_run, tmp_path):
+    workdir = str(tmp_path / "corrupt")
+    shutil.copytree(finished_run[0], workdir)
+    os.remove(os.path.join(workdir, "results.json"))
+    latest = corrupt_latest_checkpoint(workdir)
+    with pytest.raises(CheckpointError, match=f"checkpoint {latest} .* cannot be restored.*delete"):
+        fol_train.run(smoke(), workdir, log=quiet)
+    with pytest.raises(CheckpointError, match="cannot be restored"):
+        load_policy(workdir)
+
+
+def test_load_policy_is_causal_and_matches_training_model(finished_run):
+    workdir, results = finished_run
+    policy = load_policy(workdir)
+    rewards = np.random.default_rng(1).random((4, 12, 5)).astype(np.float32)
+    base = np.asarray(policy(rewards))
+    np.testing.assert_allclose(base.sum(-1), 1.0, atol=1e-5)
+    for t in (0, 5, 11):
+        perturbed = rewards.copy()
+        perturbed[:, t:] = 1.0 - perturbed[:, t:]
+        np.testing.assert_array_equal(np.asarray(policy(perturbed))[:, :t + 1], base[:, :t + 1])
+    assert policy(rewards[:, :7]).shape == (4, 7, 5)  # shorter horizons
+    with pytest.raises(ValueError, match=r"\(\.\.\., T, 5\)"):
+        policy(rewards[..., :3])
+
+
+def test_cli_end_to_end_and_clean_error(tmp_path):
+    workdir = str(tmp_path / "cli")
+    cmd = [sys.executable, "-m", "experiments.fol_single_layer",
+           "--config=experiments/configs/fol_single_layer.py:smoke", f"--workdir={workdir}",
+           "--config.rmft.num_iterations=2"]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "iter    2/2" in done.stdout and "final held-out regret" in done.stdout
+    corrupt_latest_checkpoint(workdir)
+    os.remove(os.path.join(workdir, "results.json"))
+    failed = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert failed.returncode == 1
+    assert "error: checkpoint 2" in failed.stderr and "Traceback" not in failed.stderr
+    bad = subprocess.run(cmd[:-1] + ["--config.rmft.num_selected=99"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=300)
+    assert bad.returncode == 1 and "cannot exceed rmft.num_rollouts" in bad.stderr
