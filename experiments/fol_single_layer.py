@@ -1,11 +1,8 @@
 """Iterative RMFT on FOL, single-layer linear attention: python -m experiments.fol_single_layer --workdir=DIR."""
-import sys
-
-from absl import app, flags, logging
+from absl import app, flags
 from ml_collections import config_flags
 
 from rmft_jax import fol_train
-from rmft_jax.checkpoint import CheckpointError
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", "experiments/configs/fol_single_layer.py", "Config file, optionally FILE:VARIANT.", lock_config=True)
@@ -13,13 +10,9 @@ _WORKDIR = flags.DEFINE_string("workdir", "runs/fol_single_layer", "Checkpoints,
 
 
 def main(argv):
-    """Train (or resume) and report; bad input or a broken checkpoint exits with a one-line message."""
+    """Entry point: flags -> train."""
     del argv
-    logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO
-    try:
-        fol_train.run(_CONFIG.value, _WORKDIR.value)
-    except (ValueError, CheckpointError, fol_train.TrainingDiverged) as err:
-        sys.exit(f"error: {err}")
+    fol_train.cli_run(_CONFIG.value, _WORKDIR.value)
 
 
 if __name__ == "__main__":

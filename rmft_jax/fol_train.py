@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from typing import Any, Callable
 
@@ -15,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
+from absl import logging
 
 from rmft_jax import checkpoint, envs, plotting, regret, rmft
 from rmft_jax.baselines import full_info
@@ -83,6 +85,20 @@ def heldout_baselines(cfg: Any, rewards_NxTxA: jax.Array) -> tuple[dict, dict]:
     return stats, curves
 
 
+def sample_heldout(env: Any, key: jax.Array, num: int) -> tuple[jax.Array, np.ndarray]:
+    """Held-out reward tables (N, T, A) and each one's scenario index into cfg.env.scenarios."""
+    if isinstance(env, envs.MixtureFOL):
+        rewards_NxTxA, labels_N = envs.sample_batch(env, key, num, method="sample_with_label")
+        return rewards_NxTxA, np.asarray(labels_N)
+    return envs.sample_batch(env, key, num), np.zeros(num, np.int32)
+
+
+def per_scenario_regret(curves: dict, labels_N: np.ndarray, names: tuple) -> dict:
+    """Mean regret at T of each method on each scenario kind of the held-out mixture."""
+    return {name: {method: float(np.mean(np.asarray(c)[labels_N == i, -1])) for method, c in curves.items()}
+            for i, name in enumerate(names) if np.any(labels_N == i)}
+
+
 def _log_line(record: dict, total: int, eta_s: float) -> str:
     """One progress line per iteration."""
     line = (f"iter {record['iteration']:>4}/{total} | rollout regret {record['rollout_regret']:7.3f} | "
@@ -135,7 +151,7 @@ def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
         with open(results_path) as fh:
             return json.load(fh)
 
-    heldout_NxTxA = envs.sample_batch(env, key_eval, int(cfg.eval.num_scenarios))
+    heldout_NxTxA, labels_N = sample_heldout(env, key_eval, int(cfg.eval.num_scenarios))
     evaluate = rmft.make_evaluate(graphdef, settings.temperature)
     t0 = time.perf_counter()
     iteration = rmft.make_iteration(env, graphdef, optimizer, settings).lower(
@@ -169,6 +185,8 @@ def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
     results = {
         "config": cfg.to_dict(), "horizon": settings.horizon, "num_actions": settings.num_actions,
         "iterations": history, "initial": _stats(init_curves), "final": _stats(final_curves), **base_stats,
+        "per_scenario": per_scenario_regret({"initial": init_curves, "final": final_curves, **base_curves},
+                                            labels_N, tuple(cfg.env.scenarios)),
         "compile_seconds": compile_s, "train_seconds": float(sum(r["seconds"] for r in history)),
     }
     results["final"]["ratio_to_tuned_hedge"] = results["final"]["eval_regret"] / results["ftrl"]["eval_regret"]
@@ -179,3 +197,12 @@ def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
     log(f"final held-out regret {f['eval_regret']:.3f} (beta-hat {f['beta_hat']:.3f}, p_reg {f['p_reg']:.2g}); "
         f"tuned Hedge {h['eval_regret']:.3f} (eta {h['eta']:.3g}); initial {results['initial']['eval_regret']:.3f}")
     return results
+
+
+def cli_run(cfg: Any, workdir: str) -> None:
+    """Command-line wrapper of `run`: bad input, a broken checkpoint or a NaN exits with one line, no traceback."""
+    logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO
+    try:
+        run(cfg, workdir)
+    except (ValueError, FileNotFoundError, checkpoint.CheckpointError, TrainingDiverged) as err:
+        sys.exit(f"error: {err}")

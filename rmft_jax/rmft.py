@@ -18,7 +18,6 @@ import optax
 
 from rmft_jax import _checks, envs, models, regret, rollout, selection, sft
 
-SFT_TARGETS = ("actions", "policy")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,6 +33,7 @@ class FOLSettings:
     exploration: str = "sample"
     temperature: float = 1.0
     noise_std: float = 1.0
+    target: str = "actions"
     sft_steps: int = 50
 
     @classmethod
@@ -43,7 +43,7 @@ class FOLSettings:
         return cls(horizon=cfg.env.horizon, num_actions=cfg.env.num_actions, num_scenarios=r.num_scenarios,
                    num_rollouts=r.num_rollouts, num_selected=r.num_selected, selection=r.selection,
                    exploration=r.exploration, temperature=float(r.temperature), noise_std=float(r.noise_std),
-                   sft_steps=cfg.sft.num_steps)
+                   target=cfg.sft.target, sft_steps=cfg.sft.num_steps)
 
 
 def validate_config(cfg: Any) -> None:
@@ -71,7 +71,7 @@ def validate_config(cfg: Any) -> None:
                          f"(L = {r.num_rollouts}): keep at most the L trajectories each scenario has.")
     _checks.check_choice("rmft.selection", r.selection, selection.SELECTIONS)
     _checks.check_choice("rmft.exploration", r.exploration, rollout.EXPLORATIONS)
-    _checks.check_choice("sft.target", s.target, SFT_TARGETS)
+    _checks.check_choice("sft.target", s.target, rollout.TARGETS)
     if s.target == "policy" and r.exploration == "sample":
         raise ValueError("sft.target='policy' needs rmft.exploration='logit_noise': with sampled actions every "
                          "rollout of a scenario has the same policy, so imitating it would change nothing.")
@@ -122,7 +122,7 @@ def make_iteration(env: Any, graphdef: nnx.GraphDef, optimizer: optax.GradientTr
         rewards_MxTxA = jax.vmap(env.sample)(jax.random.split(key_env, s.num_scenarios))
         logits_MxTxA = apply_fn(params, rewards_MxTxA)
         traj = rollout.fol_rollouts(logits_MxTxA, rewards_MxTxA, key_roll, s.num_rollouts,
-                                    s.temperature, s.exploration, s.noise_std)
+                                    s.temperature, s.exploration, s.noise_std, s.target)
         scores_MxL = selection.selection_scores(s.selection, traj.regret_MxL, traj.reward_MxL, key_select)
         keep_Mxk = selection.top_k_indices(scores_MxL, s.num_selected)
         targets_MxTxA = jnp.mean(selection.gather_rollouts(traj.targets_MxLxTxA, keep_Mxk), axis=1)

@@ -2,13 +2,15 @@
 
 In oblivious full-information online learning the model's inputs (past reward vectors) do not
 depend on its actions, so the policies of all T rounds come from one masked forward pass, and the
-L trajectories of a scenario differ only in where their randomness enters:
+L trajectories of a scenario differ only in where their randomness enters. Two knobs:
 
-  exploration="sample" (default): a_t ~ pi_t = softmax(logits_t / temperature); a trajectory's
-      regret is the realized regret of its sampled actions; its SFT target is the one-hot actions.
-  exploration="logit_noise": each trajectory plays softmax((logits_t + noise) / temperature) with
-      noise ~ N(0, noise_std^2) drawn once per trajectory and round; its regret is the expected
-      regret of those noisy policies; its SFT target is the noisy policy itself.
+  exploration="sample" (default): every trajectory plays pi_t = softmax(logits_t / temperature);
+  exploration="logit_noise": trajectory l plays softmax((logits_t + noise_lt) / temperature), with
+      noise ~ N(0, noise_std^2) drawn per trajectory and round.
+  target="actions" (default): a_t is sampled from the trajectory's policy; its regret is the
+      realized regret of those actions and SFT imitates them (cross-entropy on one-hot targets);
+  target="policy": the trajectory is its sequence of policies; its regret is their expected regret
+      and SFT imitates the policies themselves (needs logit_noise, or all L would be identical).
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ import jax.numpy as jnp
 from rmft_jax import regret
 
 EXPLORATIONS = ("sample", "logit_noise")
+TARGETS = ("actions", "policy")
 
 
 class Trajectories(NamedTuple):
@@ -31,18 +34,20 @@ class Trajectories(NamedTuple):
 
 
 def fol_rollouts(logits_MxTxA: jax.Array, rewards_MxTxA: jax.Array, key: jax.Array, num_rollouts: int,
-                 temperature: float = 1.0, exploration: str = "sample",
-                 noise_std: float = 1.0) -> Trajectories:
+                 temperature: float = 1.0, exploration: str = "sample", noise_std: float = 1.0,
+                 target: str = "actions") -> Trajectories:
     """Roll out `num_rollouts` trajectories per scenario from the model's logits (see module doc)."""
     num, horizon, num_actions = logits_MxTxA.shape
-    best_M = jnp.max(jnp.sum(rewards_MxTxA, axis=1), axis=-1)  # best fixed action's total reward
-    if exploration == "sample":
-        shape = (num_rollouts, num, horizon)
-        actions_LxMxT = jax.random.categorical(key, logits_MxTxA / temperature, axis=-1, shape=shape)
-        targets_MxLxTxA = jax.nn.one_hot(jnp.moveaxis(actions_LxMxT, 0, 1), num_actions, dtype=rewards_MxTxA.dtype)
+    key_noise, key_actions = jax.random.split(key)
+    logits_MxLxTxA = jnp.broadcast_to(logits_MxTxA[:, None], (num, num_rollouts, horizon, num_actions))
+    if exploration == "logit_noise":
+        logits_MxLxTxA = logits_MxLxTxA + noise_std * jax.random.normal(key_noise, logits_MxLxTxA.shape)
+    if target == "actions":
+        actions_MxLxT = jax.random.categorical(key_actions, logits_MxLxTxA / temperature, axis=-1)
+        targets_MxLxTxA = jax.nn.one_hot(actions_MxLxT, num_actions, dtype=rewards_MxTxA.dtype)
     else:
-        noise = noise_std * jax.random.normal(key, (num, num_rollouts, horizon, num_actions), logits_MxTxA.dtype)
-        targets_MxLxTxA = jax.nn.softmax((logits_MxTxA[:, None] + noise) / temperature, axis=-1)
+        targets_MxLxTxA = jax.nn.softmax(logits_MxLxTxA / temperature, axis=-1)
+    best_M = jnp.max(jnp.sum(rewards_MxTxA, axis=1), axis=-1)  # the best fixed action's total reward
     reward_MxL = jnp.einsum("mlta,mta->ml", targets_MxLxTxA, rewards_MxTxA)
     return Trajectories(best_M[:, None] - reward_MxL, reward_MxL, targets_MxLxTxA)
 

@@ -54,6 +54,10 @@ def test_outputs_and_result_keys(finished_run):
         assert set(record) >= {"iteration", "rollout_regret", "eval_regret", "beta_hat", "p_reg", "sft_loss", "seconds"}
     assert set(results["ftrl"]) >= {"eta", "eval_regret", "beta_hat", "p_reg"}
     assert results["final"]["eval_regret"] == pytest.approx(results["iterations"][-1]["eval_regret"])
+    per = results["per_scenario"]
+    assert set(per) == {"stochastic", "ftl_adversarial"}
+    finals = [per[name]["final"] for name in per]
+    assert min(finals) - 1e-6 <= results["final"]["eval_regret"] <= max(finals) + 1e-6
     # The tuned Hedge is the best of its grid on the held-out set.
     assert results["ftrl"]["eval_regret"] == pytest.approx(min(results["ftrl"]["grid_regret"]))
 

@@ -50,11 +50,14 @@ class RolloutTest(chex.TestCase):
 
     def test_logit_noise_rollouts_regret_is_expected_regret_of_their_policies(self):
         traj = rollout.fol_rollouts(self.logits_MxTxA, self.rewards_MxTxA, jax.random.key(3), 3,
-                                    exploration="logit_noise", noise_std=0.5)
+                                    exploration="logit_noise", noise_std=0.5, target="policy")
         expected = regret.static_regret(jnp.broadcast_to(self.rewards_MxTxA[:, None], traj.targets_MxLxTxA.shape),
                                         traj.targets_MxLxTxA)[..., -1]
         np.testing.assert_allclose(traj.regret_MxL, expected, atol=1e-4)
         self.assertFalse(np.allclose(traj.targets_MxLxTxA[:, 0], traj.targets_MxLxTxA[:, 1]))
+        # Without noise every trajectory's policy is the model's.
+        clean = rollout.fol_rollouts(self.logits_MxTxA, self.rewards_MxTxA, jax.random.key(3), 3, target="policy")
+        np.testing.assert_allclose(clean.targets_MxLxTxA[:, 2], jax.nn.softmax(self.logits_MxTxA), atol=1e-6)
 
 
 class SelectionTest(parameterized.TestCase):
@@ -130,6 +133,25 @@ class IterationTest(parameterized.TestCase):
         self.assertTrue(bool(metrics["finite"]))
         self.assertLess(float(metrics["selected_regret"]), float(metrics["rollout_regret"]))
         self.assertLess(after, before)
+
+
+class OptionsTest(parameterized.TestCase):
+
+    @parameterized.parameters(("regret", "sample", "actions"), ("reward", "logit_noise", "policy"),
+                              ("random", "logit_noise", "actions"))
+    def test_iteration_runs_with_each_option(self, rule, exploration, target):
+        cfg = tiny_config(**{"rmft.selection": rule, "rmft.exploration": exploration, "sft.target": target,
+                             "rmft.temperature": 0.7})
+        rmft.validate_config(cfg)
+        graphdef, params = rmft.build_model(cfg, seed=0)
+        optimizer = rmft.build_optimizer(cfg)
+        iteration = rmft.make_iteration(rmft.build_env(cfg), graphdef, optimizer, rmft.FOLSettings.from_config(cfg))
+        new_params, _, metrics = iteration(params, optimizer.init(params), jax.random.key(0))
+        self.assertTrue(bool(metrics["finite"]))
+        moved = jax.tree.map(lambda a, b: float(jnp.abs(a - b).max()), new_params, params)
+        self.assertGreater(max(jax.tree.leaves(moved)), 0.0)
+        if rule == "random":  # no filter: the kept trajectories are typical, not the best
+            self.assertGreater(float(metrics["selected_regret"]), 0.5 * float(metrics["rollout_regret"]))
 
 
 class ConfigValidationTest(parameterized.TestCase):
