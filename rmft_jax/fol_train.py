@@ -64,10 +64,11 @@ def load_config(workdir: str) -> ml_collections.ConfigDict:
 
 
 def _stats(curves_NxT: jax.Array) -> dict[str, float]:
-    """eval_regret (mean at T), beta_hat and p_reg of the mean curve."""
+    """eval_regret (mean at T), beta_hat and p_reg of the mean curve, and how many rounds entered the fit."""
     fit = regret.growth(jnp.mean(curves_NxT, axis=0))
+    # num_fit_rounds < T means some rounds had mean regret <= 0 (no log): the fit ignores them.
     return {"eval_regret": float(jnp.mean(curves_NxT[:, -1])), "beta_hat": float(fit["beta_hat"]),
-            "p_reg": float(fit["p_reg"])}
+            "p_reg": float(fit["p_reg"]), "num_fit_rounds": int(fit["num_points"])}
 
 
 def heldout_baselines(cfg: Any, rewards_NxTxA: jax.Array) -> tuple[dict, dict]:
