@@ -1,9 +1,17 @@
 """Classical bandit baselines (UCB1, Thompson, Greedy, eps-Greedy, EXP3, SW-UCB, D-UCB), batched over runs.
 
-Each algorithm is an (init, select, update) triple over a state of (N, ...) arrays; `run_bandit`
-drives it with one `lax.scan` over rounds under `jax.jit`. Rounds are 0-indexed: in round t the
-learner has seen t rewards. Every argmax breaks ties uniformly at random. UCB1, Greedy, eps-Greedy,
-SW-UCB and D-UCB open with one pull per arm in order 0..A-1 (rounds 0..A-1).
+Each algorithm is an (init, select, update) triple over a state of arms-major (A, N) arrays: runs lie
+on the minor axis, so XLA vectorizes every step over runs and a reduction over arms is an elementwise
+pass over A rows. `run_bandit` drives it with one `lax.scan` over rounds under `jax.jit` and returns
+(N, T) arrays. Rounds are 0-indexed: in round t the learner has seen t rewards. Every argmax breaks
+ties uniformly at random. UCB1, Greedy, eps-Greedy, SW-UCB and D-UCB open with one pull per arm in
+order 0..A-1 (rounds 0..A-1).
+
+Randomness: in round t, run n gets fresh uint32 words from Threefry-2x32 in counter mode (a key pair
+drawn once from the caller's key, counter (t, block * N + n)); see `_round_words`. Threefry is written
+out as jnp ops so XLA fuses it into the step: jax.random lowers it on CPU to a rolled loop of small
+kernels, which cost more than the rest of a UCB1 step. Heavier draws (Thompson's posterior samples)
+use jax.random with `fold_in(key, t)`.
 """
 from __future__ import annotations
 
@@ -18,24 +26,99 @@ import numpy as np
 from rmft_jax import _checks
 
 Array = Any
-State = dict  # algorithm state: a dict of (N, ...) arrays
+State = dict  # algorithm state: a dict of arms-major (A, N) arrays (SW-UCB's buffers: (window, N))
+_U32 = jnp.uint32
+_GOLDEN = 0x9E3779B9  # 2^32 / golden ratio: spreads arm indices over the 32-bit range
 
 
 class Algorithm(NamedTuple):
     """A bandit algorithm: state init, action choice, update, hyperparameter defaults and checks."""
 
     init: Callable[[int, int, dict], State]  # (num_runs, num_actions, hp) -> state
-    select: Callable[[State, Array, Array, dict], Array]  # (state, t, key, hp) -> actions_N
+    select: Callable[[State, Array, "Draws", dict], Array]  # (state, t, draws, hp) -> actions_N
     update: Callable[[State, Array, Array, Array, dict], State]  # (state, t, actions_N, rewards_N, hp)
     defaults: Callable[[int, int], dict] = lambda horizon, num_actions: {}
     check: Callable[[dict], None] = lambda hp: None
+    num_words: int = 0  # Threefry words per run per round that select needs (Draws.words)
 
 
-def _random_argmax(key: Array, scores_NxA: Array) -> Array:
-    """Argmax over the last axis, ties broken uniformly at random."""
-    is_max_NxA = scores_NxA >= jnp.max(scores_NxA, axis=-1, keepdims=True)
-    noise_NxA = jax.random.uniform(key, scores_NxA.shape)
-    return jnp.argmax(jnp.where(is_max_NxA, noise_NxA, -1.0), axis=-1).astype(jnp.int32)
+def _threefry2x32(key_2: Array, x1: Array, x2: Array) -> tuple[Array, Array]:
+    """Threefry-2x32 (20 rounds) of counters (x1, x2) as plain jnp ops; bit-identical to jax's primitive."""
+    ks = (key_2[0], key_2[1], key_2[0] ^ key_2[1] ^ _U32(0x1BD11BDA))
+    x1, x2 = x1 + ks[0], x2 + ks[1]
+    for i in range(5):
+        for rot in ((13, 15, 26, 6), (17, 29, 16, 24))[i % 2]:
+            x1 = x1 + x2
+            x2 = x1 ^ ((x2 << _U32(rot)) | (x2 >> _U32(32 - rot)))
+        x1, x2 = x1 + ks[(i + 1) % 3], x2 + ks[(i + 2) % 3] + _U32(i + 1)
+    return x1, x2
+
+
+class Draws(NamedTuple):
+    """One round's randomness for N runs, handed to `select`."""
+
+    ties: Array  # (N,) uint32, a cheap hashed word for tie-breaking only (see _tie_words)
+    words: tuple  # algorithm.num_words Threefry words, each (N,) uint32
+    key: Array  # the rollout's algorithm key: heavy draws use jax.random with fold_in(key, t)
+
+
+def _threefry_words(key_2: Array, t: Array, num_runs: int, num_words: int) -> list:
+    """num_words fresh uint32 words per run for round t, each (N,): Threefry of counters (t, block * N + run)."""
+    words = []
+    for block in range(-(-num_words // 2)):
+        counter_N = jnp.arange(block * num_runs, (block + 1) * num_runs, dtype=_U32)
+        words.extend(_threefry2x32(key_2, jnp.full_like(counter_N, t), counter_N))
+    return words[:num_words]
+
+
+def _tie_words(seeds_N: Array, t: Array) -> Array:
+    """Round t's tie-breaking word per run -> (N,): mix32(seed ^ mix32(t)), seeds drawn once from Threefry.
+
+    A hash, not Threefry: one word per run per round costs a few integer ops. Statistical quality is
+    ample for tie-breaking, and the words are independent of the Threefry words that draw rewards.
+    """
+    return _mix32(seeds_N ^ _mix32(t.astype(_U32) + _U32(1)))
+
+
+def _uniform(bits: Array) -> Array:
+    """uint32 words -> float32 uniforms on [0, 1) from their top 23 bits (as jax.random.uniform)."""
+    return jax.lax.bitcast_convert_type((bits >> _U32(9)) | _U32(0x3F800000), jnp.float32) - 1.0
+
+
+def _mix32(x: Array) -> Array:
+    """murmur3's 32-bit finalizer: a bijection of uint32 with full avalanche."""
+    x = (x ^ (x >> _U32(16))) * _U32(0x85EBCA6B)
+    x = (x ^ (x >> _U32(13))) * _U32(0xC2B2AE35)
+    return x ^ (x >> _U32(16))
+
+
+def _random_argmax(bits_N: Array, scores_AxN: Array) -> Array:
+    """Argmax over arms (axis 0), ties broken uniformly at random -> (N,) int32.
+
+    One random word per run gives each arm a priority mix32(bits ^ a * golden): a bijective hash of
+    a uniform word, so each priority is uniform and the arms' priorities behave as independent draws;
+    the tied maximum with the largest priority wins, each one equally likely. `| 1` keeps every
+    maximum above the non-maxima (priority 0). Costs a few integer ops per arm instead of A uniforms.
+    """
+    import os, functools as ft
+    num_actions = scores_AxN.shape[0]
+    if os.environ.get("ROWMAX"):
+        max_N = ft.reduce(jnp.maximum, [scores_AxN[a] for a in range(num_actions)])
+    else:
+        max_N = jnp.max(scores_AxN, axis=0)
+    arms_Ax1 = (jnp.arange(num_actions, dtype=_U32) * _U32(_GOLDEN))[:, None]
+    priority_AxN = jnp.where(scores_AxN >= max_N, _mix32(bits_N ^ arms_Ax1) | _U32(1), _U32(0))
+    return jnp.argmax(priority_AxN, axis=0).astype(jnp.int32)
+
+
+def _one_hot(actions_N: Array, num_actions: int) -> Array:
+    """Arms-major one-hot mask of the chosen arms -> (A, N) bool."""
+    return jnp.arange(num_actions, dtype=jnp.int32)[:, None] == actions_N[None]
+
+
+def _pick(onehot_AxN: Array, values_AxB: Array) -> Array:
+    """The chosen arm's value per run -> (N,); values (A, 1) are shared by all runs."""
+    return jnp.sum(jnp.where(onehot_AxN, values_AxB, 0.0), axis=0)
 
 
 def _round_robin_first(t: Array, actions_N: Array, num_actions: int) -> Array:
@@ -45,94 +128,94 @@ def _round_robin_first(t: Array, actions_N: Array, num_actions: int) -> Array:
 
 def _counts_init(num_runs: int, num_actions: int, hp: dict) -> State:
     """Zero pull counts and reward sums per arm."""
-    zeros_NxA = jnp.zeros((num_runs, num_actions), jnp.float32)
-    return {"counts": zeros_NxA, "sums": zeros_NxA}
+    zeros_AxN = jnp.zeros((num_actions, num_runs), jnp.float32)
+    return {"counts": zeros_AxN, "sums": zeros_AxN}
 
 
 def _counts_update(state: State, t: Array, actions_N: Array, rewards_N: Array, hp: dict) -> State:
     """Add the chosen arm's pull and reward."""
-    onehot_NxA = jax.nn.one_hot(actions_N, state["counts"].shape[-1], dtype=jnp.float32)
-    return {"counts": state["counts"] + onehot_NxA, "sums": state["sums"] + rewards_N[:, None] * onehot_NxA}
+    onehot_AxN = _one_hot(actions_N, state["counts"].shape[0])
+    return {"counts": state["counts"] + onehot_AxN, "sums": state["sums"] + jnp.where(onehot_AxN, rewards_N, 0.0)}
 
 
-def _empirical_means(sums_NxA: Array, counts_NxA: Array) -> Array:
+def _empirical_means(sums_AxN: Array, counts_AxN: Array) -> Array:
     """Empirical means; an arm with no (or underflowed) count gets +inf so it is tried."""
-    return jnp.where(counts_NxA > 0, sums_NxA / jnp.maximum(counts_NxA, 1e-30), jnp.inf)
+    return jnp.where(counts_AxN > 0, sums_AxN / jnp.maximum(counts_AxN, 1e-30), jnp.inf)
 
 
-def _ucb_scores(sums_NxA: Array, counts_NxA: Array, numerator: Array) -> Array:
+def _ucb_scores(sums_AxN: Array, counts_AxN: Array, numerator: Array) -> Array:
     """mean + sqrt(numerator / count), +inf for arms with zero count."""
-    bonus_NxA = jnp.sqrt(jnp.maximum(numerator, 0.0) / jnp.maximum(counts_NxA, 1e-30))
-    return jnp.where(counts_NxA > 0, _empirical_means(sums_NxA, counts_NxA) + bonus_NxA, jnp.inf)
+    bonus_AxN = jnp.sqrt(jnp.maximum(numerator, 0.0) / jnp.maximum(counts_AxN, 1e-30))
+    return jnp.where(counts_AxN > 0, _empirical_means(sums_AxN, counts_AxN) + bonus_AxN, jnp.inf)
 
 
-def _ucb1_select(state: State, t: Array, key: Array, hp: dict) -> Array:
+def _ucb1_select(state: State, t: Array, draws: Draws, hp: dict) -> Array:
     """UCB1: argmax mean + sqrt(c ln t / n_a) after one pull per arm (Auer et al.: c = 2)."""
-    scores_NxA = _ucb_scores(state["sums"], state["counts"], hp["c"] * jnp.log(jnp.maximum(t, 1)))
-    return _round_robin_first(t, _random_argmax(key, scores_NxA), state["counts"].shape[-1])
+    scores_AxN = _ucb_scores(state["sums"], state["counts"], hp["c"] * jnp.log(jnp.maximum(t, 1)))
+    return _round_robin_first(t, _random_argmax(draws.ties, scores_AxN), state["counts"].shape[0])
 
 
-def _greedy_choice(state: State, key: Array) -> Array:
+def _greedy_choice(state: State, bits_N: Array) -> Array:
     """Argmax of empirical means (untried arms first), ties at random."""
-    return _random_argmax(key, _empirical_means(state["sums"], state["counts"]))
+    return _random_argmax(bits_N, _empirical_means(state["sums"], state["counts"]))
 
 
-def _greedy_select(state: State, t: Array, key: Array, hp: dict) -> Array:
+def _greedy_select(state: State, t: Array, draws: Draws, hp: dict) -> Array:
     """Greedy: one pull per arm in order 0..A-1, then argmax empirical mean."""
-    return _round_robin_first(t, _greedy_choice(state, key), state["counts"].shape[-1])
+    return _round_robin_first(t, _greedy_choice(state, draws.ties), state["counts"].shape[0])
 
 
-def _eps_greedy_select(state: State, t: Array, key: Array, hp: dict) -> Array:
+def _eps_greedy_select(state: State, t: Array, draws: Draws, hp: dict) -> Array:
     """eps-Greedy: after one pull per arm, a uniform arm with probability epsilon, else greedy."""
-    key_tie, key_explore, key_arm = jax.random.split(key, 3)
-    num_runs, num_actions = state["counts"].shape
-    explore_N = jax.random.uniform(key_explore, (num_runs,)) < hp["epsilon"]
-    uniform_N = jax.random.randint(key_arm, (num_runs,), 0, num_actions)
-    actions_N = jnp.where(explore_N, uniform_N, _greedy_choice(state, key_tie))
+    num_actions = state["counts"].shape[0]
+    explore_N = _uniform(draws.words[0]) < hp["epsilon"]
+    uniform_N = jnp.minimum((_uniform(draws.words[1]) * num_actions).astype(jnp.int32), num_actions - 1)
+    actions_N = jnp.where(explore_N, uniform_N, _greedy_choice(state, draws.ties))
     return _round_robin_first(t, actions_N, num_actions)
 
 
-def _thompson_select(state: State, t: Array, key: Array, hp: dict) -> Array:
+def _thompson_select(state: State, t: Array, draws: Draws, hp: dict) -> Array:
     """Thompson sampling: argmax of one posterior sample per arm."""
-    key_sample, key_tie = jax.random.split(key)
-    counts_NxA, sums_NxA = state["counts"], state["sums"]
+    key_t = jax.random.fold_in(draws.key, t)
+    counts_AxN, sums_AxN = state["counts"], state["sums"]
     if hp["prior"] == "beta":
         # Beta(1, 1) prior; a reward r in [0, 1] counts as r successes and 1 - r failures.
-        samples_NxA = jax.random.beta(key_sample, 1.0 + sums_NxA, 1.0 + counts_NxA - sums_NxA)
+        samples_AxN = jax.random.beta(key_t, 1.0 + sums_AxN, 1.0 + counts_AxN - sums_AxN)
     else:
         # N(0, 1) prior with unit-variance rewards: posterior N(sum / (n + 1), 1 / (n + 1)).
-        noise_NxA = jax.random.normal(key_sample, counts_NxA.shape)
-        samples_NxA = (sums_NxA + noise_NxA * jnp.sqrt(counts_NxA + 1.0)) / (counts_NxA + 1.0)
-    return _random_argmax(key_tie, samples_NxA)
+        noise_AxN = jax.random.normal(key_t, counts_AxN.shape)
+        samples_AxN = (sums_AxN + noise_AxN * jnp.sqrt(counts_AxN + 1.0)) / (counts_AxN + 1.0)
+    return _random_argmax(draws.ties, samples_AxN)
 
 
-def _exp3_probs(log_weights_NxA: Array, gamma: float) -> Array:
+def _exp3_probs(log_weights_AxN: Array, gamma: float) -> Array:
     """EXP3 policy: (1 - gamma) * softmax(log-weights) + gamma / A."""
-    num_actions = log_weights_NxA.shape[-1]
-    return (1.0 - gamma) * jax.nn.softmax(log_weights_NxA, axis=-1) + gamma / num_actions
+    num_actions = log_weights_AxN.shape[0]
+    return (1.0 - gamma) * jax.nn.softmax(log_weights_AxN, axis=0) + gamma / num_actions
 
 
 def _exp3_init(num_runs: int, num_actions: int, hp: dict) -> State:
     """Uniform weights (log-weights zero)."""
-    return {"log_weights": jnp.zeros((num_runs, num_actions), jnp.float32)}
+    return {"log_weights": jnp.zeros((num_actions, num_runs), jnp.float32)}
 
 
-def _exp3_select(state: State, t: Array, key: Array, hp: dict) -> Array:
-    """Sample an arm from the EXP3 policy."""
-    probs_NxA = _exp3_probs(state["log_weights"], hp["gamma"])
-    return jax.random.categorical(key, jnp.log(probs_NxA), axis=-1).astype(jnp.int32)
+def _exp3_select(state: State, t: Array, draws: Draws, hp: dict) -> Array:
+    """Sample an arm from the EXP3 policy by inverting its CDF at one uniform per run."""
+    cdf_AxN = jnp.cumsum(_exp3_probs(state["log_weights"], hp["gamma"]), axis=0)
+    u_N = _uniform(draws.words[0]) * cdf_AxN[-1]
+    return jnp.minimum(jnp.sum(cdf_AxN <= u_N, axis=0), cdf_AxN.shape[0] - 1).astype(jnp.int32)
 
 
 def _exp3_update(state: State, t: Array, actions_N: Array, rewards_N: Array, hp: dict) -> State:
     """Importance-weighted reward estimate r / p_a for the chosen arm; w_a *= exp(gamma * xhat / A)."""
-    log_weights_NxA = state["log_weights"]
-    num_actions = log_weights_NxA.shape[-1]
-    probs_NxA = _exp3_probs(log_weights_NxA, hp["gamma"])
-    prob_N = jnp.take_along_axis(probs_NxA, actions_N[:, None], axis=1)[:, 0]
-    gain_NxA = jax.nn.one_hot(actions_N, num_actions) * (rewards_N / prob_N)[:, None]
-    log_weights_NxA = log_weights_NxA + hp["gamma"] * gain_NxA / num_actions
+    log_weights_AxN = state["log_weights"]
+    num_actions = log_weights_AxN.shape[0]
+    onehot_AxN = _one_hot(actions_N, num_actions)
+    prob_N = _pick(onehot_AxN, _exp3_probs(log_weights_AxN, hp["gamma"]))
+    gain_AxN = jnp.where(onehot_AxN, rewards_N / prob_N, 0.0)
+    log_weights_AxN = log_weights_AxN + hp["gamma"] * gain_AxN / num_actions
     # Shift by the max: the policy is unchanged and the log-weights stay bounded.
-    return {"log_weights": log_weights_NxA - jnp.max(log_weights_NxA, axis=-1, keepdims=True)}
+    return {"log_weights": log_weights_AxN - jnp.max(log_weights_AxN, axis=0)}
 
 
 def _exp3_defaults(horizon: int, num_actions: int) -> dict:
@@ -142,35 +225,33 @@ def _exp3_defaults(horizon: int, num_actions: int) -> dict:
 
 
 def _sw_ucb_init(num_runs: int, num_actions: int, hp: dict) -> State:
-    """Window counts and sums plus a circular buffer of the last `window` (action, reward) pairs."""
+    """Window counts and sums plus a circular buffer of the last `window` (action, reward) rows."""
     state = _counts_init(num_runs, num_actions, hp)
-    state["buf_actions"] = jnp.zeros((num_runs, hp["window"]), jnp.int32)
-    state["buf_rewards"] = jnp.zeros((num_runs, hp["window"]), jnp.float32)
+    state["buf_actions"] = jnp.zeros((hp["window"], num_runs), jnp.int32)
+    state["buf_rewards"] = jnp.zeros((hp["window"], num_runs), jnp.float32)
     return state
 
 
-def _sw_ucb_select(state: State, t: Array, key: Array, hp: dict) -> Array:
+def _sw_ucb_select(state: State, t: Array, draws: Draws, hp: dict) -> Array:
     """SW-UCB: window mean + sqrt(xi ln(min(t, tau)) / N_t(tau, a)); arms absent from the window first."""
     numerator = hp["xi"] * jnp.log(jnp.maximum(jnp.minimum(t, hp["window"]), 1))
-    scores_NxA = _ucb_scores(state["sums"], state["counts"], numerator)
-    return _round_robin_first(t, _random_argmax(key, scores_NxA), state["counts"].shape[-1])
+    scores_AxN = _ucb_scores(state["sums"], state["counts"], numerator)
+    return _round_robin_first(t, _random_argmax(draws.ties, scores_AxN), state["counts"].shape[0])
 
 
 def _sw_ucb_update(state: State, t: Array, actions_N: Array, rewards_N: Array, hp: dict) -> State:
     """Add the new pull and, once the buffer is full, subtract the one leaving the window: O(A) a step."""
-    window = hp["window"]
-    num_actions = state["counts"].shape[-1]
-    slot = t % window
-    leaving = (t >= window).astype(jnp.float32)
-    old_actions_N = state["buf_actions"][:, slot]
-    old_onehot_NxA = leaving * jax.nn.one_hot(old_actions_N, num_actions, dtype=jnp.float32)
-    old_rewards_N = state["buf_rewards"][:, slot]
-    new = _counts_update(state, t, actions_N, rewards_N, hp)
+    slot = t % hp["window"]
+    num_actions = state["counts"].shape[0]
+    # The buffer row of round t - window (contiguous over runs), masked out while the buffer fills.
+    leaving_AxN = _one_hot(state["buf_actions"][slot], num_actions) & (t >= hp["window"])
+    onehot_AxN = _one_hot(actions_N, num_actions)
     return {
-        "counts": new["counts"] - old_onehot_NxA,
-        "sums": new["sums"] - old_rewards_N[:, None] * old_onehot_NxA,
-        "buf_actions": state["buf_actions"].at[:, slot].set(actions_N),
-        "buf_rewards": state["buf_rewards"].at[:, slot].set(rewards_N),
+        "counts": state["counts"] + onehot_AxN - leaving_AxN,
+        "sums": (state["sums"] + jnp.where(onehot_AxN, rewards_N, 0.0)
+                 - jnp.where(leaving_AxN, state["buf_rewards"][slot], 0.0)),
+        "buf_actions": state["buf_actions"].at[slot].set(actions_N),
+        "buf_rewards": state["buf_rewards"].at[slot].set(rewards_N),
     }
 
 
@@ -179,12 +260,12 @@ def _sw_ucb_defaults(horizon: int, num_actions: int) -> dict:
     return {"window": max(1, int(2.0 * math.sqrt(horizon * math.log(horizon)))), "xi": 0.6}
 
 
-def _d_ucb_select(state: State, t: Array, key: Array, hp: dict) -> Array:
+def _d_ucb_select(state: State, t: Array, draws: Draws, hp: dict) -> Array:
     """D-UCB: discounted mean + 2 sqrt(xi ln n_t(gamma) / N_t(gamma, a)), n_t = sum_a N_t(gamma, a)."""
-    total_Nx1 = jnp.sum(state["counts"], axis=-1, keepdims=True)
-    numerator_Nx1 = 4.0 * hp["xi"] * jnp.log(jnp.maximum(total_Nx1, 1.0))
-    scores_NxA = _ucb_scores(state["sums"], state["counts"], numerator_Nx1)
-    return _round_robin_first(t, _random_argmax(key, scores_NxA), state["counts"].shape[-1])
+    total_N = jnp.sum(state["counts"], axis=0)
+    numerator_N = 4.0 * hp["xi"] * jnp.log(jnp.maximum(total_N, 1.0))
+    scores_AxN = _ucb_scores(state["sums"], state["counts"], numerator_N)
+    return _round_robin_first(t, _random_argmax(draws.ties, scores_AxN), state["counts"].shape[0])
 
 
 def _d_ucb_update(state: State, t: Array, actions_N: Array, rewards_N: Array, hp: dict) -> State:
@@ -224,9 +305,9 @@ ALGORITHMS: dict[str, Algorithm] = {
                           lambda hp: _checks.check_choice("prior", hp["prior"], ("beta", "gaussian"))),
     "greedy": Algorithm(_counts_init, _greedy_select, _counts_update),
     "eps_greedy": Algorithm(_counts_init, _eps_greedy_select, _counts_update, lambda T, A: {"epsilon": 0.1},
-                            lambda hp: _checks.check_in_range("epsilon", hp["epsilon"], 0.0, 1.0)),
+                            lambda hp: _checks.check_in_range("epsilon", hp["epsilon"], 0.0, 1.0), num_words=2),
     "exp3": Algorithm(_exp3_init, _exp3_select, _exp3_update, _exp3_defaults,
-                      lambda hp: _check_unit_interval("gamma", hp["gamma"], "EXP3 exploration rate")),
+                      lambda hp: _check_unit_interval("gamma", hp["gamma"], "EXP3 exploration rate"), num_words=1),
     "sw_ucb": Algorithm(_sw_ucb_init, _sw_ucb_select, _sw_ucb_update, _sw_ucb_defaults, _check_window),
     "d_ucb": Algorithm(_counts_init, _d_ucb_select, _d_ucb_update, _d_ucb_defaults, _check_discount),
 }
@@ -259,28 +340,45 @@ def make_bandit_fn(name: str, num_runs: int, hparams: tuple = ()) -> Callable:
     def rollout(key: Array, means_TxA: Array, rewards: Array | None = None) -> tuple[Array, Array]:
         """Scan over rounds; rewards come from the table when given, else Bernoulli(means) draws."""
         horizon, num_actions = means_TxA.shape
-        means_TxA = jnp.asarray(means_TxA, jnp.float32)
-        table_TxBxA = None
+        means_TxAx1 = jnp.asarray(means_TxA, jnp.float32)[:, :, None]
+        table_TxAxB = None
         if rewards is not None:
             rewards = jnp.asarray(rewards, jnp.float32)
-            # B = 1 for one shared (T, A) table, B = N for per-run tables.
-            table_TxBxA = rewards[:, None] if rewards.ndim == 2 else jnp.swapaxes(rewards, 0, 1)
+            # B = 1 for one shared (T, A) table, B = N for per-run tables, arms-major like the state.
+            table_TxAxB = rewards[:, :, None] if rewards.ndim == 2 else jnp.transpose(rewards, (1, 2, 0))
+        key_words, key_ties, key_alg = jax.random.split(key, 3)
+        key_2 = jax.random.bits(key_words, (2,), _U32)  # Threefry key pair for the per-round words
+        seeds_N = jax.random.bits(key_ties, (num_runs,), _U32)
+        # One more Threefry word per run for the Bernoulli draw when there is no table.
+        num_words = algorithm.num_words + (table_TxAxB is None)
 
-        def step(state, xs):
-            """One round for all N runs."""
-            t, key_t, means_A, table_BxA = xs
-            key_select, key_reward = jax.random.split(key_t)
-            actions_N = algorithm.select(state, t, key_select, hp)
-            if table_BxA is None:
-                uniform_N = jax.random.uniform(key_reward, (num_runs,))
-                rewards_N = (uniform_N < means_A[actions_N]).astype(jnp.float32)
+        def draws_fn(t):
+            """Round t's tie words and Threefry words."""
+            import os
+            if os.environ.get("TIETF"):
+                w = _threefry_words(key_2, t.astype(_U32), num_runs, num_words + 1)
+                return w[-1], tuple(w[:-1])
+            return _tie_words(seeds_N, t), tuple(_threefry_words(key_2, t.astype(_U32), num_runs, num_words))
+
+        def step(carry, xs):
+            """One round for all N runs. The next round's draws ride in the carry, so each is computed once:
+            computed where used, XLA fuses Threefry into every (A, N) consumer and repeats it per arm."""
+            state, (ties_N, words) = carry
+            t, means_Ax1, table_AxB = xs
+            actions_N = algorithm.select(state, t, Draws(ties_N, words[:algorithm.num_words], key_alg), hp)
+            onehot_AxN = _one_hot(actions_N, num_actions)
+            if table_AxB is None:
+                import os
+                mu_N = means_Ax1[:, 0][actions_N] if os.environ.get("TAKE") else _pick(onehot_AxN, means_Ax1)
+                rewards_N = (_uniform(words[-1]) < mu_N).astype(jnp.float32)
             else:
-                table_NxA = jnp.broadcast_to(table_BxA, (num_runs, num_actions))
-                rewards_N = jnp.take_along_axis(table_NxA, actions_N[:, None], axis=1)[:, 0]
-            return algorithm.update(state, t, actions_N, rewards_N, hp), (actions_N, rewards_N)
+                rewards_N = _pick(onehot_AxN, table_AxB)
+            state = algorithm.update(state, t, actions_N, rewards_N, hp)
+            return (state, draws_fn(t + 1)), (actions_N, rewards_N)
 
-        xs = (jnp.arange(horizon), jax.random.split(key, horizon), means_TxA, table_TxBxA)
-        _, (actions_TxN, rewards_TxN) = jax.lax.scan(step, algorithm.init(num_runs, num_actions, hp), xs)
+        xs = (jnp.arange(horizon), means_TxAx1, table_TxAxB)
+        init = (algorithm.init(num_runs, num_actions, hp), draws_fn(jnp.int32(0)))
+        _, (actions_TxN, rewards_TxN) = jax.lax.scan(step, init, xs)
         return actions_TxN.T, rewards_TxN.T
 
     return rollout
