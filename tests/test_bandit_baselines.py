@@ -7,6 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from absl.testing import parameterized
+from jax.extend.random import threefry_2x32
+from scipy import stats
 
 from rmft_jax import metrics
 from rmft_jax.baselines import bandits
@@ -188,6 +190,61 @@ def test_hard_instance_exploration_matches_krishnamurthy():
     assert greedy["greedy_frac"] == 1.0 and 0.5 < thompson["greedy_frac"] < 0.7
     np.testing.assert_allclose(greedy["k_min_frac_end"], 0.05, atol=0.01)
     np.testing.assert_allclose(thompson["k_min_frac_end"], 0.28, atol=0.05)
+
+
+def _assert_uniform(counts_K, min_p=1e-4):
+    """Chi-square goodness of fit to the uniform distribution, at a loose level (fixed seeds)."""
+    assert stats.chisquare(counts_K).pvalue > min_p, counts_K
+
+
+@pytest.mark.parametrize("num_actions, tied", [(5, [1, 3]), (5, list(range(5))), (70, [4, 69]),
+                                               (70, list(range(70)))])  # A = 70: the non-unrolled path
+def test_random_argmax_uniform_among_ties(num_actions, tied):
+    """Among k tied maxima each arm wins with frequency 1/k (k = 2 and k = A); other arms never win."""
+    num_runs = 20000
+    key_scores, key_bits = jax.random.split(jax.random.key(10))
+    scores_AxN = np.array(jax.random.uniform(key_scores, (num_actions, num_runs), maxval=0.9))
+    scores_AxN[tied] = 1.0
+    actions_N = np.asarray(bandits._random_argmax(jax.random.bits(key_bits, (num_runs,), jnp.uint32),
+                                                  jnp.asarray(scores_AxN)))
+    counts_A = np.bincount(actions_N, minlength=num_actions)
+    assert counts_A.sum() == counts_A[tied].sum()
+    _assert_uniform(counts_A[tied])
+
+
+def test_random_argmax_paths_agree(monkeypatch):
+    """The arm-unrolled argmax and the reduction fallback pick the same arms (ties included)."""
+    key_scores, key_bits = jax.random.split(jax.random.key(11))
+    scores_AxN = jnp.round(4.0 * jax.random.uniform(key_scores, (6, 5000)))  # many ties
+    bits_N = jax.random.bits(key_bits, (5000,), jnp.uint32)
+    unrolled_N = bandits._random_argmax(bits_N, scores_AxN)
+    monkeypatch.setattr(bandits, "_MAX_UNROLLED_ARMS", 0)
+    np.testing.assert_array_equal(bandits._random_argmax(bits_N, scores_AxN), unrolled_N)
+
+
+@pytest.mark.parametrize("tied", [[0, 2], list(range(4))])
+def test_greedy_ties_uniform_every_round(tied):
+    """Greedy on a table where the tied arms always pay 1 (k = 2) or all pay 0 (k = A): after the warm start
+    each round picks each tied arm with frequency 1/k, over runs and rounds (fresh tie words every round)."""
+    num_runs, horizon, num_actions = 500, 44, 4
+    table_TxA = np.zeros((horizon, num_actions), np.float32)
+    table_TxA[:, tied] = 1.0 if len(tied) < num_actions else 0.0
+    actions_NxT, _ = run_bandit("greedy", jax.random.key(12), table_TxA, num_runs=num_runs, rewards=table_TxA)
+    later_NxT = np.asarray(actions_NxT)[:, num_actions:]
+    counts_A = np.bincount(later_NxT.ravel(), minlength=num_actions)
+    assert counts_A.sum() == counts_A[tied].sum()
+    _assert_uniform(counts_A[tied])
+    _assert_uniform(np.bincount(later_NxT[:, -1], minlength=num_actions)[tied])  # one round alone
+
+
+def test_threefry_matches_jax_and_known_answer():
+    """The fused Threefry-2x32 is the Random123 known-answer vector and equals jax's threefry_2x32."""
+    key_2 = jnp.array([0x13198A2E, 0x03707344], jnp.uint32)
+    out = bandits._threefry2x32(key_2, jnp.uint32(0x243F6A88), jnp.uint32(0x85A308D3))
+    assert [int(x) for x in out] == [0xC4923A9C, 0x483DF7A0]
+    counts_2xM = np.random.default_rng(0).integers(0, 2 ** 32, (2, 1000), dtype=np.uint32)
+    ours = np.concatenate(bandits._threefry2x32(key_2, *jnp.asarray(counts_2xM)))
+    np.testing.assert_array_equal(ours, threefry_2x32((key_2[0], key_2[1]), jnp.asarray(counts_2xM.ravel())))
 
 
 class JitTest(chex.TestCase):
