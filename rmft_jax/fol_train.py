@@ -18,15 +18,12 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from rmft_jax import checkpoint, envs, plotting, regret, rmft
+from rmft_jax import checkpoint, envs, plotting, regret, rmft, train_loop
 from rmft_jax.baselines import full_info
+from rmft_jax.train_loop import TrainingDiverged
 
 # Fields that may change between a run and its resumption (more iterations, other eval cadence).
 RESUMABLE_FIELDS = ("rmft.num_iterations", "eval.every")
-
-
-class TrainingDiverged(RuntimeError):
-    """A NaN or inf appeared in training; the last good checkpoint is kept."""
 
 
 def _flatten(d: dict, prefix: str = "") -> dict:
@@ -100,15 +97,6 @@ def per_scenario_regret(curves: dict, labels_N: np.ndarray, names: tuple) -> dic
             for i, name in enumerate(names) if np.any(labels_N == i)}
 
 
-def _log_line(record: dict, total: int, eta_s: float) -> str:
-    """One progress line per iteration."""
-    line = (f"iter {record['iteration']:>4}/{total} | rollout regret {record['rollout_regret']:7.3f} | "
-            f"sft loss {record['sft_loss']:.4f}")
-    if record.get("eval_regret") is not None:
-        line += f" | held-out regret {record['eval_regret']:7.3f} beta-hat {record['beta_hat']:.3f}"
-    return line + f" | {record['seconds']:.2f}s | ETA {eta_s:.0f}s"
-
-
 def _write_outputs(workdir: str, results: dict, curves: dict, history: list) -> None:
     """results.json and the two figures."""
     with open(os.path.join(workdir, "results.json"), "w") as fh:
@@ -138,12 +126,7 @@ def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
     optimizer = rmft.build_optimizer(cfg)
     opt_state = optimizer.init(params)
     ckpt = checkpoint.Checkpointer(os.path.join(workdir, "checkpoints"), int(cfg.checkpoint.max_to_keep))
-    history: list[dict] = []
-    start = ckpt.latest_step() or 0
-    if start:
-        (params, opt_state), meta = ckpt.restore(start, (params, opt_state))
-        history = meta["history"]
-        log(f"resumed from checkpoint {start} in {ckpt.directory}")
+    start, params, opt_state, history = train_loop.restore(ckpt, params, opt_state, log)
     total = int(cfg.rmft.num_iterations)
     results_path = os.path.join(workdir, "results.json")
     if start >= total and os.path.exists(results_path):
@@ -161,25 +144,9 @@ def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
     compile_s = time.perf_counter() - t0
     log(f"compiled in {compile_s:.1f}s; training iterations {start + 1}..{total}")
 
-    for it in range(start, total):
-        t_it = time.perf_counter()
-        new_params, new_opt_state, metrics = iteration(params, opt_state, jax.random.fold_in(key_train, it))
-        metrics = jax.device_get(metrics)
-        record = {k: float(v) for k, v in metrics.items() if k != "finite"}
-        if (it + 1) % int(cfg.eval.every) == 0 or it + 1 == total:
-            record.update({k: float(v) for k, v in jax.device_get(evaluate(new_params, heldout_NxTxA)[1]).items()})
-        if not bool(metrics["finite"]) or not np.isfinite(record.get("eval_regret", 0.0)):
-            ckpt.close()
-            kept = f"checkpoint {it} is kept in {ckpt.directory}" if it else "no checkpoint had been saved yet"
-            raise TrainingDiverged(
-                f"NaN or inf in iteration {it + 1} (SFT loss {record['sft_loss']}); stopped without saving it; "
-                f"the last good {kept}. Lower sft.learning_rate or set sft.grad_clip, then rerun.")
-        record = {"iteration": it + 1, **record, "seconds": time.perf_counter() - t_it}
-        history.append(record)
-        params, opt_state = new_params, new_opt_state
-        ckpt.save(it + 1, (params, opt_state), {"history": history})
-        mean_s = np.mean([r["seconds"] for r in history[-10:]])
-        log(_log_line(record, total, mean_s * (total - it - 1)))
+    evaluate_stats = lambda p: {k: float(v) for k, v in jax.device_get(evaluate(p, heldout_NxTxA)[1]).items()}
+    params, opt_state, history = train_loop.train(iteration, evaluate_stats, (params, opt_state), key_train, total,
+                                                  int(cfg.eval.every), ckpt, log, start, history)
 
     final_curves, _ = evaluate(params, heldout_NxTxA)
     base_stats, base_curves = heldout_baselines(cfg, heldout_NxTxA)
@@ -200,10 +167,10 @@ def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
     return results
 
 
-def cli_run(cfg: Any, workdir: str) -> None:
-    """Command-line wrapper of `run`: bad input, a broken checkpoint or a NaN exits with one line, no traceback."""
+def cli_run(cfg: Any, workdir: str, run_fn: Callable | None = None) -> None:
+    """Command-line wrapper of `run` (or `run_fn`): bad input, a broken checkpoint or a NaN exits with one line."""
     logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO
     try:
-        run(cfg, workdir)
+        (run_fn or run)(cfg, workdir)
     except (ValueError, FileNotFoundError, checkpoint.CheckpointError, TrainingDiverged) as err:
         sys.exit(f"error: {err}")

@@ -11,7 +11,7 @@ from jax.extend.random import threefry_2x32
 from scipy import stats
 
 from rmft_jax import metrics
-from rmft_jax.baselines import bandits
+from rmft_jax.baselines import bandits, counter_rng
 from rmft_jax.baselines.bandits import run_bandit
 
 
@@ -205,7 +205,7 @@ def test_random_argmax_uniform_among_ties(num_actions, tied):
     key_scores, key_bits = jax.random.split(jax.random.key(10))
     scores_AxN = np.array(jax.random.uniform(key_scores, (num_actions, num_runs), maxval=0.9))
     scores_AxN[tied] = 1.0
-    actions_N = np.asarray(bandits._random_argmax(jax.random.bits(key_bits, (num_runs,), jnp.uint32),
+    actions_N = np.asarray(counter_rng.random_argmax(jax.random.bits(key_bits, (num_runs,), jnp.uint32),
                                                   jnp.asarray(scores_AxN)))
     counts_A = np.bincount(actions_N, minlength=num_actions)
     assert counts_A.sum() == counts_A[tied].sum()
@@ -217,9 +217,9 @@ def test_random_argmax_paths_agree(monkeypatch):
     key_scores, key_bits = jax.random.split(jax.random.key(11))
     scores_AxN = jnp.round(4.0 * jax.random.uniform(key_scores, (6, 5000)))  # many ties
     bits_N = jax.random.bits(key_bits, (5000,), jnp.uint32)
-    unrolled_N = bandits._random_argmax(bits_N, scores_AxN)
-    monkeypatch.setattr(bandits, "_MAX_UNROLLED_ARMS", 0)
-    np.testing.assert_array_equal(bandits._random_argmax(bits_N, scores_AxN), unrolled_N)
+    unrolled_N = counter_rng.random_argmax(bits_N, scores_AxN)
+    monkeypatch.setattr(counter_rng, "MAX_UNROLLED_ARMS", 0)
+    np.testing.assert_array_equal(counter_rng.random_argmax(bits_N, scores_AxN), unrolled_N)
 
 
 @pytest.mark.parametrize("tied", [[0, 2], list(range(4))])
@@ -240,10 +240,10 @@ def test_greedy_ties_uniform_every_round(tied):
 def test_threefry_matches_jax_and_known_answer():
     """The fused Threefry-2x32 is the Random123 known-answer vector and equals jax's threefry_2x32."""
     key_2 = jnp.array([0x13198A2E, 0x03707344], jnp.uint32)
-    out = bandits._threefry2x32(key_2, jnp.uint32(0x243F6A88), jnp.uint32(0x85A308D3))
+    out = counter_rng.threefry2x32(key_2, jnp.uint32(0x243F6A88), jnp.uint32(0x85A308D3))
     assert [int(x) for x in out] == [0xC4923A9C, 0x483DF7A0]
     counts_2xM = np.random.default_rng(0).integers(0, 2 ** 32, (2, 1000), dtype=np.uint32)
-    ours = np.concatenate(bandits._threefry2x32(key_2, *jnp.asarray(counts_2xM)))
+    ours = np.concatenate(counter_rng.threefry2x32(key_2, *jnp.asarray(counts_2xM)))
     np.testing.assert_array_equal(ours, threefry_2x32((key_2[0], key_2[1]), jnp.asarray(counts_2xM.ravel())))
 
 

@@ -7,11 +7,10 @@ arrays. Rounds are 0-indexed: in round t the learner has seen t rewards. Every a
 uniformly at random. UCB1, Greedy, eps-Greedy, SW-UCB and D-UCB open with one pull per arm in order
 0..A-1 (rounds 0..A-1).
 
-Randomness, per round and run: a tie-breaking word from a cheap hash stream (`_tie_words`), and the
-Threefry-2x32 words that draw Bernoulli rewards and eps-Greedy's and EXP3's choices, in counter mode
-(key pair drawn once from the caller's key, counter (round, block * N + run)). Threefry is spelled out
-in jnp ops so that XLA fuses it: jax.random lowers it on CPU to a rolled loop of small kernels, which
-cost more than the rest of a UCB1 step. Thompson's posterior samples use jax.random with fold_in(key, t).
+Randomness, per round and run (`counter_rng.py`): a tie-breaking word from a cheap hash stream, and
+the Threefry-2x32 words that draw Bernoulli rewards and eps-Greedy's and EXP3's choices, in counter
+mode (key pair drawn once from the caller's key, counter (round, block * N + run)). Thompson's
+posterior samples use jax.random with fold_in(key, t).
 """
 from __future__ import annotations
 
@@ -24,18 +23,17 @@ import jax.numpy as jnp
 import numpy as np
 
 from rmft_jax import _checks
+from rmft_jax.baselines import counter_rng
 
 Array = Any
 State = dict  # algorithm state: a dict of arms-major (A, N) arrays (SW-UCB adds (window, N) and (N,) ones)
-_U32 = jnp.uint32
-_GOLDEN = 0x9E3779B9  # 2^32 / golden ratio: spreads arm indices over the 32-bit range
-_MAX_UNROLLED_ARMS = 64  # _random_argmax unrolls over arms up to here (compile time grows with A)
+_U32 = counter_rng.U32
 
 
 class Draws(NamedTuple):
     """One round's randomness for N runs, handed to `select`."""
 
-    ties: Array  # (N,) uint32 for tie-breaking only (see _tie_words)
+    ties: Array  # (N,) uint32 for tie-breaking only (see counter_rng.tie_words)
     words: tuple  # algorithm.num_words Threefry words, each (N,) uint32
     key: Array  # the rollout's algorithm key: heavy draws use jax.random with fold_in(key, t)
 
@@ -49,76 +47,6 @@ class Algorithm(NamedTuple):
     defaults: Callable[[int, int], dict] = lambda horizon, num_actions: {}
     check: Callable[[dict], None] = lambda hp: None
     num_words: int = 0  # Threefry words per run and round that select uses (Draws.words)
-
-
-def _threefry2x32(key_2: Array, x1: Array, x2: Array) -> tuple[Array, Array]:
-    """Threefry-2x32 (20 rounds) of counters (x1, x2) in plain jnp ops; bit-identical to jax's primitive."""
-    ks = (key_2[0], key_2[1], key_2[0] ^ key_2[1] ^ _U32(0x1BD11BDA))
-    x1, x2 = x1 + ks[0], x2 + ks[1]
-    for i in range(5):
-        for rot in ((13, 15, 26, 6), (17, 29, 16, 24))[i % 2]:
-            x1 = x1 + x2
-            x2 = x1 ^ ((x2 << _U32(rot)) | (x2 >> _U32(32 - rot)))
-        x1, x2 = x1 + ks[(i + 1) % 3], x2 + ks[(i + 2) % 3] + _U32(i + 1)
-    return x1, x2
-
-
-def _threefry_words(key_2: Array, t: Array, num_runs: int, num_words: int, first_block: int = 0) -> list:
-    """num_words uint32 words per run for round t, each (N,): Threefry of counters (t, block * N + run)."""
-    words = []
-    for block in range(first_block, first_block + -(-num_words // 2)):
-        counter_N = jnp.arange(block * num_runs, (block + 1) * num_runs, dtype=_U32)
-        words.extend(_threefry2x32(key_2, jnp.full_like(counter_N, t), counter_N))
-    return words[:num_words]
-
-
-def _mix32(x: Array) -> Array:
-    """murmur3's 32-bit finalizer: a bijection of uint32 with full avalanche."""
-    x = (x ^ (x >> _U32(16))) * _U32(0x85EBCA6B)
-    x = (x ^ (x >> _U32(13))) * _U32(0xC2B2AE35)
-    return x ^ (x >> _U32(16))
-
-
-def _tie_words(seeds_N: Array, t: Array) -> Array:
-    """Round t's tie-breaking word per run -> (N,): mix32(seed ^ mix32(t + 1)), seeds drawn once by Threefry.
-
-    A hash stream rather than Threefry: a few integer ops per run. Ample for breaking ties, and
-    independent of the Threefry words that draw rewards.
-    """
-    return _mix32(seeds_N ^ _mix32(t.astype(_U32) + _U32(1)))
-
-
-def _uniform(bits: Array) -> Array:
-    """uint32 words -> float32 uniforms on [0, 1) from their top 23 bits (as jax.random.uniform)."""
-    return jax.lax.bitcast_convert_type((bits >> _U32(9)) | _U32(0x3F800000), jnp.float32) - 1.0
-
-
-def _random_argmax(bits_N: Array, scores_AxN: Array) -> Array:
-    """Argmax over arms (axis 0), ties broken uniformly at random -> (N,) int32.
-
-    One random word per run gives arm a the priority mix32(bits ^ a * golden): a bijective hash of a
-    uniform word, so every priority is uniform, and the avalanche makes the arms' priorities behave
-    as independent draws (tests check 1/k frequencies among k tied arms).
-    The arm with the largest (score, priority) wins, so each tied maximum is equally likely (exact
-    priority collisions, probability ~2^-32, go to the lower index). A few integer ops per arm instead
-    of A uniforms per run. Up to _MAX_UNROLLED_ARMS arms it is one elementwise pass over the A rows
-    (XLA vectorizes it over runs); beyond, two reductions with the same result.
-    """
-    num_actions = scores_AxN.shape[0]
-    arms_Ax1 = (jnp.arange(num_actions, dtype=_U32) * _U32(_GOLDEN))[:, None]
-    priority_AxN = _mix32(bits_N ^ arms_Ax1) | _U32(1)  # >= 1: beats the masked-out 0 below
-    if num_actions > _MAX_UNROLLED_ARMS:
-        is_max_AxN = scores_AxN >= jnp.max(scores_AxN, axis=0)
-        return jnp.argmax(jnp.where(is_max_AxN, priority_AxN, _U32(0)), axis=0).astype(jnp.int32)
-    best_score_N, best_priority_N = scores_AxN[0], priority_AxN[0]
-    best_N = jnp.zeros(bits_N.shape, jnp.int32)
-    for a in range(1, num_actions):
-        score_N, priority_N = scores_AxN[a], priority_AxN[a]
-        take_N = (score_N > best_score_N) | ((score_N == best_score_N) & (priority_N > best_priority_N))
-        best_score_N = jnp.where(take_N, score_N, best_score_N)
-        best_priority_N = jnp.where(take_N, priority_N, best_priority_N)
-        best_N = jnp.where(take_N, a, best_N)
-    return best_N
 
 
 def _one_hot(actions_N: Array, num_actions: int) -> Array:
@@ -165,12 +93,12 @@ def _ucb_scores(sums_AxN: Array, counts_AxN: Array, numerator: Array) -> Array:
 def _ucb1_select(state: State, t: Array, draws: Draws, hp: dict) -> Array:
     """UCB1: argmax mean + sqrt(c ln t / n_a) after one pull per arm (Auer et al.: c = 2)."""
     scores_AxN = _ucb_scores(state["sums"], state["counts"], hp["c"] * jnp.log(jnp.maximum(t, 1)))
-    return _round_robin_first(t, _random_argmax(draws.ties, scores_AxN), state["counts"].shape[0])
+    return _round_robin_first(t, counter_rng.random_argmax(draws.ties, scores_AxN), state["counts"].shape[0])
 
 
 def _greedy_choice(state: State, bits_N: Array) -> Array:
     """Argmax of empirical means (untried arms first), ties at random."""
-    return _random_argmax(bits_N, _empirical_means(state["sums"], state["counts"]))
+    return counter_rng.random_argmax(bits_N, _empirical_means(state["sums"], state["counts"]))
 
 
 def _greedy_select(state: State, t: Array, draws: Draws, hp: dict) -> Array:
@@ -181,8 +109,8 @@ def _greedy_select(state: State, t: Array, draws: Draws, hp: dict) -> Array:
 def _eps_greedy_select(state: State, t: Array, draws: Draws, hp: dict) -> Array:
     """eps-Greedy: after one pull per arm, a uniform arm with probability epsilon, else greedy."""
     num_actions = state["counts"].shape[0]
-    explore_N = _uniform(draws.words[0]) < hp["epsilon"]
-    uniform_N = jnp.minimum((_uniform(draws.words[1]) * num_actions).astype(jnp.int32), num_actions - 1)
+    explore_N = counter_rng.uniform(draws.words[0]) < hp["epsilon"]
+    uniform_N = jnp.minimum((counter_rng.uniform(draws.words[1]) * num_actions).astype(jnp.int32), num_actions - 1)
     actions_N = jnp.where(explore_N, uniform_N, _greedy_choice(state, draws.ties))
     return _round_robin_first(t, actions_N, num_actions)
 
@@ -198,7 +126,7 @@ def _thompson_select(state: State, t: Array, draws: Draws, hp: dict) -> Array:
         # N(0, 1) prior with unit-variance rewards: posterior N(sum / (n + 1), 1 / (n + 1)).
         noise_AxN = jax.random.normal(key_t, counts_AxN.shape)
         samples_AxN = (sums_AxN + noise_AxN * jnp.sqrt(counts_AxN + 1.0)) / (counts_AxN + 1.0)
-    return _random_argmax(draws.ties, samples_AxN)
+    return counter_rng.random_argmax(draws.ties, samples_AxN)
 
 
 def _exp3_probs(log_weights_AxN: Array, gamma: float) -> Array:
@@ -215,7 +143,7 @@ def _exp3_init(num_runs: int, num_actions: int, hp: dict) -> State:
 def _exp3_select(state: State, t: Array, draws: Draws, hp: dict) -> Array:
     """Sample an arm from the EXP3 policy: invert its CDF at one uniform per run."""
     cdf_AxN = jnp.cumsum(_exp3_probs(state["log_weights"], hp["gamma"]), axis=0)
-    u_N = _uniform(draws.words[0]) * cdf_AxN[-1]
+    u_N = counter_rng.uniform(draws.words[0]) * cdf_AxN[-1]
     return jnp.minimum(jnp.sum(cdf_AxN <= u_N, axis=0), cdf_AxN.shape[0] - 1).astype(jnp.int32)
 
 
@@ -251,7 +179,7 @@ def _sw_ucb_select(state: State, t: Array, draws: Draws, hp: dict) -> Array:
     """SW-UCB: window mean + sqrt(xi ln(min(t, tau)) / N_t(tau, a)); arms absent from the window first."""
     numerator = hp["xi"] * jnp.log(jnp.maximum(jnp.minimum(t, hp["window"]), 1))
     scores_AxN = _ucb_scores(state["sums"], state["counts"], numerator)
-    return _round_robin_first(t, _random_argmax(draws.ties, scores_AxN), state["counts"].shape[0])
+    return _round_robin_first(t, counter_rng.random_argmax(draws.ties, scores_AxN), state["counts"].shape[0])
 
 
 def _sw_ucb_update(state: State, t: Array, actions_N: Array, rewards_N: Array, hp: dict) -> State:
@@ -284,7 +212,7 @@ def _d_ucb_select(state: State, t: Array, draws: Draws, hp: dict) -> Array:
     total_N = jnp.sum(state["counts"], axis=0)
     numerator_N = 4.0 * hp["xi"] * jnp.log(jnp.maximum(total_N, 1.0))
     scores_AxN = _ucb_scores(state["sums"], state["counts"], numerator_N)
-    return _round_robin_first(t, _random_argmax(draws.ties, scores_AxN), state["counts"].shape[0])
+    return _round_robin_first(t, counter_rng.random_argmax(draws.ties, scores_AxN), state["counts"].shape[0])
 
 
 def _d_ucb_update(state: State, t: Array, actions_N: Array, rewards_N: Array, hp: dict) -> State:
@@ -374,13 +302,13 @@ def make_bandit_fn(name: str, num_runs: int, hparams: tuple = ()) -> Callable:
 
         def draws_at(t):
             """Round t's (ties, words) for select."""
-            return _tie_words(seeds_N, t), tuple(_threefry_words(key_2, t, num_runs, algorithm.num_words))
+            return counter_rng.tie_words(seeds_N, t), tuple(counter_rng.threefry_words(key_2, t, num_runs, algorithm.num_words))
 
         def reward_word_at(t):
             """Round t's Bernoulli word per run (none with a reward table)."""
             if table_TxAxB is not None:
                 return jnp.zeros((), _U32)
-            return _threefry_words(key_2, t, num_runs, 1, select_blocks)[0]
+            return counter_rng.threefry_words(key_2, t, num_runs, 1, select_blocks)[0]
 
         def select_at(state, t, draws):
             """Round t's actions."""
@@ -395,7 +323,7 @@ def make_bandit_fn(name: str, num_runs: int, hparams: tuple = ()) -> Callable:
             state, actions_N, reward_word_N, next_draws = carry
             t, means_Ax1, table_AxB = xs
             if table_AxB is None:
-                rewards_N = (_uniform(reward_word_N) < _take(means_Ax1, actions_N)).astype(jnp.float32)
+                rewards_N = (counter_rng.uniform(reward_word_N) < _take(means_Ax1, actions_N)).astype(jnp.float32)
             else:
                 rewards_N = _take(table_AxB, actions_N)
             state = algorithm.update(state, t, actions_N, rewards_N, hp)

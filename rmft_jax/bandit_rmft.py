@@ -1,0 +1,181 @@
+"""Iterative RMFT on bandits (MAB, NS-MAB) as pure functions: one outer iteration is one compiled call.
+
+    draw M instances -> L sequential cached rollouts each -> pseudo/dynamic regret from the means
+    -> keep k per instance -> SFT on the kept trajectories (teacher-forced, one causal pass each)
+
+Unlike FOL, the k kept trajectories of an instance have different inputs (their own actions and
+rewards), so SFT runs on M*k sequences. `make_imitation` fits a model to Greedy's trajectories
+(the `greedy` init). Every function here acts on one parameter set; the driver vmaps over seeds.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+import flax.nnx as nnx
+import jax
+import jax.numpy as jnp
+import optax
+
+from rmft_jax import _checks, bandit_rollout, bandit_tokens, envs, models, regret, rmft, selection, sft
+from rmft_jax.baselines import bandits as bandit_baselines
+
+TASKS = {"mab": envs.BANDIT_SCENARIOS, "nsmab": envs.NSMAB_SCENARIOS}
+INITS = ("scratch", "greedy")
+
+
+@dataclasses.dataclass(frozen=True)
+class BanditSettings:
+    """Static settings of one bandit RMFT run (plain Python values, safe to close over in jit)."""
+
+    horizon: int
+    num_actions: int
+    num_scenarios: int
+    num_rollouts: int
+    num_selected: int
+    selection: str = "regret"
+    temperature: float = 1.0
+    rollout_temperature: float = 1.0
+    sft_steps: int = 50
+    time_feature: bool = False
+
+    @classmethod
+    def from_config(cls, cfg: Any) -> "BanditSettings":
+        """Pull the static numbers out of an ml_collections config (validated separately)."""
+        r = cfg.rmft
+        return cls(horizon=cfg.env.horizon, num_actions=cfg.env.num_actions, num_scenarios=r.num_scenarios,
+                   num_rollouts=r.num_rollouts, num_selected=r.num_selected, selection=r.selection,
+                   temperature=float(r.temperature), rollout_temperature=float(r.rollout_temperature),
+                   sft_steps=cfg.sft.num_steps, time_feature=bool(cfg.model.time_feature))
+
+
+def _env_kwargs(cfg: Any, section: Any) -> dict:
+    """Scenario fields of an env section plus the shared horizon and action count."""
+    kwargs = {k: v for k, v in section.to_dict().items() if k not in ("name", "horizon", "num_actions")}
+    return {**kwargs, "horizon": cfg.env.horizon, "num_actions": cfg.env.num_actions}
+
+
+def build_envs(cfg: Any) -> tuple[Any, Any]:
+    """(training distribution, held-out distribution) of the config's task; ValueError on bad fields."""
+    make = envs.make_bandit if cfg.task == "mab" else envs.make_nsmab
+    return make(cfg.env.name, **_env_kwargs(cfg, cfg.env)), make(cfg.eval.env.name, **_env_kwargs(cfg, cfg.eval.env))
+
+
+def _check_int(name: str, value: Any, low: int) -> None:
+    """Raise ValueError unless `value` is an integer >= low."""
+    if isinstance(value, bool) or int(value) != value or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
+
+
+def validate_config(cfg: Any) -> None:
+    """Check a bandit RMFT config before anything compiles; ValueError says what to fix."""
+    _checks.check_choice("task", cfg.task, TASKS)
+    e, r, s, m = cfg.env, cfg.rmft, cfg.sft, cfg.model
+    _checks.check_horizon(e.horizon, "env.horizon")
+    _check_int("env.num_actions", e.num_actions, 2)
+    for section, name in ((e, "env.name"), (cfg.eval.env, "eval.env.name")):
+        _checks.check_choice(f"{cfg.task} scenario ({name})", section.name, TASKS[cfg.task])
+    build_envs(cfg)
+    _checks.check_choice("model.name", m.name, models.MODELS)
+    for name, value, low in (("rmft.num_iterations", r.num_iterations, 0), ("rmft.num_scenarios", r.num_scenarios, 1),
+                             ("rmft.num_rollouts", r.num_rollouts, 1), ("sft.num_steps", s.num_steps, 0),
+                             ("eval.num_scenarios", cfg.eval.num_scenarios, 2), ("eval.every", cfg.eval.every, 1),
+                             ("greedy_init.num_rounds", cfg.greedy_init.num_rounds, 0),
+                             ("greedy_init.num_scenarios", cfg.greedy_init.num_scenarios, 1),
+                             ("greedy_init.sft_steps", cfg.greedy_init.sft_steps, 1)):
+        _check_int(name, value, low)
+    _check_int("rmft.num_selected (k)", r.num_selected, 1)
+    if r.num_selected > r.num_rollouts:
+        raise ValueError(f"rmft.num_selected (k = {r.num_selected}) cannot exceed rmft.num_rollouts "
+                         f"(L = {r.num_rollouts}): keep at most the L trajectories each scenario has.")
+    _checks.check_choice("rmft.selection", r.selection, selection.SELECTIONS)
+    _checks.check_positive("rmft.temperature", r.temperature)
+    _checks.check_positive("rmft.rollout_temperature", r.rollout_temperature)
+    _checks.check_positive("sft.learning_rate", s.learning_rate)
+    _checks.check_positive("sft.grad_clip", s.grad_clip, allow_zero=True)
+    _checks.check_choice("sft.optimizer", s.optimizer, ("adam", "sgd"))
+    unknown = sorted(set(cfg.inits.to_dict()) - set(INITS))
+    if unknown:
+        raise ValueError(f"unknown init(s) {unknown} in cfg.inits; choose among {list(INITS)}.")
+    for init, seeds in cfg.inits.to_dict().items():
+        _check_int(f"inits.{init} (number of seeds)", seeds, 0)
+    if not any(cfg.inits.to_dict().values()):
+        raise ValueError("cfg.inits trains nothing: give inits.scratch or inits.greedy at least one seed.")
+    for name in cfg.eval.baselines:
+        _checks.check_choice("baseline (eval.baselines)", name, bandit_baselines.ALGORITHMS)
+
+
+def build_model(cfg: Any, seed: int) -> tuple[nnx.GraphDef, nnx.State]:
+    """(graphdef, params) of the configured model with bandit-token input, initialized from `seed`."""
+    kwargs = {k: v for k, v in cfg.model.to_dict().items() if k not in ("name", "time_feature")}
+    dim = bandit_tokens.token_dim(cfg.env.num_actions, bool(cfg.model.time_feature))
+    return nnx.split(models.make_model(cfg.model.name, cfg.env.num_actions, seed=seed, input_dim=dim, **kwargs))
+
+
+def _imitate(graphdef, optimizer, s: BanditSettings, params, opt_state, actions_BxT, rewards_BxT, num_steps: int):
+    """SFT steps: cross-entropy of the trajectories' actions under teacher forcing on their own tokens."""
+    apply_fn = lambda p, x: models.apply(graphdef, p, x)
+    tokens_BxTxD = bandit_tokens.encode(actions_BxT, rewards_BxT, s.num_actions, s.time_feature)
+    targets_BxTxA = jax.nn.one_hot(actions_BxT, s.num_actions, dtype=jnp.float32)
+    return sft.sft_steps(apply_fn, params, opt_state, optimizer, tokens_BxTxD, targets_BxTxA, num_steps,
+                         s.temperature)
+
+
+def make_iteration(env: Any, graphdef: nnx.GraphDef, optimizer: optax.GradientTransformation,
+                   s: BanditSettings) -> Callable:
+    """Unjitted iteration(params, opt_state, key) -> (params, opt_state, metrics) for one seed."""
+    m, l, k = s.num_scenarios, s.num_rollouts, s.num_selected
+
+    def iteration(params, opt_state, key):
+        key_env, key_roll, key_select = jax.random.split(key, 3)
+        scen = jax.vmap(env.sample)(jax.random.split(key_env, m))
+        rewards_BxTxA = jnp.repeat(scen.rewards_TxA, l, axis=0)  # B = M*L, common random numbers per instance
+        traj = bandit_rollout.rollout(graphdef, params, rewards_BxTxA, key_roll, s.rollout_temperature,
+                                      s.time_feature)
+        actions_MxLxT = traj.actions_BxT.reshape(m, l, s.horizon)
+        observed_MxLxT = traj.rewards_BxT.reshape(m, l, s.horizon)
+        regret_MxL = regret.pseudo_regret(scen.means_TxA[:, None], actions_MxLxT)[..., -1]
+        reward_MxL = jnp.sum(observed_MxLxT, axis=-1)
+        scores_MxL = selection.selection_scores(s.selection, regret_MxL, reward_MxL, key_select)
+        keep_Mxk = selection.top_k_indices(scores_MxL, k)
+        kept_actions_BxT = selection.gather_rollouts(actions_MxLxT, keep_Mxk).reshape(m * k, s.horizon)
+        kept_rewards_BxT = selection.gather_rollouts(observed_MxLxT, keep_Mxk).reshape(m * k, s.horizon)
+        params, opt_state, losses = _imitate(graphdef, optimizer, s, params, opt_state, kept_actions_BxT,
+                                             kept_rewards_BxT, s.sft_steps)
+        metrics = {
+            "rollout_regret": jnp.mean(regret_MxL),
+            "selected_regret": jnp.mean(selection.gather_rollouts(regret_MxL, keep_Mxk)),
+            "sft_loss_first": losses[0] if s.sft_steps else jnp.nan,
+            "sft_loss": losses[-1] if s.sft_steps else jnp.nan,
+            "finite": rmft.tree_is_finite((params, losses)),
+        }
+        return params, opt_state, metrics
+
+    return iteration
+
+
+def make_imitation(env: Any, graphdef: nnx.GraphDef, optimizer: optax.GradientTransformation, s: BanditSettings,
+                   num_scenarios: int, num_steps: int) -> Callable:
+    """Unjitted imitation_round(params, opt_state, key) -> (params, opt_state, loss): fit Greedy's play."""
+    hparams = bandit_baselines.resolve_hparams("greedy", s.horizon, s.num_actions)
+    greedy = bandit_baselines.make_bandit_fn("greedy", num_scenarios, hparams)
+
+    def imitation_round(params, opt_state, key):
+        key_env, key_greedy = jax.random.split(key)
+        scen = jax.vmap(env.sample)(jax.random.split(key_env, num_scenarios))
+        actions_NxT, rewards_NxT = greedy(key_greedy, scen.means_TxA[0], scen.rewards_TxA)
+        params, opt_state, losses = _imitate(graphdef, optimizer, s, params, opt_state, actions_NxT, rewards_NxT,
+                                             num_steps)
+        return params, opt_state, losses[-1]
+
+    return imitation_round
+
+
+def make_evaluate(graphdef: nnx.GraphDef, s: BanditSettings) -> Callable:
+    """Unjitted evaluate(params, means_NxTxA, rewards_NxTxA, key) -> (actions (N, T), observed rewards, regret curves)."""
+
+    def evaluate(params, means_NxTxA, rewards_NxTxA, key):
+        traj = bandit_rollout.rollout(graphdef, params, rewards_NxTxA, key, s.temperature, s.time_feature)
+        return traj.actions_BxT, traj.rewards_BxT, regret.pseudo_regret(means_NxTxA, traj.actions_BxT)
+
+    return evaluate

@@ -1,0 +1,194 @@
+"""The bandit experiment driver (MAB, NS-MAB): train each init over its seeds, evaluate, write results.
+
+For each init in cfg.inits with S > 0 seeds ("scratch": the model as built; "greedy": first fitted to
+Greedy's trajectories), S models (seeds cfg.seed .. cfg.seed + S - 1) train together: the iteration
+is vmapped over seeds, one compiled call, one checkpoint directory (workdir/checkpoints/INIT). Resume,
+NaN stop and finished-run detection come from `train_loop`, as for FOL. Then every method is scored
+on the same held-out instances and reward draws, and results.json and the figures are written.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from rmft_jax import bandit_eval, bandit_plots, bandit_rmft, checkpoint, envs, fol_train, metrics, train_loop
+
+METHOD_NAMES = {"scratch": ("initial", "rmft"), "greedy": ("greedy_init", "greedy_init_rmft")}
+
+
+def stack_models(cfg: Any, num_seeds: int) -> tuple[Any, Any]:
+    """(graphdef, params stacked over seeds cfg.seed + i)."""
+    built = [bandit_rmft.build_model(cfg, seed=int(cfg.seed) + i) for i in range(num_seeds)]
+    return built[0][0], jax.tree.map(lambda *xs: jnp.stack(xs), *[p for _, p in built])
+
+
+def per_seed(fn: Callable) -> Callable:
+    """fn(params, opt_state, key) vmapped over seeds, seed i drawing from fold_in(key, i); jitted."""
+    def batched(params, opt_state, key):
+        num = jax.tree.leaves(params)[0].shape[0]
+        keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(num))
+        return jax.vmap(fn)(params, opt_state, keys)
+    return jax.jit(batched)
+
+
+def greedy_init(cfg, env, graphdef, optimizer, settings, params, key, log) -> Any:
+    """Fit every seed's model to Greedy's trajectories (cfg.greedy_init); deterministic, so resumes redo it."""
+    g = cfg.greedy_init
+    imitation = per_seed(bandit_rmft.make_imitation(env, graphdef, optimizer, settings, int(g.num_scenarios),
+                                                    int(g.sft_steps)))
+    opt_state = jax.vmap(optimizer.init)(params)
+    t0 = time.perf_counter()
+    for r in range(int(g.num_rounds)):
+        params, opt_state, loss = imitation(params, opt_state, jax.random.fold_in(key, r))
+    if int(g.num_rounds):
+        log(f"greedy init: {g.num_rounds} rounds of imitation, loss {float(jnp.mean(loss)):.4f}, "
+            f"{time.perf_counter() - t0:.1f}s")
+    return params
+
+
+def make_scorer(graphdef, settings, task: str, heldout: Any, key: jax.Array) -> Callable:
+    """score(stacked params) -> list of per-seed (actions, observed, curves) on the held-out set."""
+    evaluate = bandit_rmft.make_evaluate(graphdef, settings)
+    batched = jax.jit(jax.vmap(evaluate, in_axes=(0, None, None, None)))
+
+    def score(params):
+        """Per-seed held-out rollouts."""
+        actions, observed, curves = batched(params, heldout.means_TxA, heldout.rewards_TxA, key)
+        return [(actions[i], observed[i], curves[i]) for i in range(actions.shape[0])]
+
+    return score
+
+
+def progress_stats(outputs: list, heldout: Any) -> dict:
+    """Per-iteration held-out numbers, averaged over seeds: regret, beta-hat, p_reg, SuffFailFreq(T/2)."""
+    per = []
+    for actions, _, curves in outputs:
+        fit = jax.device_get(bandit_eval.regret.growth(jnp.mean(curves, axis=0)))
+        best_N = jnp.argmax(heldout.means_TxA[:, -1], axis=-1)
+        per.append({"eval_regret": float(jnp.mean(curves[:, -1])), "beta_hat": float(fit["beta_hat"]),
+                    "p_reg": float(fit["p_reg"]),
+                    "suff_fail_freq": float(metrics.suff_fail_freq(actions, best_N, actions.shape[1] // 2))})
+    return {k: float(np.mean([p[k] for p in per])) for k in per[0]}
+
+
+def train_init(cfg, init: str, workdir: str, env, heldout, optimizer, settings, key: jax.Array, log) -> dict:
+    """Train one init over its seeds; returns its initial/final per-seed outputs, history and timings."""
+    num_seeds = int(cfg.inits[init])
+    key_train, key_greedy, key_score = jax.random.split(key, 3)
+    graphdef, params = stack_models(cfg, num_seeds)
+    score = make_scorer(graphdef, settings, cfg.task, heldout, key_score)
+    t0 = time.perf_counter()
+    if init == "greedy":
+        params = greedy_init(cfg, env, graphdef, optimizer, settings, params, key_greedy, log)
+    initial, initial_params = score(params), params
+    opt_state = jax.vmap(optimizer.init)(params)
+    ckpt = checkpoint.Checkpointer(os.path.join(workdir, "checkpoints", init), int(cfg.checkpoint.max_to_keep))
+    start, params, opt_state, history = train_loop.restore(ckpt, params, opt_state, log)
+    iteration = per_seed(bandit_rmft.make_iteration(env, graphdef, optimizer, settings))
+    iteration = iteration.lower(params, opt_state, key_train).compile()
+    compile_s = time.perf_counter() - t0
+    total = int(cfg.rmft.num_iterations)
+    log(f"[{init}, {num_seeds} seed(s)] ready in {compile_s:.1f}s; training iterations {start + 1}..{total}")
+    params, opt_state, history = train_loop.train(
+        iteration, lambda p: progress_stats(score(p), heldout), (params, opt_state), key_train, total,
+        int(cfg.eval.every), ckpt, log, start, history)
+    ckpt.close()
+    return {"initial": initial, "final": score(params), "history": history, "compile_seconds": compile_s,
+            "train_seconds": float(sum(r["seconds"] for r in history)), "graphdef": graphdef,
+            "params": {"initial": initial_params, "final": params}}
+
+
+def arm_choice_demo(heldout: Any, demo_models: dict, settings, key: jax.Array, num_runs: int = 400) -> dict:
+    """Arm choices (R, T) on one held-out instance whose best arm changes, R fresh reward draws, per method.
+
+    The instance is the held-out one with the most best-arm changes; models use their first seed.
+    """
+    best_NxT = np.argmax(np.asarray(heldout.means_TxA), axis=-1)
+    index = int(np.argmax(np.sum(best_NxT[:, 1:] != best_NxT[:, :-1], axis=1)))
+    means_TxA = heldout.means_TxA[index]
+    means_RxTxA = jnp.broadcast_to(means_TxA, (num_runs,) + means_TxA.shape)
+    key_draw, key_roll, key_base = jax.random.split(key, 3)
+    rewards_RxTxA = envs.draw_rewards(key_draw, means_RxTxA, "bernoulli")
+    choices = {}
+    for name, (graphdef, params) in demo_models.items():
+        first = jax.tree.map(lambda x: x[0], params)
+        evaluate = jax.jit(bandit_rmft.make_evaluate(graphdef, settings))
+        choices[name] = np.asarray(evaluate(first, means_RxTxA, rewards_RxTxA, key_roll)[0])
+    for name, (actions, _, _) in bandit_eval.run_baselines(("sw_ucb", "d_ucb"), key_base, means_RxTxA,
+                                                          rewards_RxTxA).items():
+        choices[name] = np.asarray(actions)
+    return {"means_TxA": np.asarray(means_TxA), "choices": choices}
+
+
+def finished(cfg: Any, workdir: str) -> bool:
+    """True when results.json exists and every trained init has reached rmft.num_iterations."""
+    if not os.path.exists(os.path.join(workdir, "results.json")):
+        return False
+    for init, seeds in cfg.inits.to_dict().items():
+        if seeds:
+            ckpt = checkpoint.Checkpointer(os.path.join(workdir, "checkpoints", init))
+            step = ckpt.latest_step() or 0
+            ckpt.close()
+            if step < int(cfg.rmft.num_iterations):
+                return False
+    return True
+
+
+def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
+    """Train every init (or resume, or just report a finished run) and return the results dict."""
+    bandit_rmft.validate_config(cfg)
+    os.makedirs(workdir, exist_ok=True)
+    fol_train.check_workdir_config(cfg, workdir)
+    results_path = os.path.join(workdir, "results.json")
+    if finished(cfg, workdir):
+        log(f"{workdir} already finished {cfg.rmft.num_iterations} iterations; nothing to do "
+            f"(results in {results_path}).")
+        with open(results_path) as fh:
+            return json.load(fh)
+    settings = bandit_rmft.BanditSettings.from_config(cfg)
+    env, eval_env = bandit_rmft.build_envs(cfg)
+    optimizer = fol_train.rmft.build_optimizer(cfg)
+    key_eval, key_baselines, key_inits = jax.random.split(jax.random.key(int(cfg.seed)), 3)
+    heldout = envs.sample_batch(eval_env, key_eval, int(cfg.eval.num_scenarios))
+    means, task = heldout.means_TxA, cfg.task
+    outputs, runs, demo_models = {}, {}, {}
+    for i, init in enumerate(bandit_rmft.INITS):
+        if int(cfg.inits.get(init, 0)):
+            run_out = train_init(cfg, init, workdir, env, heldout, optimizer, settings,
+                                 jax.random.fold_in(key_inits, i), log)
+            first, last = METHOD_NAMES[init]
+            outputs[first], outputs[last] = run_out["initial"], run_out["final"]
+            runs[init] = {k: run_out[k] for k in ("history", "compile_seconds", "train_seconds")}
+            demo_models.update({first: (run_out["graphdef"], run_out["params"]["initial"]),
+                                last: (run_out["graphdef"], run_out["params"]["final"])})
+    for name, out in bandit_eval.run_baselines(tuple(cfg.eval.baselines), key_baselines, means,
+                                               heldout.rewards_TxA).items():
+        outputs[name] = [out]
+    methods = {name: bandit_eval.mean_over_seeds([bandit_eval.method_stats(c, a, o, means, task) for a, o, c in outs])
+               for name, outs in outputs.items()}
+    results = {"task": task, "horizon": settings.horizon, "num_actions": settings.num_actions,
+               "num_heldout": int(cfg.eval.num_scenarios), "methods": methods, "runs": runs, "config": cfg.to_dict()}
+    if task == "nsmab":
+        results["variation_budget"] = float(cfg.env.variation_budget)
+        results["adapt_window"] = bandit_eval.ADAPT_WINDOW
+    with open(results_path, "w") as fh:
+        json.dump(results, fh, indent=2)
+    demo = arm_choice_demo(heldout, demo_models, settings, key_baselines) if task == "nsmab" else None
+    bandit_plots.write_figures(workdir, results, outputs, demo)
+    for name, m in methods.items():
+        log(f"{name:>18}: regret {m['regret']:7.3f} beta-hat {m['beta_hat']:.3f} "
+            f"SuffFail(T/2) {m['suff_fail_freq']['half']:.3f} K*MinFrac(T) {m['k_min_frac']['end']:.3f} "
+            f"GreedyFrac(T) {m['greedy_frac']['end']:.3f}"
+            + (f" adapt {m['adapt_share']:.3f}" if "adapt_share" in m else ""))
+    return results
+
+
+def cli_run(cfg: Any, workdir: str) -> None:
+    """Command-line wrapper of `run`: bad input, a broken checkpoint or a NaN exits with one line."""
+    fol_train.cli_run(cfg, workdir, run)

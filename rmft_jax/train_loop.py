@@ -1,0 +1,78 @@
+"""The outer loop shared by every RMFT driver: resume, iterate, evaluate, checkpoint, stop on NaN.
+
+Python only drives the loop; each iteration is one compiled call `iteration(params, opt_state, key)
+-> (params, opt_state, metrics)` whose metrics hold a scalar "finite" flag. Re-running with the same
+checkpoint directory resumes from its newest step and ends with the numbers an uninterrupted run
+would give (iteration it always uses fold_in(key_train, it)).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import jax
+import numpy as np
+
+from rmft_jax import checkpoint
+
+
+class TrainingDiverged(RuntimeError):
+    """A NaN or inf appeared in training; the last good checkpoint is kept."""
+
+
+def log_line(record: dict, total: int, eta_s: float) -> str:
+    """One progress line per iteration."""
+    line = (f"iter {record['iteration']:>4}/{total} | rollout regret {record['rollout_regret']:7.3f} | "
+            f"sft loss {record['sft_loss']:.4f}")
+    if record.get("eval_regret") is not None:
+        line += f" | held-out regret {record['eval_regret']:7.3f} beta-hat {record['beta_hat']:.3f}"
+    if record.get("suff_fail_freq") is not None:
+        line += f" SuffFail(T/2) {record['suff_fail_freq']:.3f}"
+    return line + f" | {record['seconds']:.2f}s | ETA {eta_s:.0f}s"
+
+
+def restore(ckpt: checkpoint.Checkpointer, params: Any, opt_state: Any,
+            log: Callable[[str], None]) -> tuple[int, Any, Any, list]:
+    """(start step, params, opt_state, history) from the newest checkpoint, or the given state at step 0."""
+    start = ckpt.latest_step() or 0
+    if not start:
+        return 0, params, opt_state, []
+    (params, opt_state), meta = ckpt.restore(start, (params, opt_state))
+    log(f"resumed from checkpoint {start} in {ckpt.directory}")
+    return start, params, opt_state, meta["history"]
+
+
+def train(iteration: Callable, evaluate: Callable[[Any], dict], state: tuple, key_train: jax.Array,
+          total: int, eval_every: int, ckpt: checkpoint.Checkpointer, log: Callable[[str], None],
+          start: int = 0, history: list | None = None) -> tuple[Any, Any, list]:
+    """Run iterations start+1..total, saving each; `evaluate(params)` -> dict of floats with 'eval_regret'.
+
+    Raises TrainingDiverged (closing `ckpt`) on a non-finite iteration, without saving it.
+    """
+    params, opt_state = state
+    history = list(history or [])
+    for it in range(start, total):
+        t_it = _now()
+        new_params, new_opt_state, metrics = iteration(params, opt_state, jax.random.fold_in(key_train, it))
+        metrics = jax.device_get(metrics)
+        record = {k: float(np.mean(v)) for k, v in metrics.items() if k != "finite"}
+        if (it + 1) % int(eval_every) == 0 or it + 1 == total:
+            record.update(evaluate(new_params))
+        if not bool(np.all(metrics["finite"])) or not np.isfinite(record.get("eval_regret", 0.0)):
+            ckpt.close()
+            kept = f"checkpoint {it} is kept in {ckpt.directory}" if it else "no checkpoint had been saved yet"
+            raise TrainingDiverged(
+                f"NaN or inf in iteration {it + 1} (SFT loss {record['sft_loss']}); stopped without saving it; "
+                f"the last good {kept}. Lower sft.learning_rate or set sft.grad_clip, then rerun.")
+        record = {"iteration": it + 1, **record, "seconds": _now() - t_it}
+        history.append(record)
+        params, opt_state = new_params, new_opt_state
+        ckpt.save(it + 1, (params, opt_state), {"history": history})
+        mean_s = np.mean([r["seconds"] for r in history[-10:]])
+        log(log_line(record, total, mean_s * (total - it - 1)))
+    return params, opt_state, history
+
+
+def _now() -> float:
+    """Wall-clock seconds (perf_counter)."""
+    import time
+    return time.perf_counter()
