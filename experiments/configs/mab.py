@@ -1,0 +1,97 @@
+"""Iterative RMFT on stochastic MAB (K = 5, T = 100). Variants: '' (default), 'smoke', 'transformer', 'greedy_sweep'.
+
+Training instances: best arm 0.5 + D/2, the others 0.5 - D/2, D ~ U[0.1, 0.5], best arm at a random
+position. Held out: Krishnamurthy et al.'s hard instance (D = 0.2, best arm at a random position).
+"""
+import ml_collections
+
+
+def base_config() -> ml_collections.ConfigDict:
+    """Settings shared by the bandit experiments (MAB defaults)."""
+    c = ml_collections.ConfigDict()
+    c.task = "mab"  # mab (pseudo-regret) | nsmab (dynamic regret)
+    c.seed = 0
+    c.env = ml_collections.ConfigDict()
+    c.env.name = "gap"
+    c.env.horizon = 100
+    c.env.num_actions = 5
+    c.env.gap_range = (0.1, 0.5)
+    c.env.random_best_arm = True
+
+    c.model = ml_collections.ConfigDict()
+    c.model.name = "linear_attention"
+    c.model.init_scale = 0.1
+    c.model.time_feature = False  # tokens (one-hot a, r * one-hot a) [+ t/T]
+
+    # Seeds per init: scratch = the model as built; greedy = first fitted to Greedy's trajectories.
+    c.inits = ml_collections.ConfigDict()
+    c.inits.scratch = 1
+    c.inits.greedy = 5
+    c.greedy_init = ml_collections.ConfigDict()
+    c.greedy_init.num_rounds = 20  # imitation rounds, each on fresh Greedy trajectories
+    c.greedy_init.num_scenarios = 256
+    c.greedy_init.sft_steps = 50
+
+    c.rmft = ml_collections.ConfigDict()
+    c.rmft.num_iterations = 60
+    c.rmft.num_scenarios = 256  # M
+    c.rmft.num_rollouts = 16  # L
+    c.rmft.num_selected = 2  # k
+    c.rmft.selection = "regret"  # regret | reward | random
+    c.rmft.temperature = 1.0  # the policy: softmax(logits / temperature) (evaluation, SFT, load_policy)
+    c.rmft.rollout_temperature = 1.0  # sampling temperature of the training rollouts
+
+    c.sft = ml_collections.ConfigDict()
+    c.sft.num_steps = 50
+    c.sft.learning_rate = 3e-3
+    c.sft.optimizer = "adam"
+    c.sft.grad_clip = 0.0
+
+    c.eval = ml_collections.ConfigDict()
+    c.eval.env = ml_collections.ConfigDict()
+    c.eval.env.name = "gap"
+    c.eval.env.gap = 0.2
+    c.eval.env.random_best_arm = True
+    c.eval.num_scenarios = 2000
+    c.eval.every = 5
+    c.eval.baselines = ("ucb1", "thompson", "greedy", "exp3")
+
+    c.checkpoint = ml_collections.ConfigDict()
+    c.checkpoint.max_to_keep = 2
+    return c
+
+
+def apply_variant(c: ml_collections.ConfigDict, variant: str) -> ml_collections.ConfigDict:
+    """'smoke': tiny and fast; 'transformer': a 2-layer transformer; 'greedy_sweep': greedy init only, more seeds."""
+    if variant == "smoke":
+        c.env.horizon = 12
+        c.inits.greedy = 2
+        c.greedy_init.num_rounds, c.greedy_init.num_scenarios, c.greedy_init.sft_steps = 2, 16, 5
+        c.rmft.num_iterations = 3
+        c.rmft.num_scenarios, c.rmft.num_rollouts = 16, 4
+        c.sft.num_steps = 5
+        c.eval.num_scenarios = 32
+        c.eval.every = 1
+    elif variant == "transformer":
+        c.model = ml_collections.ConfigDict()
+        c.model.name = "transformer"
+        c.model.num_layers = 2
+        c.model.num_heads = 2
+        c.model.d_model = 32
+        c.model.time_feature = False
+        c.inits.greedy = 1
+        c.sft.num_steps = 20
+        c.sft.learning_rate = 1e-3
+        c.sft.grad_clip = 1.0
+    elif variant == "greedy_sweep":
+        c.inits.scratch = 0
+        c.inits.greedy = 5
+        c.rmft.num_iterations = 80
+    elif variant:
+        raise ValueError(f"unknown variant {variant!r}; choose '', 'smoke', 'transformer' or 'greedy_sweep'.")
+    return c
+
+
+def get_config(variant: str = "") -> ml_collections.ConfigDict:
+    """Default config; `--config=experiments/configs/mab.py:smoke` for the smoke variant."""
+    return apply_variant(base_config(), variant)
