@@ -60,3 +60,38 @@ def plot_series(series: Mapping[str, Sequence[float]], path: str, xlabel: str = 
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def plot_ablations(studies: Mapping[str, Mapping], path: str) -> None:
+    """One panel per study: each arm's final held-out regret, mean over seeds with its 95% interval."""
+    names = [n for n in studies if "arms" in studies[n]]
+    gen = studies.get("generalization")
+    num = len(names) + (1 if gen else 0)
+    fig, axes = plt.subplots(1, max(num, 1), figsize=(3.6 * max(num, 1), 3.6), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        arms = studies[name]["arms"]
+        means = [arms[a]["final"]["eval_regret"]["mean"] for a in arms]
+        halves = [np.nan_to_num(arms[a]["final"]["eval_regret"]["ci95"]) for a in arms]
+        ax.bar(range(len(arms)), means, yerr=halves, capsize=4, color="tab:blue", alpha=0.8)
+        hedge = np.mean([arms[a]["ftrl"]["eval_regret"]["mean"] for a in arms])
+        ax.axhline(hedge, color="tab:orange", ls="--", lw=1.2, label="tuned Hedge")
+        ax.set_xticks(range(len(arms)), list(arms), rotation=30, ha="right", fontsize=8)
+        ax.set_title(name, fontsize=9)
+        ax.set_ylabel("final held-out regret")
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3, axis="y")
+    if gen:
+        ax = axes[0][len(names)]
+        settings = gen["settings"]
+        ratios = [settings[s]["ratio_to_tuned_hedge"]["mean"] for s in settings]
+        halves = [np.nan_to_num(settings[s]["ratio_to_tuned_hedge"]["ci95"]) for s in settings]
+        ax.bar(range(len(settings)), ratios, yerr=halves, capsize=4, color="tab:green", alpha=0.8)
+        ax.axhline(1.0, color="tab:orange", ls="--", lw=1.2, label="tuned Hedge = 1")
+        ax.set_xticks(range(len(settings)), list(settings), rotation=30, ha="right", fontsize=8)
+        ax.set_title("generalization", fontsize=9)
+        ax.set_ylabel("regret / tuned Hedge")
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

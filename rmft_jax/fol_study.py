@@ -1,0 +1,170 @@
+"""The paper's FOL ablations and generalization tests, each arm a seed sweep (`fol_sweep.run_seeds`).
+
+A study is a list of arms; an arm is a name and config overrides of the base FOL config. Arms with
+identical configs are trained once. Edit STUDIES to add an ablation; `experiments/configs/ablations.py`
+picks which studies run, the seeds and the base config.
+"""
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from rmft_jax import envs, fol_sweep, fol_train, rmft
+from rmft_jax.intervals import mean_ci95
+
+# study name -> (the paper's claim it tests, [(arm name, {dotted config field: value})]).
+STUDIES: dict[str, tuple[str, list[tuple[str, dict]]]] = {
+    "iteration": (
+        "iteration matters: iterative RMFT beats one round of RMFT with the same number of SFT steps",
+        [("iterative", {}), ("one_round", {"one_round": True})]),
+    "selection_adversarial": (
+        "regret beats reward as the filter (stochastic + FTL-adversarial mix)",
+        [("regret", {}), ("reward", {"rmft.selection": "reward"}), ("random", {"rmft.selection": "random"})]),
+    "selection_trends": (
+        "regret beats reward as the filter (non-stationary FOL: linear and sine trends)",
+        [(rule, {"rmft.selection": rule, "env.scenarios": ("linear_trend", "sine_trend"), "env.weights": (0.5, 0.5)})
+         for rule in ("regret", "reward", "random")]),
+    "selection_stochastic": (
+        "the filter may not matter on stochastic rewards",
+        [(rule, {"rmft.selection": rule, "env.scenarios": ("stochastic",), "env.weights": (1.0,)})
+         for rule in ("regret", "reward", "random")]),
+    "target": (
+        "imitating sampled actions vs imitating the selected trajectories' policies",
+        [("actions_sample", {}),
+         ("actions_logit_noise", {"rmft.exploration": "logit_noise"}),
+         ("policy_logit_noise", {"rmft.exploration": "logit_noise", "sft.target": "policy"})]),
+}
+HELD_OUT_PROCESSES = ("uniform", "linear_trend", "sine_trend", "gaussian")
+
+
+def arm_config(base: Any, overrides: dict) -> Any:
+    """A copy of the base config with dotted-field overrides; 'one_round' folds all SFT into one iteration."""
+    cfg = copy.deepcopy(base)
+    with cfg.unlocked():
+        for field, value in overrides.items():
+            if field == "one_round":
+                cfg.sft.num_steps = int(cfg.sft.num_steps) * int(cfg.rmft.num_iterations)
+                cfg.rmft.num_iterations = 1
+                continue
+            node = cfg
+            *path, leaf = field.split(".")
+            for name in path:
+                node = node[name]
+            if leaf not in node:
+                raise ValueError(f"ablation override {field!r} names no config field.")
+            node[leaf] = value
+    return cfg
+
+
+def _summary(out: dict) -> dict:
+    """The JSON-safe part of a seed sweep."""
+    return {k: v for k, v in out.items() if k != "params"}
+
+
+def generalization(cfg: Any, params_S: Any, seeds: list[int], horizons: tuple[int, ...],
+                   processes: tuple[str, ...], num_scenarios: int) -> dict:
+    """Trained models (one per seed) on longer horizons and held-out reward processes vs Hedge tuned per setting."""
+    graphdef, _ = rmft.build_model(cfg, seed=0)
+    evaluate = rmft.make_evaluate(graphdef, float(cfg.rmft.temperature))
+    horizon, num_actions = int(cfg.env.horizon), int(cfg.env.num_actions)
+    settings = [(f"train mix, T={t}", t, None) for t in horizons]
+    settings += [(f"{name}, T={horizon}", horizon, name) for name in processes]
+    out = {}
+    for label, t, process in settings:
+        test_cfg = copy.deepcopy(cfg)
+        with test_cfg.unlocked():
+            test_cfg.env.horizon = t
+            if process is not None:
+                test_cfg.env.scenarios, test_cfg.env.weights = (process,), (1.0,)
+        env = rmft.build_env(test_cfg) if process is None else envs.make_fol(process, horizon=t, num_actions=num_actions)
+        rows = []
+        for i, seed in enumerate(seeds):
+            # A key of its own per setting and seed, apart from training's (folded from the seed's eval key).
+            key = jax.random.fold_in(jax.random.split(jax.random.key(int(seed)), 2)[0], 1000 + len(out))
+            rewards_NxTxA = fol_train.sample_heldout(env, key, num_scenarios)[0]
+            curves_NxT, _ = evaluate(jax.tree.map(lambda x: x[i], params_S), rewards_NxTxA)
+            base, _ = fol_train.heldout_baselines(test_cfg, rewards_NxTxA)
+            model = fol_train._stats(curves_NxT)
+            rows.append({"model": model["eval_regret"], "beta_hat": model["beta_hat"], "p_reg": model["p_reg"],
+                         "hedge_tuned": base["ftrl"]["eval_regret"], "hedge_eta": base["ftrl"]["eta"],
+                         "ftl": base["ftl"]["eval_regret"]})
+        out[label] = {key: mean_ci95([r[key] for r in rows]) for key in rows[0]}
+        out[label]["ratio_to_tuned_hedge"] = mean_ci95([r["model"] / r["hedge_tuned"] for r in rows])
+        out[label]["horizon"], out[label]["process"] = t, process or "train mix"
+    return out
+
+
+def run_studies(base: Any, studies: tuple[str, ...], seeds: list[int], gen: Any,
+                log: Callable[[str], None] = print) -> dict:
+    """Train every arm of every chosen study (deduplicated) and evaluate generalization of the base arm."""
+    for name in studies:
+        if name not in STUDIES:
+            raise ValueError(f"unknown study {name!r}; choose from {sorted(STUDIES)}.")
+    cache: dict[str, dict] = {}
+    base_params = None
+    results: dict[str, Any] = {}
+    for name in studies:
+        claim, arms = STUDIES[name]
+        log(f"study {name}: {claim}")
+        results[name] = {"claim": claim, "arms": {}}
+        for arm, overrides in arms:
+            cfg = arm_config(base, overrides)
+            rmft.validate_config(cfg)
+            signature = json.dumps(cfg.to_dict(), sort_keys=True, default=str)
+            if signature not in cache:
+                log(f"  arm {arm}: training {len(seeds)} seeds")
+                out = fol_sweep.run_seeds(cfg, seeds, log=log)
+                cache[signature] = _summary(out)
+                if not overrides:
+                    base_params = out["params"]
+            else:
+                log(f"  arm {arm}: same config as an arm already trained; reused")
+            results[name]["arms"][arm] = {"overrides": {k: list(v) if isinstance(v, tuple) else v
+                                                        for k, v in overrides.items()}, **cache[signature]}
+    if gen is not None and gen.enabled:
+        if base_params is None:
+            log("generalization: training the base arm")
+            base_params = fol_sweep.run_seeds(base, seeds, log=log)["params"]
+        log("generalization: longer horizons and held-out reward processes")
+        results["generalization"] = {
+            "claim": "transfer across horizon and reward process (action count: see 'num_actions')",
+            "settings": generalization(base, base_params, seeds, tuple(int(h) for h in gen.horizons),
+                                       tuple(gen.processes), int(gen.num_scenarios)),
+            "num_actions": "not tested: both models' parameters are shaped by A (value/readout matrices), "
+                           "so a model trained at one A cannot be run at another",
+        }
+    return results
+
+
+def verdicts(results: dict) -> dict[str, str]:
+    """One line per study: does the measurement support the claim (95% intervals over seeds)?"""
+    out = {}
+
+    def final(study: str, arm: str) -> dict:
+        return results[study]["arms"][arm]["final"]["eval_regret"]
+
+    def better(a: dict, b: dict) -> bool:
+        return a["mean"] + a["ci95"] < b["mean"] - b["ci95"]
+
+    if "iteration" in results:
+        it, one = final("iteration", "iterative"), final("iteration", "one_round")
+        out["iteration"] = ("reproduced" if better(it, one) else "not reproduced") + \
+            f": iterative {it['mean']:.2f} ± {it['ci95']:.2f} vs one round {one['mean']:.2f} ± {one['ci95']:.2f}"
+    for study in ("selection_adversarial", "selection_trends", "selection_stochastic"):
+        if study in results:
+            reg, rew, rnd = (final(study, a) for a in ("regret", "reward", "random"))
+            same = np.allclose(reg["values"], rew["values"])
+            verdict = ("identical (regret and reward select the same FOL trajectories)" if same else
+                       "regret better" if better(reg, rew) else "no significant difference")
+            out[study] = (f"{verdict}: regret {reg['mean']:.2f} ± {reg['ci95']:.2f}, reward {rew['mean']:.2f} ± "
+                          f"{rew['ci95']:.2f}, random {rnd['mean']:.2f} ± {rnd['ci95']:.2f}")
+    if "target" in results:
+        parts = [f"{a} {final('target', a)['mean']:.2f} ± {final('target', a)['ci95']:.2f}"
+                 for a in results["target"]["arms"]]
+        out["target"] = ", ".join(parts)
+    return out
