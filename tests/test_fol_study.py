@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from experiments import make_results
 from experiments.configs import fol_single_layer
 from rmft_jax import fol_study, fol_sweep, fol_train, intervals
 
@@ -91,6 +92,15 @@ def test_ablations_cli_smoke(tmp_path):
     for row in settings.values():
         assert row["hedge_tuned"]["mean"] > 0 and np.isfinite(row["model"]["mean"])
     assert (tmp_path / "ablations.png").stat().st_size > 0
+    # docs/results.md is generated from results files: check the generator on this one.
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    os.symlink(tmp_path, runs / "ablations")
+    text = make_results.write(make_results.load(str(runs)), str(runs), str(tmp_path / "results.md"))
+    iterative = arms["iterative"]["final"]["eval_regret"]
+    assert f"| iterative | {iterative['mean']:.2f} ± {iterative['ci95']:.2f}" in text
+    assert "## Claim 5: the fixed point is near FTRL\n\nNot run yet." in text
+    assert (tmp_path / "figures" / "ablations_ablations.png").exists()
     bad = subprocess.run([sys.executable, "-m", "experiments.ablations", "--config=experiments/configs/ablations.py:smoke",
                           "--config.studies=('nope',)", f"--workdir={tmp_path}"], cwd=ROOT, capture_output=True, text=True)
     assert bad.returncode != 0 and "unknown study" in bad.stderr and "Traceback" not in bad.stderr
