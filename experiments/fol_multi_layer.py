@@ -2,6 +2,7 @@
 from absl import app, flags
 from ml_collections import config_flags
 
+from experiments import distributed
 from rmft_jax import fol_train
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -12,6 +13,7 @@ _WORKDIR = flags.DEFINE_string("workdir", "runs/fol_multi_layer", "Checkpoints, 
 def main(argv):
     """Train (or resume) and report, like fol_single_layer."""
     del argv
+    distributed.maybe_initialize()
     fol_train.cli_run(_CONFIG.value, _WORKDIR.value)
 
 

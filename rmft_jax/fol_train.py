@@ -18,12 +18,13 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from rmft_jax import checkpoint, envs, plotting, regret, rmft, train_loop
+from rmft_jax import checkpoint, envs, parallel, plotting, regret, rmft, train_loop
 from rmft_jax.baselines import full_info
 from rmft_jax.train_loop import TrainingDiverged
 
-# Fields that may change between a run and its resumption (more iterations, other eval cadence).
-RESUMABLE_FIELDS = ("rmft.num_iterations", "eval.every")
+# Fields that may change between a run and its resumption (more iterations, other eval cadence, another
+# device count: sharding changes where the numbers are computed, not what is trained).
+RESUMABLE_FIELDS = ("rmft.num_iterations", "eval.every", "parallel.data_axis_size")
 
 
 def _flatten(d: dict, prefix: str = "") -> dict:
@@ -120,6 +121,7 @@ def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
     os.makedirs(workdir, exist_ok=True)
     check_workdir_config(cfg, workdir)
     settings = rmft.FOLSettings.from_config(cfg)
+    mesh = parallel.make_data_mesh(parallel.data_axis_size(cfg))
     env = rmft.build_env(cfg)
     key_eval, key_train = jax.random.split(jax.random.key(int(cfg.seed)), 2)
     graphdef, params = rmft.build_model(cfg, seed=int(cfg.seed))
@@ -127,6 +129,7 @@ def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
     opt_state = optimizer.init(params)
     ckpt = checkpoint.Checkpointer(os.path.join(workdir, "checkpoints"), int(cfg.checkpoint.max_to_keep))
     start, params, opt_state, history = train_loop.restore(ckpt, params, opt_state, log)
+    params, opt_state = parallel.replicate(mesh, (params, opt_state))
     total = int(cfg.rmft.num_iterations)
     results_path = os.path.join(workdir, "results.json")
     if start >= total and os.path.exists(results_path):
@@ -136,11 +139,15 @@ def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
             return json.load(fh)
 
     heldout_NxTxA, labels_N = sample_heldout(env, key_eval, int(cfg.eval.num_scenarios))
-    evaluate = rmft.make_evaluate(graphdef, settings.temperature)
+    heldout_local_NxTxA, heldout_NxTxA = heldout_NxTxA, parallel.put_batch(mesh, heldout_NxTxA)
+    jitted_evaluate = rmft.make_evaluate(graphdef, settings.temperature, mesh)
+    evaluate = lambda p, r: jax.tree.map(parallel.to_host, jitted_evaluate(p, r))
     t0 = time.perf_counter()
-    iteration = rmft.make_iteration(env, graphdef, optimizer, settings).lower(
+    key_train = parallel.replicate(mesh, key_train)
+    iteration = rmft.make_iteration(env, graphdef, optimizer, settings, mesh).lower(
         params, opt_state, key_train).compile()
-    init_curves, _ = evaluate(rmft.build_model(cfg, seed=int(cfg.seed))[1], heldout_NxTxA)
+    init_params = parallel.replicate(mesh, rmft.build_model(cfg, seed=int(cfg.seed))[1])
+    init_curves, _ = evaluate(init_params, heldout_NxTxA)
     compile_s = time.perf_counter() - t0
     log(f"compiled in {compile_s:.1f}s; training iterations {start + 1}..{total}")
 
@@ -149,7 +156,7 @@ def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
                                                   int(cfg.eval.every), ckpt, log, start, history)
 
     final_curves, _ = evaluate(params, heldout_NxTxA)
-    base_stats, base_curves = heldout_baselines(cfg, heldout_NxTxA)
+    base_stats, base_curves = heldout_baselines(cfg, heldout_local_NxTxA)
     results = {
         "config": cfg.to_dict(), "horizon": settings.horizon, "num_actions": settings.num_actions,
         "iterations": history, "initial": _stats(init_curves), "final": _stats(final_curves), **base_stats,
@@ -160,7 +167,8 @@ def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
     results["final"]["ratio_to_tuned_hedge"] = results["final"]["eval_regret"] / results["ftrl"]["eval_regret"]
     results["final"]["ratio_to_initial"] = results["final"]["eval_regret"] / results["initial"]["eval_regret"]
     ckpt.close()
-    _write_outputs(workdir, results, {"initial": init_curves, "final": final_curves, **base_curves}, history)
+    if jax.process_index() == 0:  # one writer when several hosts share the workdir
+        _write_outputs(workdir, results, {"initial": init_curves, "final": final_curves, **base_curves}, history)
     f, h = results["final"], results["ftrl"]
     log(f"final held-out regret {f['eval_regret']:.3f} (beta-hat {f['beta_hat']:.3f}, p_reg {f['p_reg']:.2g}); "
         f"tuned Hedge {h['eval_regret']:.3f} (eta {h['eta']:.3g}); initial {results['initial']['eval_regret']:.3f}")

@@ -9,15 +9,15 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import flax.nnx as nnx
 import jax
 import jax.numpy as jnp
 import optax
+from jax.sharding import Mesh
 
-from rmft_jax import _checks, envs, models, regret, rollout, selection, sft
-
+from rmft_jax import _checks, envs, models, parallel, regret, rollout, selection, sft
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,6 +80,10 @@ def validate_config(cfg: Any) -> None:
     _checks.check_positive("sft.learning_rate", s.learning_rate)
     _checks.check_positive("sft.grad_clip", s.grad_clip, allow_zero=True)
     _checks.check_choice("sft.optimizer", s.optimizer, ("adam", "sgd"))
+    devices = parallel.data_axis_size(cfg)
+    if isinstance(devices, bool) or devices < 1 or r.num_scenarios % devices:
+        raise ValueError(f"parallel.data_axis_size = {devices} must be >= 1 and divide rmft.num_scenarios "
+                         f"(M = {r.num_scenarios}): each device gets an equal share of the scenarios.")
     if not cfg.eval.eta_grid:
         raise ValueError("eval.eta_grid must hold at least one learning rate for the tuned-Hedge baseline.")
     _checks.check_positive("eval.eta_grid", list(cfg.eval.eta_grid))
@@ -111,23 +115,59 @@ def tree_is_finite(tree: Any) -> jax.Array:
     return jnp.all(jnp.stack(leaves)) if leaves else jnp.array(True)
 
 
-def make_iteration(env: Any, graphdef: nnx.GraphDef, optimizer: optax.GradientTransformation,
-                   s: FOLSettings) -> Callable:
-    """Jitted iteration(params, opt_state, key) -> (params, opt_state, metrics)."""
-    apply_fn = lambda p, x: models.apply(graphdef, p, x)
+class Phases(NamedTuple):
+    """The three phases of one iteration as pure (unjitted) functions; `make_iteration` composes them.
 
-    @jax.jit
-    def iteration(params, opt_state, key):
-        key_env, key_roll, key_select = jax.random.split(key, 3)
-        rewards_MxTxA = jax.vmap(env.sample)(jax.random.split(key_env, s.num_scenarios))
-        logits_MxTxA = apply_fn(params, rewards_MxTxA)
+    rollout(params, key_env, key_roll) -> (rewards_MxTxA, trajectories)
+    select(trajectories, key_select) -> (keep_Mxk, targets_MxTxA: mean of the kept targets)
+    sft(params, opt_state, rewards_MxTxA, targets_MxTxA) -> (params, opt_state, losses)
+    """
+
+    rollout: Callable
+    select: Callable
+    sft: Callable
+
+
+def make_phases(env: Any, graphdef: nnx.GraphDef, optimizer: optax.GradientTransformation, s: FOLSettings,
+                mesh: Mesh | None = None) -> Phases:
+    """The phases of one iteration; with a mesh, per-scenario arrays are split over its 'data' axis."""
+    apply_fn = lambda p, x: models.apply(graphdef, p, x)
+    shard = lambda x: parallel.shard_batch(mesh, x)
+
+    def rollout_phase(params, key_env, key_roll):
+        rewards_MxTxA = shard(jax.vmap(env.sample)(jax.random.split(key_env, s.num_scenarios)))
+        logits_MxTxA = shard(apply_fn(params, rewards_MxTxA))
         traj = rollout.fol_rollouts(logits_MxTxA, rewards_MxTxA, key_roll, s.num_rollouts,
                                     s.temperature, s.exploration, s.noise_std, s.target)
+        return rewards_MxTxA, jax.tree.map(shard, traj)
+
+    def select_phase(traj, key_select):
         scores_MxL = selection.selection_scores(s.selection, traj.regret_MxL, traj.reward_MxL, key_select)
-        keep_Mxk = selection.top_k_indices(scores_MxL, s.num_selected)
-        targets_MxTxA = jnp.mean(selection.gather_rollouts(traj.targets_MxLxTxA, keep_Mxk), axis=1)
-        params, opt_state, losses = sft.sft_steps(apply_fn, params, opt_state, optimizer, rewards_MxTxA,
-                                                  targets_MxTxA, s.sft_steps, s.temperature)
+        keep_Mxk = shard(selection.top_k_indices(shard(scores_MxL), s.num_selected))
+        return keep_Mxk, shard(jnp.mean(selection.gather_rollouts(traj.targets_MxLxTxA, keep_Mxk), axis=1))
+
+    def sft_phase(params, opt_state, rewards_MxTxA, targets_MxTxA):
+        return sft.sft_steps(apply_fn, params, opt_state, optimizer, rewards_MxTxA, targets_MxTxA,
+                             s.sft_steps, s.temperature)
+
+    return Phases(rollout_phase, select_phase, sft_phase)
+
+
+def make_iteration(env: Any, graphdef: nnx.GraphDef, optimizer: optax.GradientTransformation,
+                   s: FOLSettings, mesh: Mesh | None = None) -> Callable:
+    """Jitted iteration(params, opt_state, key) -> (params, opt_state, metrics).
+
+    With a `mesh` (see `rmft_jax.parallel`), the M scenarios are split over its 'data' axis and
+    params, optimizer state and metrics are replicated; without one it runs on the default device.
+    """
+    parallel.check_divides(mesh, s.num_scenarios, "rmft.num_scenarios")
+    phases = make_phases(env, graphdef, optimizer, s, mesh)
+
+    def iteration(params, opt_state, key):
+        key_env, key_roll, key_select = jax.random.split(key, 3)
+        rewards_MxTxA, traj = phases.rollout(params, key_env, key_roll)
+        keep_Mxk, targets_MxTxA = phases.select(traj, key_select)
+        params, opt_state, losses = phases.sft(params, opt_state, rewards_MxTxA, targets_MxTxA)
         metrics = {
             "rollout_regret": jnp.mean(traj.regret_MxL),
             "selected_regret": jnp.mean(selection.gather_rollouts(traj.regret_MxL, keep_Mxk)),
@@ -137,14 +177,22 @@ def make_iteration(env: Any, graphdef: nnx.GraphDef, optimizer: optax.GradientTr
         }
         return params, opt_state, metrics
 
-    return iteration
+    if mesh is None:
+        return jax.jit(iteration)
+    rep = parallel.replicated(mesh)
+    return jax.jit(iteration, in_shardings=rep, out_shardings=rep)
 
 
-def make_evaluate(graphdef: nnx.GraphDef, temperature: float = 1.0) -> Callable:
-    """Jitted evaluate(params, rewards_NxTxA) -> expected-regret curves (N, T) and their growth stats."""
+def make_evaluate(graphdef: nnx.GraphDef, temperature: float = 1.0, mesh: Mesh | None = None) -> Callable:
+    """Jitted evaluate(params, rewards_NxTxA) -> expected-regret curves (N, T) and their growth stats.
+
+    With a `mesh`, the held-out scenarios are split over its 'data' axis when N divides evenly.
+    """
 
     @jax.jit
     def evaluate(params, rewards_NxTxA):
+        if mesh is not None and rewards_NxTxA.shape[0] % mesh.shape[parallel.DATA_AXIS] == 0:
+            rewards_NxTxA = parallel.shard_batch(mesh, rewards_NxTxA)
         logits_NxTxA = models.apply(graphdef, params, rewards_NxTxA)
         curves_NxT = rollout.expected_regret_curves(logits_NxTxA, rewards_NxTxA, temperature)
         fit = regret.growth(jnp.mean(curves_NxT, axis=0))

@@ -43,6 +43,10 @@ def base_config() -> ml_collections.ConfigDict:
 
     c.checkpoint = ml_collections.ConfigDict()
     c.checkpoint.max_to_keep = 2
+
+    # Data parallelism: split the M scenarios over this many devices (1 = one device, no mesh).
+    c.parallel = ml_collections.ConfigDict()
+    c.parallel.data_axis_size = 1
     return c
 
 
