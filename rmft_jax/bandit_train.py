@@ -17,7 +17,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rmft_jax import bandit_eval, bandit_plots, bandit_rmft, checkpoint, envs, fol_train, metrics, train_loop
+from rmft_jax import (bandit_eval, bandit_plots, bandit_rmft, checkpoint, envs, fol_train, metrics, regret, rmft,
+                      train_loop)
 
 METHOD_NAMES = {"scratch": ("initial", "rmft"), "greedy": ("greedy_init", "greedy_init_rmft")}
 
@@ -69,7 +70,7 @@ def progress_stats(outputs: list, heldout: Any) -> dict:
     """Per-iteration held-out numbers, averaged over seeds: regret, beta-hat, p_reg, SuffFailFreq(T/2)."""
     per = []
     for actions, _, curves in outputs:
-        fit = jax.device_get(bandit_eval.regret.growth(jnp.mean(curves, axis=0)))
+        fit = jax.device_get(regret.growth(jnp.mean(curves, axis=0)))
         best_N = jnp.argmax(heldout.means_TxA[:, -1], axis=-1)
         per.append({"eval_regret": float(jnp.mean(curves[:, -1])), "beta_hat": float(fit["beta_hat"]),
                     "p_reg": float(fit["p_reg"]),
@@ -153,7 +154,7 @@ def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
             return json.load(fh)
     settings = bandit_rmft.BanditSettings.from_config(cfg)
     env, eval_env = bandit_rmft.build_envs(cfg)
-    optimizer = fol_train.rmft.build_optimizer(cfg)
+    optimizer = rmft.build_optimizer(cfg)
     key_eval, key_baselines, key_inits = jax.random.split(jax.random.key(int(cfg.seed)), 3)
     heldout = envs.sample_batch(eval_env, key_eval, int(cfg.eval.num_scenarios))
     means, task = heldout.means_TxA, cfg.task

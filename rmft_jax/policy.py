@@ -1,4 +1,9 @@
-"""Load a trained policy from a workdir: `rmft_jax.load_policy(workdir)(rewards) -> policies`."""
+"""Load a trained policy from a workdir.
+
+FOL runs: `load_policy(workdir)(rewards) -> policies`. Bandit runs (MAB, NS-MAB):
+`load_policy(workdir, init="scratch", seed_index=0)(actions, rewards) -> policies`, with a
+`.rollout(rewards_NxTxA, key)` attribute that plays the policy on reward tables.
+"""
 from __future__ import annotations
 
 import os
@@ -7,10 +12,11 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
-from rmft_jax import checkpoint, fol_train, models, rmft
+from rmft_jax import bandit_rmft, bandit_rollout, checkpoint, fol_train, models, rmft
 
 
-def load_policy(workdir: str, step: int | None = None) -> Callable[[jax.Array], jax.Array]:
+def load_policy(workdir: str, step: int | None = None, init: str = "scratch",
+                seed_index: int = 0) -> Callable[..., jax.Array]:
     """The trained FOL model of `workdir` (newest checkpoint, or `step`) as a function of rewards.
 
     The returned `policy(rewards)` maps rewards (..., T, A) to the model's policies (..., T, A) =
@@ -18,8 +24,16 @@ def load_policy(workdir: str, step: int | None = None) -> Callable[[jax.Array], 
     T >= 1 works: T up to the trained horizon is the trained regime; longer horizons run too (both
     models have no position limit by default; a transformer with positions='learned' stops at
     max_horizon with a ValueError) but are extrapolation, to be checked by evaluation.
+
+    For a bandit workdir (config with a `task`), it returns `policy(actions, rewards)`: integer
+    actions (..., T) and the rewards observed for them (..., T) -> policies (..., T, A), round t's
+    policy depending only on rounds < t; `policy.rollout(rewards_NxTxA, key)` plays the policy on
+    pre-drawn reward tables and returns (actions (N, T), observed rewards (N, T)). `init` picks the
+    trained init ("scratch" or "greedy") and `seed_index` one of its seeds.
     """
     cfg = fol_train.load_config(workdir)
+    if "task" in cfg:
+        return _load_bandit_policy(cfg, workdir, step, init, seed_index)
     graphdef, params = rmft.build_model(cfg, seed=int(cfg.seed))
     opt_state = rmft.build_optimizer(cfg).init(params)
     ckpt = checkpoint.Checkpointer(os.path.join(workdir, "checkpoints"))
@@ -39,4 +53,45 @@ def load_policy(workdir: str, step: int | None = None) -> Callable[[jax.Array], 
                              f"got {jnp.shape(rewards)}.")
         return forward(params, jnp.asarray(rewards, jnp.float32))
 
+    return policy
+
+
+def _load_bandit_policy(cfg, workdir: str, step: int | None, init: str, seed_index: int) -> Callable:
+    """The bandit model of `workdir`'s init `init`, seed `seed_index` (see `load_policy`)."""
+    num_seeds = int(cfg.inits.get(init, 0)) if init in cfg.inits else 0
+    if not 0 <= seed_index < num_seeds:
+        raise ValueError(f"{workdir} trained {num_seeds} seed(s) for init {init!r}; seed_index must lie in "
+                         f"[0, {num_seeds}) (inits trained: {dict(cfg.inits)}).")
+    graphdef, params = bandit_rmft.build_model(cfg, seed=int(cfg.seed))
+    stacked = jax.tree.map(lambda x: jnp.stack([x] * num_seeds), params)
+    opt_state = jax.vmap(rmft.build_optimizer(cfg).init)(stacked)
+    ckpt = checkpoint.Checkpointer(os.path.join(workdir, "checkpoints", init))
+    step = ckpt.latest_step() if step is None else step
+    if step is None:
+        ckpt.close()
+        raise FileNotFoundError(f"no checkpoint in {ckpt.directory}: train first (it saves one per iteration).")
+    (stacked, _), _ = ckpt.restore(step, (stacked, opt_state))
+    ckpt.close()
+    params = jax.tree.map(lambda x: x[seed_index], stacked)
+    settings = bandit_rmft.BanditSettings.from_config(cfg)
+    num_actions, temperature, time_feature = settings.num_actions, settings.temperature, settings.time_feature
+    forward = jax.jit(lambda p, a, r: jax.nn.softmax(bandit_rollout.teacher_forced_logits(
+        graphdef, p, a, r, num_actions, time_feature) / temperature, axis=-1))
+
+    def policy(actions: jax.Array, rewards: jax.Array) -> jax.Array:
+        """Policies (..., T, A) after the actions (..., T) and their observed rewards (..., T)."""
+        if jnp.ndim(actions) < 1 or jnp.shape(actions) != jnp.shape(rewards):
+            raise ValueError(f"actions and rewards must both have shape (..., T), got {jnp.shape(actions)} "
+                             f"and {jnp.shape(rewards)}.")
+        return forward(params, jnp.asarray(actions, jnp.int32), jnp.asarray(rewards, jnp.float32))
+
+    def rollout(rewards_NxTxA: jax.Array, key: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """Play the policy on reward tables (N, T, A): (actions (N, T), observed rewards (N, T))."""
+        if jnp.ndim(rewards_NxTxA) != 3 or jnp.shape(rewards_NxTxA)[-1] != num_actions:
+            raise ValueError(f"rewards must have shape (N, T, {num_actions}), got {jnp.shape(rewards_NxTxA)}.")
+        traj = bandit_rollout.rollout(graphdef, params, jnp.asarray(rewards_NxTxA, jnp.float32), key,
+                                      temperature, time_feature)
+        return traj.actions_BxT, traj.rewards_BxT
+
+    policy.rollout = rollout
     return policy

@@ -7,6 +7,7 @@ would give (iteration it always uses fold_in(key_train, it)).
 """
 from __future__ import annotations
 
+import time
 from typing import Any, Callable
 
 import jax
@@ -51,7 +52,7 @@ def train(iteration: Callable, evaluate: Callable[[Any], dict], state: tuple, ke
     params, opt_state = state
     history = list(history or [])
     for it in range(start, total):
-        t_it = _now()
+        t_it = time.perf_counter()
         new_params, new_opt_state, metrics = iteration(params, opt_state, jax.random.fold_in(key_train, it))
         metrics = jax.device_get(metrics)
         record = {k: float(np.mean(v)) for k, v in metrics.items() if k != "finite"}
@@ -63,16 +64,10 @@ def train(iteration: Callable, evaluate: Callable[[Any], dict], state: tuple, ke
             raise TrainingDiverged(
                 f"NaN or inf in iteration {it + 1} (SFT loss {record['sft_loss']}); stopped without saving it; "
                 f"the last good {kept}. Lower sft.learning_rate or set sft.grad_clip, then rerun.")
-        record = {"iteration": it + 1, **record, "seconds": _now() - t_it}
+        record = {"iteration": it + 1, **record, "seconds": time.perf_counter() - t_it}
         history.append(record)
         params, opt_state = new_params, new_opt_state
         ckpt.save(it + 1, (params, opt_state), {"history": history})
         mean_s = np.mean([r["seconds"] for r in history[-10:]])
         log(log_line(record, total, mean_s * (total - it - 1)))
     return params, opt_state, history
-
-
-def _now() -> float:
-    """Wall-clock seconds (perf_counter)."""
-    import time
-    return time.perf_counter()

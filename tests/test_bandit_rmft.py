@@ -1,0 +1,268 @@
+"""Bandit RMFT: tokens, cached sequential rollouts, causality, metrics, config validation, the driver end to end."""
+import json
+import os
+import tempfile
+
+import chex
+import flax.nnx as nnx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from absl.testing import parameterized
+
+from experiments.configs import mab, nsmab
+from rmft_jax import (bandit_eval, bandit_rmft, bandit_rollout, bandit_tokens, bandit_train, envs, load_policy, metrics,
+                      models, regret, rmft)
+
+quiet = lambda msg: None
+MODEL_CASES = (("linear_attention", False), ("linear_attention", True), ("transformer", False), ("transformer", True))
+
+
+def small_model(name, time_feature, num_actions=4):
+    """(graphdef, params) of a small model taking bandit tokens; larger init so policies are far from uniform."""
+    dim = bandit_tokens.token_dim(num_actions, time_feature)
+    kwargs = {"init_scale": 1.0} if name == "linear_attention" else {"num_layers": 2, "d_model": 16}
+    return nnx.split(models.make_model(name, num_actions, seed=3, input_dim=dim, **kwargs))
+
+
+def reward_tables(key, num=6, horizon=9, num_actions=4):
+    """Bernoulli(0.5) reward tables (N, T, A)."""
+    return jax.random.bernoulli(key, 0.5, (num, horizon, num_actions)).astype(jnp.float32)
+
+
+def uncached_rollout(graphdef, params, rewards_BxTxA, key, time_feature):
+    """Reference: every round recomputes the full forward pass over the prefix (zero-padded), no cache."""
+    num, horizon, num_actions = rewards_BxTxA.shape
+    keys_T = jax.random.split(key, horizon)
+    actions_BxT = jnp.zeros((num, horizon), jnp.int32)
+    observed_BxT = jnp.zeros((num, horizon))
+    logits = []
+    for t in range(horizon):
+        logits_BxA = bandit_rollout.teacher_forced_logits(graphdef, params, actions_BxT, observed_BxT, num_actions,
+                                                          time_feature)[:, t]
+        a_B = jax.random.categorical(keys_T[t], logits_BxA, axis=-1)
+        actions_BxT = actions_BxT.at[:, t].set(a_B)
+        observed_BxT = observed_BxT.at[:, t].set(rewards_BxTxA[jnp.arange(num), t, a_B])
+        logits.append(logits_BxA)
+    return actions_BxT, observed_BxT, jnp.stack(logits, axis=1)
+
+
+class TokenTest(chex.TestCase):
+
+    def test_tokens_hold_one_hot_action_and_reward(self):
+        tokens = bandit_tokens.encode(jnp.array([[2, 0, 2]]), jnp.array([[1.0, 0.0, 0.5]]), 3, time_feature=True)
+        np.testing.assert_allclose(tokens[0], [[0, 0, 1, 0, 0, 1, 0], [1, 0, 0, 0, 0, 0, 1 / 3],
+                                               [0, 0, 1, 0, 0, 0.5, 2 / 3]], atol=1e-6)
+        self.assertEqual(bandit_tokens.token_dim(3, True), 7)
+        single = bandit_tokens.encode(jnp.array([0]), jnp.array([0.0]), 3, True, horizon=3, first_round=1)
+        np.testing.assert_allclose(single[0], tokens[0, 1], atol=1e-6)
+
+
+class CachedRolloutTest(parameterized.TestCase):
+
+    @parameterized.parameters(*MODEL_CASES)
+    def test_cached_rollout_equals_uncached_forward_pass(self, name, time_feature):
+        graphdef, params = small_model(name, time_feature)
+        rewards = reward_tables(jax.random.key(0))
+        traj = jax.jit(lambda p, r, k: bandit_rollout.rollout(graphdef, p, r, k, 1.0, time_feature))(
+            params, rewards, jax.random.key(1))
+        chex.assert_shape(traj.actions_BxT, (6, 9))
+        # Teacher forcing on the rollout's own actions reproduces the logits it sampled from.
+        full = bandit_rollout.teacher_forced_logits(graphdef, params, traj.actions_BxT, traj.rewards_BxT, 4,
+                                                    time_feature)
+        np.testing.assert_allclose(full, traj.logits_BxTxA, atol=1e-5)
+        # A rollout that recomputes the prefix every round makes the same choices with the same keys.
+        actions, observed, logits = uncached_rollout(graphdef, params, rewards, jax.random.key(1), time_feature)
+        np.testing.assert_array_equal(actions, traj.actions_BxT)
+        np.testing.assert_allclose(observed, traj.rewards_BxT)
+        np.testing.assert_allclose(logits, traj.logits_BxTxA, atol=1e-5)
+        self.assertGreater(len(np.unique(np.asarray(traj.actions_BxT))), 1)
+
+    @parameterized.parameters(MODEL_CASES[1], MODEL_CASES[2])
+    def test_a_reward_revealed_at_t_cannot_change_actions_before_t_plus_1(self, name, time_feature):
+        graphdef, params = small_model(name, time_feature)
+        rewards = reward_tables(jax.random.key(2))
+        roll = jax.jit(lambda r: bandit_rollout.rollout(graphdef, params, r, jax.random.key(5), 1.0, time_feature))
+        base = roll(rewards)
+        for t in (0, 4, 8):
+            changed = roll(rewards.at[:, t:].set(1.0 - rewards[:, t:]))
+            np.testing.assert_array_equal(changed.actions_BxT[:, :t + 1], base.actions_BxT[:, :t + 1])
+            np.testing.assert_allclose(changed.logits_BxTxA[:, :t + 1], base.logits_BxTxA[:, :t + 1], atol=1e-6)
+            if t < 8:  # the flipped reward is seen from round t + 1 on
+                self.assertFalse(np.allclose(changed.logits_BxTxA[:, t + 1], base.logits_BxTxA[:, t + 1]))
+
+
+class MetricsTest(chex.TestCase):
+
+    def test_dynamic_regret_of_the_oracle_is_zero(self):
+        env = envs.make_nsmab("abrupt", horizon=60, num_actions=4, variation_budget=3.0, num_changes=5)
+        scen = envs.sample_batch(env, jax.random.key(0), 50)
+        oracle_NxT = jnp.argmax(scen.means_TxA, axis=-1)
+        np.testing.assert_allclose(regret.dynamic_regret(scen.means_TxA, oracle_NxT), 0.0, atol=1e-6)
+        self.assertEqual(bandit_eval.change_adaptation(scen.means_TxA, oracle_NxT), 1.0)
+        stay_NxT = jnp.broadcast_to(oracle_NxT[:, :1], oracle_NxT.shape)  # never moves: regret > 0
+        self.assertGreater(float(jnp.mean(regret.dynamic_regret(scen.means_TxA, stay_NxT)[:, -1])), 0.5)
+
+    def test_change_adaptation_against_a_numpy_loop(self):
+        rng = np.random.default_rng(0)
+        means = rng.random((30, 40, 3)).repeat(5, axis=1)[:, :40]  # best arm changes every 5 rounds (mostly)
+        actions = rng.integers(0, 3, (30, 40))
+        shares = []
+        best = means.argmax(-1)
+        for n in range(30):
+            for t in range(1, 40):
+                if best[n, t] != best[n, t - 1]:
+                    window = range(t, min(t + 20, 40))
+                    shares.append(np.mean([actions[n, s] == best[n, s] for s in window]))
+        self.assertAlmostEqual(bandit_eval.change_adaptation(means, actions), np.mean(shares), places=10)
+
+    def test_method_stats_against_numpy_references(self):
+        rng = np.random.default_rng(1)
+        means = np.broadcast_to(rng.random((40, 1, 4)), (40, 16, 4)).astype(np.float32)
+        actions = rng.integers(0, 4, (40, 16)).astype(np.int32)
+        actions[:5] = means[:5, 0].argmin(-1)[:, None]  # a few runs that never touch the best arm
+        observed = rng.random((40, 16)).astype(np.float32)
+        curves = regret.pseudo_regret(means, actions)
+        stats = bandit_eval.method_stats(curves, actions, observed, means, "mab")
+        best = means[:, -1].argmax(-1)
+        gaps = means.max(-1) - np.take_along_axis(means, actions[..., None], -1)[..., 0]
+        self.assertAlmostEqual(stats["regret"], gaps.sum(1).mean(), places=4)
+        self.assertAlmostEqual(stats["suff_fail_freq"]["half"], np.mean([(actions[n, 8:] != best[n]).all()
+                                                                        for n in range(40)]), places=6)
+        counts = np.stack([(actions[:, :8] == a).sum(1) for a in range(4)], 1)
+        self.assertAlmostEqual(stats["k_min_frac"]["half"], np.mean(4 * counts.min(1) / 8), places=6)
+        self.assertAlmostEqual(stats["greedy_frac"]["end"], float(metrics.greedy_frac(actions, observed, 4)), places=6)
+        self.assertGreaterEqual(stats["suff_fail_freq"]["half"], 5 / 40)
+
+
+def tiny(experiment="mab", **overrides):
+    """The smoke config of an experiment with dotted-name overrides."""
+    cfg = (mab if experiment == "mab" else nsmab).get_config("smoke")
+    for name, value in overrides.items():
+        *sections, field = name.split(".")
+        node = cfg
+        for section in sections:
+            node = node[section]
+        node[field] = value
+    return cfg
+
+
+class IterationTest(parameterized.TestCase):
+
+    @parameterized.parameters("regret", "random")
+    def test_iteration_runs_and_regret_selection_keeps_better_rollouts(self, rule):
+        cfg = tiny(**{"rmft.selection": rule, "rmft.num_selected": 1, "rmft.rollout_temperature": 1.5})
+        settings = bandit_rmft.BanditSettings.from_config(cfg)
+        env, _ = bandit_rmft.build_envs(cfg)
+        graphdef, params = bandit_rmft.build_model(cfg, seed=0)
+        optimizer = rmft.build_optimizer(cfg)
+        iteration = jax.jit(bandit_rmft.make_iteration(env, graphdef, optimizer, settings))
+        new_params, _, out = iteration(params, optimizer.init(params), jax.random.key(0))
+        self.assertTrue(bool(out["finite"]))
+        moved = max(jax.tree.leaves(jax.tree.map(lambda a, b: float(jnp.abs(a - b).max()), new_params, params)))
+        self.assertGreater(moved, 0.0)
+        if rule == "regret":
+            self.assertLess(float(out["selected_regret"]), float(out["rollout_regret"]))
+
+
+class ConfigValidationTest(parameterized.TestCase):
+
+    @parameterized.named_parameters(
+        ("k_above_L", {"rmft.num_selected": 9, "rmft.num_rollouts": 4}, "cannot exceed rmft.num_rollouts"),
+        ("horizon_below_2", {"env.horizon": 1}, "env.horizon must be an integer >= 2"),
+        ("unknown_task", {"task": "fol"}, "unknown task"),
+        ("unknown_scenario", {"env.name": "bogus"}, "unknown mab scenario.*'bogus'"),
+        ("bad_gap_range", {"env.gap_range": (0.5, 0.1)}, "low <= high"),
+        ("zero_lr", {"sft.learning_rate": 0.0}, "sft.learning_rate must be positive"),
+        ("zero_rollout_temperature", {"rmft.rollout_temperature": 0.0}, "rollout_temperature must be positive"),
+        ("unknown_selection", {"rmft.selection": "best"}, "unknown rmft.selection"),
+        ("unknown_baseline", {"eval.baselines": ("ucb1", "oracle")}, "unknown baseline"),
+        ("no_seeds", {"inits.scratch": 0, "inits.greedy": 0}, "trains nothing"),
+    )
+    def test_bad_config_fails_before_compiling(self, overrides, message):
+        calls = []
+        original = bandit_rmft.make_iteration
+        bandit_rmft.make_iteration = lambda *a, **k: calls.append(1) or original(*a, **k)
+        try:
+            with tempfile.TemporaryDirectory() as tmp, self.assertRaisesRegex(ValueError, message):
+                bandit_train.run(tiny(**overrides), os.path.join(tmp, "run"), log=quiet)
+        finally:
+            bandit_rmft.make_iteration = original
+        self.assertEqual(calls, [])
+
+    def test_nsmab_budget_is_validated(self):
+        with self.assertRaisesRegex(ValueError, "variation_budget must be positive"):
+            bandit_rmft.validate_config(tiny("nsmab", **{"env.variation_budget": -1.0}))
+
+
+def without_timing(results):
+    """Results minus wall-clock fields, which differ between runs."""
+    out = json.loads(json.dumps(results))
+    for run in out["runs"].values():
+        run.pop("compile_seconds"), run.pop("train_seconds")
+        for record in run["history"]:
+            record.pop("seconds")
+    return out
+
+
+@pytest.fixture(scope="module")
+def mab_run(tmp_path_factory):
+    """An uninterrupted MAB smoke run (scratch and greedy inits)."""
+    workdir = str(tmp_path_factory.mktemp("mab"))
+    return workdir, bandit_train.run(tiny(), workdir, log=quiet)
+
+
+METHOD_KEYS = {"regret", "beta_hat", "p_reg", "suff_fail_freq", "k_min_frac", "greedy_frac"}
+
+
+def test_mab_results_figures_and_policy(mab_run):
+    workdir, results = mab_run
+    for name in ("results.json", "config.json", "regret_curves.png", "training_curves.png"):
+        assert os.path.exists(os.path.join(workdir, name)), name
+    assert set(results["methods"]) == {"initial", "rmft", "greedy_init", "greedy_init_rmft", "ucb1", "thompson",
+                                       "greedy", "exp3"}
+    for entry in results["methods"].values():
+        assert METHOD_KEYS <= set(entry)
+        assert set(entry["suff_fail_freq"]) == {"half", "end"}
+    assert results["horizon"] == 12 and results["num_actions"] == 5
+    assert len(results["methods"]["greedy_init_rmft"]["per_seed"]) == 2
+    policy = load_policy(workdir)
+    actions, observed = policy.rollout(jnp.ones((3, 12, 5)), jax.random.key(0))
+    probs = policy(actions, observed)
+    chex.assert_shape(probs, (3, 12, 5))
+    np.testing.assert_allclose(np.asarray(probs).sum(-1), 1.0, atol=1e-5)
+    assert load_policy(workdir, init="greedy", seed_index=1)(actions, observed).shape == (3, 12, 5)
+    with pytest.raises(ValueError, match="seed_index"):
+        load_policy(workdir, init="greedy", seed_index=2)
+
+
+def test_finished_run_is_not_redone(mab_run):
+    workdir, results = mab_run
+    lines = []
+    again = bandit_train.run(tiny(), workdir, log=lines.append)
+    assert any("already finished" in line for line in lines) and again == json.loads(json.dumps(results))
+
+
+def test_resume_equals_uninterrupted_run(tmp_path):
+    scratch_only = {"inits.greedy": 0}
+    uninterrupted = bandit_train.run(tiny(**scratch_only), str(tmp_path / "full"), log=quiet)
+    resumed_dir = str(tmp_path / "resumed")
+    bandit_train.run(tiny(**scratch_only, **{"rmft.num_iterations": 1}), resumed_dir, log=quiet)
+    os.remove(os.path.join(resumed_dir, "results.json"))  # a killed run has written no results
+    lines = []
+    resumed = bandit_train.run(tiny(**scratch_only), resumed_dir, log=lines.append)
+    assert any("resumed from checkpoint 1" in line for line in lines)
+    strip = lambda r: {k: v for k, v in without_timing(r).items() if k != "config"}
+    assert strip(resumed) == strip(uninterrupted)
+
+
+def test_nsmab_run_reports_dynamic_regret_and_adaptation(tmp_path):
+    workdir = str(tmp_path / "nsmab")
+    results = bandit_train.run(tiny("nsmab"), workdir, log=quiet)
+    assert set(results["methods"]) == {"initial", "rmft", "ucb1", "thompson", "greedy", "exp3", "sw_ucb", "d_ucb"}
+    assert results["variation_budget"] == 2.0
+    for entry in results["methods"].values():
+        assert METHOD_KEYS | {"adapt_share"} <= set(entry)
+        assert 0.0 <= entry["adapt_share"] <= 1.0
+    assert os.path.exists(os.path.join(workdir, "arm_choices.png"))
