@@ -54,3 +54,23 @@ def write_figures(workdir: str, results: dict, outputs: dict, demo: dict | None)
         plotting.plot_series(series, os.path.join(workdir, "training_curves.png"), title="Iterative RMFT (bandit)")
     if demo is not None:
         plot_arm_choices(demo, os.path.join(workdir, "arm_choices.png"))
+
+
+def plot_studies(studies: dict, path: str) -> None:
+    """One panel per bandit study: each arm's final regret (mean over seeds, 95% interval) and the reference."""
+    fig, axes = plt.subplots(1, len(studies), figsize=(3.6 * len(studies), 3.6), squeeze=False)
+    for ax, (name, study) in zip(axes[0], studies.items()):
+        arms = study["arms"]
+        means = [a["final"]["regret"]["mean"] for a in arms.values()]
+        halves = [np.nan_to_num(a["final"]["regret"]["ci95"]) for a in arms.values()]
+        ax.bar(range(len(arms)), means, yerr=halves, capsize=4, color="tab:blue", alpha=0.8)
+        ref = next(iter(arms.values()))["reference"]
+        ax.axhline(ref["regret"], color="tab:orange", ls="--", lw=1.2, label=LABELS.get(ref["name"], ref["name"]))
+        ax.set_xticks(range(len(arms)), list(arms), rotation=30, ha="right", fontsize=8)
+        ax.set_title(name, fontsize=9)
+        ax.set_ylabel("dynamic regret" if study["task"] == "nsmab" else "pseudo-regret")
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

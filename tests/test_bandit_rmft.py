@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from absl.testing import parameterized
 
+from benchmarks.bench_bandit_rollout import uncached_rollout  # the prefix-recomputing reference
+
 from experiments.configs import mab, nsmab
 from rmft_jax import (bandit_eval, bandit_rmft, bandit_rollout, bandit_tokens, bandit_train, envs, load_policy, metrics,
                       models, regret, rmft)
@@ -29,23 +31,6 @@ def small_model(name, time_feature, num_actions=4):
 def reward_tables(key, num=6, horizon=9, num_actions=4):
     """Bernoulli(0.5) reward tables (N, T, A)."""
     return jax.random.bernoulli(key, 0.5, (num, horizon, num_actions)).astype(jnp.float32)
-
-
-def uncached_rollout(graphdef, params, rewards_BxTxA, key, time_feature):
-    """Reference: every round recomputes the full forward pass over the prefix (zero-padded), no cache."""
-    num, horizon, num_actions = rewards_BxTxA.shape
-    keys_T = jax.random.split(key, horizon)
-    actions_BxT = jnp.zeros((num, horizon), jnp.int32)
-    observed_BxT = jnp.zeros((num, horizon))
-    logits = []
-    for t in range(horizon):
-        logits_BxA = bandit_rollout.teacher_forced_logits(graphdef, params, actions_BxT, observed_BxT, num_actions,
-                                                          time_feature)[:, t]
-        a_B = jax.random.categorical(keys_T[t], logits_BxA, axis=-1)
-        actions_BxT = actions_BxT.at[:, t].set(a_B)
-        observed_BxT = observed_BxT.at[:, t].set(rewards_BxTxA[jnp.arange(num), t, a_B])
-        logits.append(logits_BxA)
-    return actions_BxT, observed_BxT, jnp.stack(logits, axis=1)
 
 
 class TokenTest(chex.TestCase):

@@ -10,7 +10,8 @@ from scipy import stats
 
 from experiments import make_results
 from experiments.configs import fol_single_layer
-from rmft_jax import fol_study, fol_sweep, fol_train, intervals
+from experiments.configs import mab as mab_config
+from rmft_jax import bandit_study, fol_study, fol_sweep, fol_train, intervals
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 quiet = lambda msg: None
@@ -92,6 +93,14 @@ def test_ablations_cli_smoke(tmp_path):
     for row in settings.values():
         assert row["hedge_tuned"]["mean"] > 0 and np.isfinite(row["model"]["mean"])
     assert (tmp_path / "ablations.png").stat().st_size > 0
+    # The bandit study: both arms, five numbers per arm over the two seeds, the one-round arm's budget.
+    bandit = results["studies"]["bandit"]["mab_iteration"]
+    assert set(bandit["arms"]) == {"iterative", "one_round"} and bandit["seeds"] == [0, 1]
+    for arm in bandit["arms"].values():
+        assert len(arm["final"]["regret"]["values"]) == 2 and arm["reference"]["name"] == "thompson"
+    assert bandit["arms"]["one_round"]["overrides"] == {"one_round": True}
+    assert results["verdicts"]["mab_iteration"].split(":")[0] in ("reproduced", "not reproduced")
+    assert (tmp_path / "bandit_ablations.png").stat().st_size > 0
     # docs/results.md is generated from results files: check the generator on this one.
     runs = tmp_path / "runs"
     runs.mkdir()
@@ -100,7 +109,41 @@ def test_ablations_cli_smoke(tmp_path):
     iterative = arms["iterative"]["final"]["eval_regret"]
     assert f"| iterative | {iterative['mean']:.2f} ± {iterative['ci95']:.2f}" in text
     assert "## Claim 5: the fixed point is near FTRL\n\nNot run yet." in text
+    one = bandit["arms"]["one_round"]["final"]["regret"]
+    assert f"| one_round | {one['mean']:.2f} ± {one['ci95']:.2f}" in text
     assert (tmp_path / "figures" / "ablations_ablations.png").exists()
     bad = subprocess.run([sys.executable, "-m", "experiments.ablations", "--config=experiments/configs/ablations.py:smoke",
                           "--config.studies=('nope',)", f"--workdir={tmp_path}"], cwd=ROOT, capture_output=True, text=True)
     assert bad.returncode != 0 and "unknown study" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_bandit_arm_config_and_bad_studies_fail_before_training(tmp_path):
+    base = mab_config.get_config("smoke")
+    cfg = bandit_study.arm_config(base, {"one_round": True, "rmft.selection": "reward"}, [3, 4, 5])
+    assert (cfg.seed, cfg.inits.scratch, cfg.inits.greedy) == (3, 3, 0)
+    assert (cfg.rmft.num_iterations, cfg.sft.num_steps) == (1, base.rmft.num_iterations * base.sft.num_steps)
+    assert cfg.rmft.selection == "reward" and base.rmft.selection == "regret"
+    bases = {"mab": base, "nsmab": base}
+    with pytest.raises(ValueError, match="consecutive seeds"):
+        bandit_study.run_studies(bases, ("mab_iteration",), [0, 2], str(tmp_path))
+    with pytest.raises(ValueError, match="unknown bandit study"):
+        bandit_study.run_studies(bases, ("mab_iteration", "nope"), [0, 1], str(tmp_path))
+    bad = base.copy_and_resolve_references()
+    bad.rmft.num_rollouts = 2  # k = 4 > L = 2: every arm is validated before the first trains
+    with pytest.raises(ValueError, match="cannot exceed"):
+        bandit_study.run_studies({"mab": bad}, ("mab_iteration",), [0, 1], str(tmp_path))
+    assert not os.path.exists(tmp_path / "bandit")
+
+
+def test_bandit_verdicts_read_the_intervals():
+    arm = lambda values: {"final": {"regret": intervals.mean_ci95(values)}}
+    results = {"nsmab_selection": {"arms": {"regret": arm([10.0, 10.2, 9.9]), "reward": arm([12.0, 12.3, 11.8]),
+                                            "random": arm([14.0, 14.1, 13.9])}},
+               "mab_iteration": {"arms": {"iterative": arm([9.0, 9.2]), "one_round": arm([9.1, 9.3])}}}
+    lines = bandit_study.verdicts(results)
+    assert lines["nsmab_selection"].startswith("regret better") and "random 14.00" in lines["nsmab_selection"]
+    assert lines["mab_iteration"].startswith("not reproduced")
+    results["nsmab_selection"]["arms"]["reward"] = arm([8.0, 8.1, 7.9])
+    assert bandit_study.verdicts(results)["nsmab_selection"].startswith("reward better")
+    results["nsmab_selection"]["arms"]["reward"] = arm([10.1, 10.3, 9.8])
+    assert bandit_study.verdicts(results)["nsmab_selection"].startswith("no significant difference")

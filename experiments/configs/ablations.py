@@ -1,16 +1,17 @@
-"""The paper's study on FOL: ablations, generalization, seeds. Variants: '' (default), 'smoke'.
+"""The paper's study: FOL ablations and generalization, bandit ablations, seeds. Variants: '' (default), 'smoke', 'fol', 'bandit'.
 
-`fol` is the single-layer FOL config every arm starts from (rmft_jax/fol_study.py: STUDIES holds the
-arms); every arm trains `seeds` in one compiled call.
+`fol` is the single-layer FOL config every FOL arm starts from (rmft_jax/fol_study.py: STUDIES holds the
+arms); every FOL arm trains `seeds` in one compiled call. `mab` / `nsmab` are the bandit base configs
+(rmft_jax/bandit_study.py: STUDIES); bandit arms train the same seeds (consecutive), scratch init only.
 """
 import ml_collections
 
-from experiments.configs import fol_single_layer
+from experiments.configs import fol_single_layer, mab, nsmab
 from rmft_jax import fol_study
 
 
 def get_config(variant: str = "") -> ml_collections.ConfigDict:
-    """Default: five studies x five seeds plus generalization; ':smoke' for tests."""
+    """Default: five FOL studies + generalization + three bandit studies, five seeds; ':smoke' for tests."""
     c = ml_collections.ConfigDict()
     c.fol = fol_single_layer.base_config()
     c.studies = ("iteration", "selection_adversarial", "selection_trends", "selection_stochastic", "target")
@@ -20,6 +21,11 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
     c.generalization.horizons = (100, 200)  # 2T and 4T of the trained T = 50
     c.generalization.processes = fol_study.HELD_OUT_PROCESSES
     c.generalization.num_scenarios = 1024
+    c.bandit_studies = ("mab_iteration", "mab_selection", "nsmab_selection")
+    c.mab, c.nsmab = mab.get_config(), nsmab.get_config()
+    for task in (c.mab, c.nsmab):
+        task.eval.num_scenarios = 1000  # per arm; the experiments' own runs use 2000
+        task.eval.every = 20
     if variant == "smoke":
         c.fol = fol_single_layer.apply_variant(c.fol, "smoke")
         c.studies = ("iteration",)
@@ -27,6 +33,14 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
         c.generalization.horizons = (24,)
         c.generalization.processes = ("uniform",)
         c.generalization.num_scenarios = 32
+        c.bandit_studies = ("mab_iteration",)
+        c.mab, c.nsmab = mab.get_config("smoke"), nsmab.get_config("smoke")
+        c.mab.rmft.num_iterations = 2
+    elif variant == "fol":
+        c.bandit_studies = ()
+    elif variant == "bandit":
+        c.studies = ()
+        c.generalization.enabled = False
     elif variant:
-        raise ValueError(f"unknown variant {variant!r}; choose '' or 'smoke'.")
+        raise ValueError(f"unknown variant {variant!r}; choose '', 'smoke', 'fol' or 'bandit'.")
     return c

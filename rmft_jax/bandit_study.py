@@ -1,0 +1,122 @@
+"""The paper's bandit ablations (MAB, NS-MAB): iteration and selection rule, each arm a multi-seed run.
+
+An arm is a name and dotted config overrides of the task's base config (experiments/configs/mab.py
+or nsmab.py), trained from scratch for S consecutive seeds with `bandit_train.run` (the seeds'
+iterations vmapped into one compiled call; checkpoints in WORKDIR/bandit/ARM make an interrupted
+study resume). Arms with identical configs are trained once. Edit STUDIES to add an ablation.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+from typing import Any, Callable
+
+from rmft_jax import bandit_rmft, bandit_train, fol_study
+from rmft_jax.intervals import mean_ci95
+
+RULES = ("regret", "reward", "random")
+# study name -> (task, the paper's claim it tests, [(arm name, {dotted config field: value})]).
+STUDIES: dict[str, tuple[str, str, list[tuple[str, dict]]]] = {
+    "mab_iteration": (
+        "mab", "iteration matters (MAB): iterative RMFT beats one round with the same number of SFT steps",
+        [("iterative", {}), ("one_round", {"one_round": True})]),
+    "mab_selection": (
+        "mab", "the filter on stationary stochastic bandits (pseudo-regret vs realized reward vs none)",
+        [(rule, {"rmft.selection": rule}) for rule in RULES]),
+    "nsmab_selection": (
+        "nsmab", "regret beats reward as the filter (non-stationary bandits, dynamic regret)",
+        [(rule, {"rmft.selection": rule}) for rule in RULES]),
+}
+# task -> the classical baseline an arm is compared with (the issue's reference for that setting)
+REFERENCE = {"mab": "thompson", "nsmab": "sw_ucb"}
+
+
+def check_seeds(seeds: list[int]) -> None:
+    """Bandit arms train seeds cfg.seed .. cfg.seed + S - 1: the list must be consecutive integers."""
+    if not seeds or list(seeds) != list(range(seeds[0], seeds[0] + len(seeds))):
+        raise ValueError(f"bandit studies train consecutive seeds (cfg.seed .. cfg.seed + S - 1); got {list(seeds)}: "
+                         f"give seeds like (0, 1, 2, 3, 4).")
+
+
+def arm_config(base: Any, overrides: dict, seeds: list[int]) -> Any:
+    """The arm's config: overrides applied, scratch init only, one run per seed."""
+    cfg = fol_study.arm_config(base, overrides)
+    with cfg.unlocked():
+        cfg.seed = int(seeds[0])
+        cfg.inits.scratch, cfg.inits.greedy = len(seeds), 0
+    return cfg
+
+
+def arm_summary(results: dict, task: str) -> dict:
+    """Per-seed numbers of an arm's RMFT model as mean_ci95 dicts, plus its initial model and reference."""
+    methods = results["methods"]
+    rmft_seeds = methods["rmft"].get("per_seed", [methods["rmft"]])
+    initial_seeds = methods["initial"].get("per_seed", [methods["initial"]])
+    stat = lambda rows, key, sub=None: mean_ci95([r[key][sub] if sub else r[key] for r in rows])
+    final = {"regret": stat(rmft_seeds, "regret"), "beta_hat": stat(rmft_seeds, "beta_hat"),
+             "suff_fail_freq_half": stat(rmft_seeds, "suff_fail_freq", "half"),
+             "k_min_frac_end": stat(rmft_seeds, "k_min_frac", "end")}
+    if task == "nsmab":
+        final["adapt_share"] = stat(rmft_seeds, "adapt_share")
+    ref = REFERENCE[task]
+    return {"final": final, "initial": {"regret": stat(initial_seeds, "regret")},
+            "reference": {"name": ref, "regret": methods[ref]["regret"]},
+            "train_seconds": results["runs"]["scratch"]["train_seconds"],
+            "compile_seconds": results["runs"]["scratch"]["compile_seconds"]}
+
+
+def run_studies(bases: dict[str, Any], studies: tuple[str, ...], seeds: list[int], workdir: str,
+                log: Callable[[str], None] = print) -> dict:
+    """Train every arm of every chosen bandit study (deduplicated); `bases` maps task -> base config."""
+    check_seeds(seeds)
+    for name in studies:
+        if name not in STUDIES:
+            raise ValueError(f"unknown bandit study {name!r}; choose from {sorted(STUDIES)}.")
+    configs = {}
+    for name in studies:  # validate every arm before any training starts
+        task, _, arms = STUDIES[name]
+        for arm, overrides in arms:
+            cfg = arm_config(bases[task], overrides, seeds)
+            bandit_rmft.validate_config(cfg)
+            configs[name, arm] = cfg
+    cache: dict[str, dict] = {}
+    results: dict[str, Any] = {}
+    for name in studies:
+        task, claim, arms = STUDIES[name]
+        log(f"study {name}: {claim}")
+        results[name] = {"task": task, "claim": claim, "seeds": list(seeds), "arms": {}}
+        for arm, overrides in arms:
+            cfg = configs[name, arm]
+            signature = json.dumps(cfg.to_dict(), sort_keys=True, default=str)
+            if signature not in cache:
+                tag = hashlib.sha1(signature.encode()).hexdigest()[:8]
+                arm_dir = os.path.join(workdir, "bandit", f"{task}_{arm}_{tag}")
+                log(f"  arm {arm}: training {len(seeds)} seeds in {arm_dir}")
+                cache[signature] = arm_summary(bandit_train.run(copy.deepcopy(cfg), arm_dir, log=log), task)
+            else:
+                log(f"  arm {arm}: same config as an arm already trained; reused")
+            results[name]["arms"][arm] = {"overrides": overrides, **cache[signature]}
+    return results
+
+
+def _better(a: dict, b: dict) -> bool:
+    """a's 95% interval lies wholly below b's."""
+    return a["mean"] + a["ci95"] < b["mean"] - b["ci95"]
+
+
+def verdicts(results: dict) -> dict[str, str]:
+    """One line per bandit study: does the measurement support the claim (95% intervals over seeds)?"""
+    out = {}
+    for name, study in results.items():
+        arms = {arm: a["final"]["regret"] for arm, a in study["arms"].items()}
+        text = ", ".join(f"{arm} {r['mean']:.2f} ± {r['ci95']:.2f}" for arm, r in arms.items())
+        if name.endswith("_iteration"):
+            verdict = "reproduced" if _better(arms["iterative"], arms["one_round"]) else "not reproduced"
+        else:
+            reg, rew = arms["regret"], arms["reward"]
+            verdict = ("regret better" if _better(reg, rew) else "reward better" if _better(rew, reg)
+                       else "no significant difference")
+        out[name] = f"{verdict}: {text}"
+    return out
