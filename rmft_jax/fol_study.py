@@ -17,6 +17,7 @@ import numpy as np
 from rmft_jax import envs, fol_sweep, fol_train, rmft
 from rmft_jax.intervals import mean_ci95
 
+SHARED = {"model.name": "shared_linear_attention"}  # the arm whose A-free model is tested at other A
 # study name -> (the paper's claim it tests, [(arm name, {dotted config field: value})]).
 STUDIES: dict[str, tuple[str, list[tuple[str, dict]]]] = {
     "iteration": (
@@ -33,6 +34,9 @@ STUDIES: dict[str, tuple[str, list[tuple[str, dict]]]] = {
         "the filter may not matter on stochastic rewards",
         [(rule, {"rmft.selection": rule, "env.scenarios": ("stochastic",), "env.weights": (1.0,)})
          for rule in ("regret", "reward", "random")]),
+    "shared_model": (
+        "the price of an action-count-free model: the theory model vs its permutation-equivariant restriction",
+        [("full", {}), ("shared", SHARED)]),
     "target": (
         "imitating sampled actions vs imitating the selected trajectories' policies",
         [("actions_sample", {}),
@@ -66,28 +70,41 @@ def _summary(out: dict) -> dict:
     return {k: v for k, v in out.items() if k != "params"}
 
 
+def _test_env(cfg: Any, horizon: int, process: str | None, num_actions: int) -> tuple[Any, Any]:
+    """(test config, scenario sampler) of a transfer setting: the training mix or one held-out process."""
+    test_cfg = copy.deepcopy(cfg)
+    with test_cfg.unlocked():
+        test_cfg.env.horizon, test_cfg.env.num_actions = horizon, num_actions
+        if process is not None:
+            test_cfg.env.scenarios, test_cfg.env.weights = (process,), (1.0,)
+    env = (rmft.build_env(test_cfg) if process is None else
+           envs.make_fol(process, horizon=horizon, num_actions=num_actions))
+    return test_cfg, env
+
+
 def generalization(cfg: Any, params_S: Any, seeds: list[int], horizons: tuple[int, ...],
-                   processes: tuple[str, ...], num_scenarios: int) -> dict:
-    """Trained models (one per seed) on longer horizons and held-out reward processes vs Hedge tuned per setting."""
-    graphdef, _ = rmft.build_model(cfg, seed=0)
-    evaluate = rmft.make_evaluate(graphdef, float(cfg.rmft.temperature))
+                   processes: tuple[str, ...], num_scenarios: int, shared: tuple[Any, Any] | None = None,
+                   action_counts: tuple[int, ...] = ()) -> dict:
+    """Trained models (one per seed) at longer horizons, held-out reward processes and (the A-free shared
+    model, `shared` = (its config, params)) other action counts, each against Hedge tuned for that setting."""
     horizon, num_actions = int(cfg.env.horizon), int(cfg.env.num_actions)
-    settings = [(f"train mix, T={t}", t, None) for t in horizons]
-    settings += [(f"{name}, T={horizon}", horizon, name) for name in processes]
+    settings = [(f"train mix, T={t}", cfg, params_S, t, None, num_actions) for t in horizons]
+    settings += [(f"{name}, T={horizon}", cfg, params_S, horizon, name, num_actions) for name in processes]
+    if action_counts:
+        shared_cfg, shared_params = shared
+        settings += [(f"train mix, A={a} (shared model)", shared_cfg, shared_params, horizon, None, int(a))
+                     for a in action_counts]
     out = {}
-    for label, t, process in settings:
-        test_cfg = copy.deepcopy(cfg)
-        with test_cfg.unlocked():
-            test_cfg.env.horizon = t
-            if process is not None:
-                test_cfg.env.scenarios, test_cfg.env.weights = (process,), (1.0,)
-        env = rmft.build_env(test_cfg) if process is None else envs.make_fol(process, horizon=t, num_actions=num_actions)
+    for label, model_cfg, params, t, process, a in settings:
+        graphdef, _ = rmft.build_model(model_cfg, seed=0)
+        evaluate = rmft.make_evaluate(graphdef, float(model_cfg.rmft.temperature))
+        test_cfg, env = _test_env(model_cfg, t, process, a)
         rows = []
         for i, seed in enumerate(seeds):
             # A key of its own per setting and seed, apart from training's (folded from the seed's eval key).
             key = jax.random.fold_in(jax.random.split(jax.random.key(int(seed)), 2)[0], 1000 + len(out))
             rewards_NxTxA = fol_train.sample_heldout(env, key, num_scenarios)[0]
-            curves_NxT, _ = evaluate(jax.tree.map(lambda x: x[i], params_S), rewards_NxTxA)
+            curves_NxT, _ = evaluate(jax.tree.map(lambda x: x[i], params), rewards_NxTxA)
             base, _ = fol_train.heldout_baselines(test_cfg, rewards_NxTxA)
             model = fol_train._stats(curves_NxT)
             rows.append({"model": model["eval_regret"], "beta_hat": model["beta_hat"], "p_reg": model["p_reg"],
@@ -95,7 +112,8 @@ def generalization(cfg: Any, params_S: Any, seeds: list[int], horizons: tuple[in
                          "ftl": base["ftl"]["eval_regret"]})
         out[label] = {key: mean_ci95([r[key] for r in rows]) for key in rows[0]}
         out[label]["ratio_to_tuned_hedge"] = mean_ci95([r["model"] / r["hedge_tuned"] for r in rows])
-        out[label]["horizon"], out[label]["process"] = t, process or "train mix"
+        out[label]["horizon"], out[label]["process"], out[label]["num_actions"] = t, process or "train mix", a
+        out[label]["model_name"] = model_cfg.model.name
     return out
 
 
@@ -106,7 +124,7 @@ def run_studies(base: Any, studies: tuple[str, ...], seeds: list[int], gen: Any,
         if name not in STUDIES:
             raise ValueError(f"unknown study {name!r}; choose from {sorted(STUDIES)}.")
     cache: dict[str, dict] = {}
-    base_params = None
+    base_params = shared_params = None
     results: dict[str, Any] = {}
     for name in studies:
         claim, arms = STUDIES[name]
@@ -122,21 +140,30 @@ def run_studies(base: Any, studies: tuple[str, ...], seeds: list[int], gen: Any,
                 cache[signature] = _summary(out)
                 if not overrides:
                     base_params = out["params"]
+                if overrides == SHARED:
+                    shared_params = out["params"]
             else:
                 log(f"  arm {arm}: same config as an arm already trained; reused")
             results[name]["arms"][arm] = {"overrides": {k: list(v) if isinstance(v, tuple) else v
                                                         for k, v in overrides.items()}, **cache[signature]}
     if gen is not None and gen.enabled:
-        if base_params is None:
+        action_counts = tuple(int(a) for a in gen.get("num_actions", ()))
+        if base_params is None and (gen.horizons or gen.processes):
             log("generalization: training the base arm")
             base_params = fol_sweep.run_seeds(base, seeds, log=log)["params"]
-        log("generalization: longer horizons and held-out reward processes")
+        shared_cfg = arm_config(base, SHARED)
+        if action_counts and shared_params is None:
+            log("generalization: training the shared (action-count-free) model")
+            shared_params = fol_sweep.run_seeds(shared_cfg, seeds, log=log)["params"]
+        log("generalization: longer horizons, held-out reward processes, other action counts")
         results["generalization"] = {
-            "claim": "transfer across horizon and reward process (action count: see 'num_actions')",
+            "claim": "transfer across horizon, reward process and action count",
             "settings": generalization(base, base_params, seeds, tuple(int(h) for h in gen.horizons),
-                                       tuple(gen.processes), int(gen.num_scenarios)),
-            "num_actions": "not tested: both models' parameters are shaped by A (value/readout matrices), "
-                           "so a model trained at one A cannot be run at another",
+                                       tuple(gen.processes), int(gen.num_scenarios), (shared_cfg, shared_params),
+                                       action_counts),
+            "num_actions": ("tested with the shared model (rmft_jax/models/shared_attention.py), whose parameters "
+                            "do not depend on A; the full models' value/readout matrices are shaped by A, so they "
+                            "cannot run at another A") if action_counts else "not tested in this run",
         }
     return results
 
@@ -163,6 +190,12 @@ def verdicts(results: dict) -> dict[str, str]:
                        "regret better" if better(reg, rew) else "no significant difference")
             out[study] = (f"{verdict}: regret {reg['mean']:.2f} ± {reg['ci95']:.2f}, reward {rew['mean']:.2f} ± "
                           f"{rew['ci95']:.2f}, random {rnd['mean']:.2f} ± {rnd['ci95']:.2f}")
+    if "shared_model" in results:
+        full, shared = final("shared_model", "full"), final("shared_model", "shared")
+        verdict = ("full model better" if better(full, shared) else "shared model better" if better(shared, full)
+                   else "no significant difference")
+        out["shared_model"] = (f"{verdict}: full {full['mean']:.2f} ± {full['ci95']:.2f}, "
+                               f"shared {shared['mean']:.2f} ± {shared['ci95']:.2f}")
     if "target" in results:
         parts = [f"{a} {final('target', a)['mean']:.2f} ± {final('target', a)['ci95']:.2f}"
                  for a in results["target"]["arms"]]

@@ -89,7 +89,12 @@ def test_ablations_cli_smoke(tmp_path):
     assert set(arms) == {"iterative", "one_round"}
     assert len(arms["iterative"]["per_seed"]) == 2 and "iteration" in results["verdicts"]
     settings = results["studies"]["generalization"]["settings"]
-    assert set(settings) == {"train mix, T=24", "uniform, T=12"}
+    assert set(settings) == {"train mix, T=24", "uniform, T=12", "train mix, A=3 (shared model)"}
+    assert settings["train mix, A=3 (shared model)"]["model_name"] == "shared_linear_attention"
+    assert settings["train mix, A=3 (shared model)"]["hedge_eta"]["mean"] > 0
+    assert set(results["studies"]["shared_model"]["arms"]) == {"full", "shared"}
+    assert results["verdicts"]["shared_model"].split(":")[0] in (
+        "full model better", "shared model better", "no significant difference")
     for row in settings.values():
         assert row["hedge_tuned"]["mean"] > 0 and np.isfinite(row["model"]["mean"])
     assert (tmp_path / "ablations.png").stat().st_size > 0

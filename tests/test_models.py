@@ -16,6 +16,7 @@ HORIZON = 6
 CONFIGS = {
     "linear_attention": ("linear_attention", {"init_scale": 1.0}),
     "linear_attention_query": ("linear_attention", {"init_scale": 1.0, "learned_query": True, "input_dim": 4}),
+    "shared_linear_attention": ("shared_linear_attention", {"init_scale": 1.0}),
     "transformer": ("transformer", {}),
     "transformer_learned": ("transformer", {"positions": "learned", "norm": "rmsnorm", "max_horizon": 8}),
     "transformer_sin": ("transformer", {"positions": "sinusoidal", "norm": "none", "num_layers": 1}),
@@ -184,6 +185,7 @@ def test_transformer_shorter_horizon_and_learned_limit():
         ("transformer", 3, {"norm": "batchnorm"}, "layernorm"),
         ("transformer", 3, {"positions": "rope"}, "sinusoidal"),
         ("linear_attention", 3, {"init_scale": -1.0}, "init_scale"),
+        ("shared_linear_attention", 3, {"input_dim": 6}, "no bandit-token form"),
     ],
 )
 def test_bad_config_raises(name, num_actions, kwargs, match):
@@ -206,7 +208,7 @@ def test_bad_rewards_raise(key):
 
 def test_exports():
     """The package exports the classes and the registry of names."""
-    assert set(models.MODELS) == {"linear_attention", "transformer"}
+    assert set(models.MODELS) == {"linear_attention", "shared_linear_attention", "transformer"}
     assert isinstance(make_model("transformer", 2), models.Transformer)
     assert isinstance(make_model("linear_attention", 2), models.LinearAttention)
     with pytest.raises(ValueError, match="horizon"):
@@ -221,3 +223,52 @@ def test_jit_traces_once_across_fresh_models(name):
     for seed in range(3):
         graphdef, params = nnx.split(make_model(name, NUM_ACTIONS, seed=seed))
         forward(graphdef, params, _rewards((2, HORIZON, NUM_ACTIONS), seed=seed))
+
+
+def _shared(alpha, kappa, kappa0):
+    """(graphdef, params) of a shared linear-attention model with the given scalars."""
+    model = make_model("shared_linear_attention", NUM_ACTIONS)
+    model.alpha[...] = jnp.float32(alpha)
+    model.kappa[...] = jnp.array([kappa, kappa0], jnp.float32)
+    return nnx.split(model)
+
+
+def test_shared_model_is_the_equivariant_restriction_of_linear_attention():
+    """LinearAttention at equivariant parameters gives the shared model's policies (logits up to a constant)."""
+    a, c, g, k, k0, beta, num = 1.3, -0.7, 0.4, 0.9, 0.6, 0.25, NUM_ACTIONS
+    model = make_model("linear_attention", num, init_scale=0.0)
+    model.V[...] = jnp.concatenate([a * jnp.eye(num) + c / num, jnp.full((num, 1), g)], axis=1)
+    # K^T Q c = K[0] when Q c = e_0 (the constant query c is the bias coordinate).
+    model.Q[...] = jnp.zeros((num + 1, num + 1)).at[0, -1].set(1.0)
+    model.K[...] = jnp.zeros((num + 1, num + 1)).at[0].set(jnp.append(jnp.full((num,), k / num), k0))
+    model.b[...] = jnp.full((num,), beta)
+    rewards = _rewards((4, HORIZON, num))
+    full = apply(*nnx.split(model), rewards)
+    shared = apply(*_shared(a, k, k0), rewards)
+    diff = np.asarray(full - shared)
+    np.testing.assert_allclose(diff, diff[..., :1] * np.ones_like(diff), atol=1e-5)  # constant over actions
+    assert np.abs(np.asarray(shared)).max() > 0.1
+
+
+def test_shared_model_is_permutation_equivariant_and_runs_at_any_action_count():
+    graphdef, params = _shared(0.8, 1.5, 0.5)
+    for num in (2, 3, 7):
+        rewards = _rewards((2, HORIZON, num), seed=num)
+        perm = np.random.default_rng(num).permutation(num)
+        logits = apply(graphdef, params, rewards)
+        chex.assert_shape(logits, (2, HORIZON, num))
+        np.testing.assert_allclose(apply(graphdef, params, rewards[..., perm]), logits[..., perm], atol=1e-6)
+        # A numpy loop: logits_t(a) = alpha * sum_{i<t} r_i(a) (kappa mean(r_i) + kappa_0).
+        r = np.asarray(rewards, np.float64)
+        want = np.zeros_like(r)
+        for t in range(1, HORIZON):
+            w = 1.5 * r[:, :t].mean(-1) + 0.5
+            want[:, t] = 0.8 * np.sum(r[:, :t] * w[..., None], axis=1)
+        np.testing.assert_allclose(logits, want, rtol=1e-5, atol=1e-5)
+
+
+def test_shared_model_with_kappa_zero_is_hedge():
+    from rmft_jax import baselines
+    rewards = _rewards((3, HORIZON, 5))
+    policies = jax.nn.softmax(apply(*_shared(2.0, 0.0, 1.5), rewards), axis=-1)
+    np.testing.assert_allclose(policies, baselines.ftrl(rewards, 3.0, regularizer="entropy"), atol=1e-5)

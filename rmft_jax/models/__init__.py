@@ -19,12 +19,14 @@ import jax
 
 from rmft_jax._checks import check_choice
 from rmft_jax.models.linear_attention import LinearAttention, hedge_params
+from rmft_jax.models.shared_attention import SharedLinearAttention
 from rmft_jax.models.transformer import KVCache, Transformer
 
-MODELS = {"linear_attention": LinearAttention, "transformer": Transformer}
+MODELS = {"linear_attention": LinearAttention, "shared_linear_attention": SharedLinearAttention,
+          "transformer": Transformer}
 
 __all__ = [
-    "MODELS", "KVCache", "LinearAttention", "Transformer",
+    "MODELS", "KVCache", "LinearAttention", "SharedLinearAttention", "Transformer",
     "apply", "hedge_params", "init_state", "make_model", "readout", "step",
 ]
 
@@ -32,10 +34,11 @@ __all__ = [
 def make_model(
     name: str, num_actions: int, *, seed: int = 0, rngs: nnx.Rngs | None = None, **kwargs: Any
 ) -> LinearAttention | Transformer:
-    """Build model `name` ("linear_attention" or "transformer") for `num_actions` actions.
+    """Build model `name` (a key of MODELS) for `num_actions` actions.
 
     Parameters come from `rngs` if given, else from `nnx.Rngs(seed)`; `kwargs` go to the class
-    (LinearAttention: input_dim, key_dim, init_scale, learned_query; Transformer: input_dim,
+    (LinearAttention: input_dim, key_dim, init_scale, learned_query; SharedLinearAttention:
+    init_scale, its parameters independent of A; Transformer: input_dim,
     num_layers, num_heads, d_model, mlp_ratio, norm, positions, max_horizon).
     """
     check_choice("model name", name, MODELS)

@@ -84,13 +84,17 @@ class LinearAttention(nnx.Module):
 
     def __call__(self, rewards_xTxD: jax.Array) -> jax.Array:
         """Logits (..., T, A) of all rounds; round t sees only rewards of rounds < t."""
-        check_rewards(rewards_xTxD, self.input_dim)
+        self.check_input(rewards_xTxD)
         terms_xTxA = self.contributions(rewards_xTxD)
         cumsum_xTxA = jnp.cumsum(terms_xTxA, axis=-2)
         # Exclusive prefix sum: shift by one round so round 0 sees nothing and round t sees i < t.
         pad = [(0, 0)] * (cumsum_xTxA.ndim - 2) + [(1, 0), (0, 0)]
         past_xTxA = jnp.pad(cumsum_xTxA[..., :-1, :], pad)
-        return past_xTxA + self.b[...]
+        return self.readout(past_xTxA)
+
+    def check_input(self, rewards_xTxD: jax.Array) -> None:
+        """Raise ValueError unless the input is (..., T, input_dim)."""
+        check_rewards(rewards_xTxD, self.input_dim)
 
     def init_state(self, batch_shape: tuple[int, ...] = (), horizon: int | None = None) -> jax.Array:
         """Recurrent state before round 0: the running sum, zeros (*batch_shape, A); any horizon."""
