@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from typing import Callable
 
+import flax.nnx as nnx
 import jax
 import jax.numpy as jnp
 
@@ -21,7 +22,8 @@ def load_policy(workdir: str, step: int | None = None, init: str = "scratch",
 
     The returned `policy(rewards)` maps rewards (..., T, A) to the model's policies (..., T, A) =
     softmax(logits / temperature); round t's policy depends only on rewards of rounds < t. Any
-    T >= 1 works: T up to the trained horizon is the trained regime; longer horizons run too (both
+    T >= 1 works (and, for the A-free `shared_linear_attention`, any action count A >= 2): T up to
+    the trained horizon is the trained regime; longer horizons run too (both
     models have no position limit by default; a transformer with positions='learned' stops at
     max_horizon with a ValueError) but are extrapolation, to be checked by evaluation.
 
@@ -46,11 +48,14 @@ def load_policy(workdir: str, step: int | None = None, init: str = "scratch",
     temperature, num_actions = float(cfg.rmft.temperature), int(cfg.env.num_actions)
     forward = jax.jit(lambda p, r: jax.nn.softmax(models.apply(graphdef, p, r) / temperature, axis=-1))
 
+    any_actions = isinstance(nnx.merge(graphdef, params), models.SharedLinearAttention)  # A-free parameters
+
     def policy(rewards: jax.Array) -> jax.Array:
         """Policies (..., T, A) for rewards (..., T, A)."""
-        if jnp.ndim(rewards) < 2 or jnp.shape(rewards)[-1] != num_actions:
-            raise ValueError(f"rewards must have shape (..., T, {num_actions}) for this model, "
-                             f"got {jnp.shape(rewards)}.")
+        shape = jnp.shape(rewards)
+        if len(shape) < 2 or (shape[-1] != num_actions and not (any_actions and shape[-1] >= 2)):
+            wanted = "A >= 2" if any_actions else str(num_actions)
+            raise ValueError(f"rewards must have shape (..., T, {wanted}) for this model, got {shape}.")
         return forward(params, jnp.asarray(rewards, jnp.float32))
 
     return policy

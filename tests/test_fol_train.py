@@ -159,6 +159,21 @@ def test_load_policy_is_causal_and_matches_training_model(finished_run):
         policy(rewards[..., :3])
 
 
+def test_shared_model_trains_and_its_policy_runs_at_other_action_counts(tmp_path):
+    workdir = str(tmp_path / "shared")
+    results = fol_train.run(smoke(2, **{"model.name": "shared_linear_attention"}), workdir, log=quiet)
+    assert np.isfinite(results["final"]["eval_regret"])
+    policy = load_policy(workdir)
+    for num_actions in (2, 5, 9):
+        rewards = np.random.default_rng(num_actions).random((3, 12, num_actions)).astype(np.float32)
+        probs = np.asarray(policy(rewards))
+        assert probs.shape == (3, 12, num_actions)
+        np.testing.assert_allclose(probs.sum(-1), 1.0, atol=1e-5)
+        np.testing.assert_allclose(probs[:, 0], 1.0 / num_actions, atol=1e-6)  # round 0 has seen nothing
+    with pytest.raises(ValueError, match="A >= 2"):
+        policy(np.zeros((3, 12, 1), np.float32))
+
+
 def test_cli_end_to_end_and_clean_error(tmp_path):
     workdir = str(tmp_path / "cli")
     cmd = [sys.executable, "-m", "experiments.fol_single_layer",
