@@ -38,13 +38,7 @@ def load_policy(workdir: str, step: int | None = None, init: str = "scratch",
         return _load_bandit_policy(cfg, workdir, step, init, seed_index)
     graphdef, params = rmft.build_model(cfg, seed=int(cfg.seed))
     opt_state = rmft.build_optimizer(cfg).init(params)
-    ckpt = checkpoint.Checkpointer(os.path.join(workdir, "checkpoints"))
-    step = ckpt.latest_step() if step is None else step
-    if step is None:
-        ckpt.close()
-        raise FileNotFoundError(f"no checkpoint in {ckpt.directory}: train first (it saves one per iteration).")
-    (params, _), _ = ckpt.restore(step, (params, opt_state))
-    ckpt.close()
+    params, _ = _restore(os.path.join(workdir, "checkpoints"), step, (params, opt_state))
     temperature, num_actions = float(cfg.rmft.temperature), int(cfg.env.num_actions)
     forward = jax.jit(lambda p, r: jax.nn.softmax(models.apply(graphdef, p, r) / temperature, axis=-1))
 
@@ -61,6 +55,18 @@ def load_policy(workdir: str, step: int | None = None, init: str = "scratch",
     return policy
 
 
+def _restore(directory: str, step: int | None, state: tuple) -> tuple:
+    """(params, opt_state) of checkpoint `step` (default: the newest) in `directory`, shaped like `state`."""
+    ckpt = checkpoint.Checkpointer(directory)
+    step = ckpt.latest_step() if step is None else step
+    if step is None:
+        ckpt.close()
+        raise FileNotFoundError(f"no checkpoint in {ckpt.directory}: train first (it saves one per iteration).")
+    restored, _ = ckpt.restore(step, state)
+    ckpt.close()
+    return restored
+
+
 def _load_bandit_policy(cfg, workdir: str, step: int | None, init: str, seed_index: int) -> Callable:
     """The bandit model of `workdir`'s init `init`, seed `seed_index` (see `load_policy`)."""
     num_seeds = int(cfg.inits.get(init, 0)) if init in cfg.inits else 0
@@ -70,13 +76,7 @@ def _load_bandit_policy(cfg, workdir: str, step: int | None, init: str, seed_ind
     graphdef, params = bandit_rmft.build_model(cfg, seed=int(cfg.seed))
     stacked = jax.tree.map(lambda x: jnp.stack([x] * num_seeds), params)
     opt_state = jax.vmap(rmft.build_optimizer(cfg).init)(stacked)
-    ckpt = checkpoint.Checkpointer(os.path.join(workdir, "checkpoints", init))
-    step = ckpt.latest_step() if step is None else step
-    if step is None:
-        ckpt.close()
-        raise FileNotFoundError(f"no checkpoint in {ckpt.directory}: train first (it saves one per iteration).")
-    (stacked, _), _ = ckpt.restore(step, (stacked, opt_state))
-    ckpt.close()
+    stacked, _ = _restore(os.path.join(workdir, "checkpoints", init), step, (stacked, opt_state))
     params = jax.tree.map(lambda x: x[seed_index], stacked)
     settings = bandit_rmft.BanditSettings.from_config(cfg)
     num_actions, temperature, time_feature = settings.num_actions, settings.temperature, settings.time_feature
