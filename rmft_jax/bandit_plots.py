@@ -61,16 +61,11 @@ def plot_studies(studies: dict, path: str) -> None:
     fig, axes = plt.subplots(1, len(studies), figsize=(3.6 * len(studies), 3.6), squeeze=False)
     for ax, (name, study) in zip(axes[0], studies.items()):
         arms = study["arms"]
-        means = [a["final"]["regret"]["mean"] for a in arms.values()]
-        halves = [np.nan_to_num(a["final"]["regret"]["ci95"]) for a in arms.values()]
-        ax.bar(range(len(arms)), means, yerr=halves, capsize=4, color="tab:blue", alpha=0.8)
         ref = next(iter(arms.values()))["reference"]
-        ax.axhline(ref["regret"], color="tab:orange", ls="--", lw=1.2, label=LABELS.get(ref["name"], ref["name"]))
-        ax.set_xticks(range(len(arms)), list(arms), rotation=30, ha="right", fontsize=8)
-        ax.set_title(name, fontsize=9)
-        ax.set_ylabel("dynamic regret" if study["task"] == "nsmab" else "pseudo-regret")
-        ax.legend(fontsize=7)
-        ax.grid(alpha=0.3, axis="y")
+        plotting.bar_panel(ax, list(arms), [a["final"]["regret"]["mean"] for a in arms.values()],
+                           [a["final"]["regret"]["ci95"] for a in arms.values()], ref["regret"],
+                           LABELS.get(ref["name"], ref["name"]), name,
+                           "dynamic regret" if study["task"] == "nsmab" else "pseudo-regret")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

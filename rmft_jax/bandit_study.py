@@ -14,7 +14,7 @@ import os
 from typing import Any, Callable
 
 from rmft_jax import bandit_rmft, bandit_train, fol_study
-from rmft_jax.intervals import mean_ci95
+from rmft_jax.intervals import below, compare, mean_ci95
 
 RULES = ("regret", "reward", "random")
 # study name -> (task, the paper's claim it tests, [(arm name, {dotted config field: value})]).
@@ -101,11 +101,6 @@ def run_studies(bases: dict[str, Any], studies: tuple[str, ...], seeds: list[int
     return results
 
 
-def _better(a: dict, b: dict) -> bool:
-    """a's 95% interval lies wholly below b's."""
-    return a["mean"] + a["ci95"] < b["mean"] - b["ci95"]
-
-
 def verdicts(results: dict) -> dict[str, str]:
     """One line per bandit study: does the measurement support the claim (95% intervals over seeds)?"""
     out = {}
@@ -113,10 +108,8 @@ def verdicts(results: dict) -> dict[str, str]:
         arms = {arm: a["final"]["regret"] for arm, a in study["arms"].items()}
         text = ", ".join(f"{arm} {r['mean']:.2f} ± {r['ci95']:.2f}" for arm, r in arms.items())
         if name.endswith("_iteration"):
-            verdict = "reproduced" if _better(arms["iterative"], arms["one_round"]) else "not reproduced"
+            verdict = "reproduced" if below(arms["iterative"], arms["one_round"]) else "not reproduced"
         else:
-            reg, rew = arms["regret"], arms["reward"]
-            verdict = ("regret better" if _better(reg, rew) else "reward better" if _better(rew, reg)
-                       else "no significant difference")
+            verdict = compare(arms["regret"], arms["reward"], "regret", "reward")
         out[name] = f"{verdict}: {text}"
     return out

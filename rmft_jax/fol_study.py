@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from rmft_jax import envs, fol_sweep, fol_train, rmft
-from rmft_jax.intervals import mean_ci95
+from rmft_jax.intervals import below, compare, mean_ci95
 
 SHARED = {"model.name": "shared_linear_attention"}  # the arm whose A-free model is tested at other A
 # study name -> (the paper's claim it tests, [(arm name, {dotted config field: value})]).
@@ -175,25 +175,21 @@ def verdicts(results: dict) -> dict[str, str]:
     def final(study: str, arm: str) -> dict:
         return results[study]["arms"][arm]["final"]["eval_regret"]
 
-    def better(a: dict, b: dict) -> bool:
-        return a["mean"] + a["ci95"] < b["mean"] - b["ci95"]
-
     if "iteration" in results:
         it, one = final("iteration", "iterative"), final("iteration", "one_round")
-        out["iteration"] = ("reproduced" if better(it, one) else "not reproduced") + \
+        out["iteration"] = ("reproduced" if below(it, one) else "not reproduced") + \
             f": iterative {it['mean']:.2f} ± {it['ci95']:.2f} vs one round {one['mean']:.2f} ± {one['ci95']:.2f}"
     for study in ("selection_adversarial", "selection_trends", "selection_stochastic"):
         if study in results:
             reg, rew, rnd = (final(study, a) for a in ("regret", "reward", "random"))
             same = np.allclose(reg["values"], rew["values"])
             verdict = ("identical (regret and reward select the same FOL trajectories)" if same else
-                       "regret better" if better(reg, rew) else "no significant difference")
+                       "regret better" if below(reg, rew) else "no significant difference")
             out[study] = (f"{verdict}: regret {reg['mean']:.2f} ± {reg['ci95']:.2f}, reward {rew['mean']:.2f} ± "
                           f"{rew['ci95']:.2f}, random {rnd['mean']:.2f} ± {rnd['ci95']:.2f}")
     if "shared_model" in results:
         full, shared = final("shared_model", "full"), final("shared_model", "shared")
-        verdict = ("full model better" if better(full, shared) else "shared model better" if better(shared, full)
-                   else "no significant difference")
+        verdict = compare(full, shared, "full model", "shared model")
         out["shared_model"] = (f"{verdict}: full {full['mean']:.2f} ± {full['ci95']:.2f}, "
                                f"shared {shared['mean']:.2f} ± {shared['ci95']:.2f}")
     if "target" in results:

@@ -28,3 +28,14 @@ def mean_ci95(values: Sequence[float]) -> dict:
     x = np.asarray(values, np.float64)
     half = t_quantile(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else float("nan")
     return {"mean": float(x.mean()), "ci95": float(half), "values": [float(v) for v in x]}
+
+
+def below(a: dict, b: dict) -> bool:
+    """The 95% interval of mean_ci95 dict `a` lies wholly below `b`'s."""
+    return a["mean"] + a["ci95"] < b["mean"] - b["ci95"]
+
+
+def compare(a: dict, b: dict, name_a: str, name_b: str) -> str:
+    """'NAME_A better' (lower), 'NAME_B better' or 'no significant difference', by the 95% intervals."""
+    return (f"{name_a} better" if below(a, b) else f"{name_b} better" if below(b, a)
+            else "no significant difference")

@@ -62,6 +62,18 @@ def plot_series(series: Mapping[str, Sequence[float]], path: str, xlabel: str = 
     plt.close(fig)
 
 
+def bar_panel(ax, labels: list[str], means: list[float], halves: list[float], ref: float, ref_label: str,
+              title: str, ylabel: str, color: str = "tab:blue") -> None:
+    """Bars with 95% error bars (NaN half-widths drawn as 0) and a dashed reference line."""
+    ax.bar(range(len(labels)), means, yerr=np.nan_to_num(halves), capsize=4, color=color, alpha=0.8)
+    ax.axhline(ref, color="tab:orange", ls="--", lw=1.2, label=ref_label)
+    ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right", fontsize=8)
+    ax.set_title(title, fontsize=9)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3, axis="y")
+
+
 def plot_ablations(studies: Mapping[str, Mapping], path: str) -> None:
     """One panel per study: each arm's final held-out regret, mean over seeds with its 95% interval."""
     names = [n for n in studies if "arms" in studies[n]]
@@ -70,28 +82,16 @@ def plot_ablations(studies: Mapping[str, Mapping], path: str) -> None:
     fig, axes = plt.subplots(1, max(num, 1), figsize=(3.6 * max(num, 1), 3.6), squeeze=False)
     for ax, name in zip(axes[0], names):
         arms = studies[name]["arms"]
-        means = [arms[a]["final"]["eval_regret"]["mean"] for a in arms]
-        halves = [np.nan_to_num(arms[a]["final"]["eval_regret"]["ci95"]) for a in arms]
-        ax.bar(range(len(arms)), means, yerr=halves, capsize=4, color="tab:blue", alpha=0.8)
         hedge = np.mean([arms[a]["ftrl"]["eval_regret"]["mean"] for a in arms])
-        ax.axhline(hedge, color="tab:orange", ls="--", lw=1.2, label="tuned Hedge")
-        ax.set_xticks(range(len(arms)), list(arms), rotation=30, ha="right", fontsize=8)
-        ax.set_title(name, fontsize=9)
-        ax.set_ylabel("final held-out regret")
-        ax.legend(fontsize=7)
-        ax.grid(alpha=0.3, axis="y")
+        bar_panel(ax, list(arms), [arms[a]["final"]["eval_regret"]["mean"] for a in arms],
+                  [arms[a]["final"]["eval_regret"]["ci95"] for a in arms], hedge, "tuned Hedge", name,
+                  "final held-out regret")
     if gen:
         ax = axes[0][len(names)]
         settings = gen["settings"]
-        ratios = [settings[s]["ratio_to_tuned_hedge"]["mean"] for s in settings]
-        halves = [np.nan_to_num(settings[s]["ratio_to_tuned_hedge"]["ci95"]) for s in settings]
-        ax.bar(range(len(settings)), ratios, yerr=halves, capsize=4, color="tab:green", alpha=0.8)
-        ax.axhline(1.0, color="tab:orange", ls="--", lw=1.2, label="tuned Hedge = 1")
-        ax.set_xticks(range(len(settings)), list(settings), rotation=30, ha="right", fontsize=8)
-        ax.set_title("generalization", fontsize=9)
-        ax.set_ylabel("regret / tuned Hedge")
-        ax.legend(fontsize=7)
-        ax.grid(alpha=0.3, axis="y")
+        bar_panel(ax, list(settings), [settings[s]["ratio_to_tuned_hedge"]["mean"] for s in settings],
+                  [settings[s]["ratio_to_tuned_hedge"]["ci95"] for s in settings], 1.0, "tuned Hedge = 1",
+                  "generalization", "regret / tuned Hedge", color="tab:green")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

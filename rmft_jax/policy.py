@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 from typing import Callable
 
-import flax.nnx as nnx
 import jax
 import jax.numpy as jnp
 
@@ -42,7 +41,7 @@ def load_policy(workdir: str, step: int | None = None, init: str = "scratch",
     temperature, num_actions = float(cfg.rmft.temperature), int(cfg.env.num_actions)
     forward = jax.jit(lambda p, r: jax.nn.softmax(models.apply(graphdef, p, r) / temperature, axis=-1))
 
-    any_actions = isinstance(nnx.merge(graphdef, params), models.SharedLinearAttention)  # A-free parameters
+    any_actions = cfg.model.name == "shared_linear_attention"  # its parameters do not depend on A
 
     def policy(rewards: jax.Array) -> jax.Array:
         """Policies (..., T, A) for rewards (..., T, A)."""
