@@ -61,15 +61,15 @@ def ours(cfg: Any, repeats: int, fused: bool = True) -> dict:
     heldout_NxTxA = envs.sample_batch(rmft.build_env(cfg), key_eval, int(cfg.eval.num_scenarios))
     roll, c_roll = compile_timed(phases.rollout, params, key_env, key_roll)
     rewards_MxTxA, traj = roll(params, key_env, key_roll)
-    sel, c_sel = compile_timed(phases.select, traj, key_select)
-    _, targets_MxTxA = sel(traj, key_select)
-    sft_args = (params, opt_state, rewards_MxTxA, targets_MxTxA)
+    sel, c_sel = compile_timed(phases.select, rewards_MxTxA, traj, key_select)
+    _, batch = sel(rewards_MxTxA, traj, key_select)
+    sft_args = (params, opt_state, batch)
     sft_fn, c_sft = compile_timed(phases.sft, *sft_args)
     step, _ = compile_timed(one_step, *sft_args)
     evaluate, c_eval = compile_timed(rmft.make_evaluate(graphdef, s.temperature), params, heldout_NxTxA)
     out = {
         "rollout_s": best_time(lambda: roll(params, key_env, key_roll), repeats),
-        "select_s": best_time(lambda: sel(traj, key_select), repeats),
+        "select_s": best_time(lambda: sel(rewards_MxTxA, traj, key_select), repeats),
         "sft_s": best_time(lambda: sft_fn(*sft_args), repeats),
         "eval_s": best_time(lambda: evaluate(params, heldout_NxTxA), repeats),
         "phase_compile_s": c_roll + c_sel + c_sft + c_eval,
@@ -142,5 +142,5 @@ def agreement(cfg: Any) -> dict:
         "same_rewards": bool(np.array_equal(np.asarray(rewards_MxTxA), np.asarray(ours_rewards_MxTxA))),
         "max_abs_policy_logit_diff": float(np.abs(np.asarray(naive_logits_MxTxA - ours_logits_MxTxA)).max()),
         "naive_sft_loss": float(fns["loss"](params, inputs, targets)), "ours_sft_loss": float(ours_loss),
-        "naive_rollout_regret": float(regret_MxL.mean()), "ours_rollout_regret": float(traj.regret_MxL.mean()),
+        "naive_rollout_regret": float(regret_MxL.mean()), "ours_rollout_regret": float(traj.shared.regret_MxL.mean()),
     }

@@ -18,13 +18,17 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from rmft_jax import checkpoint, envs, parallel, plotting, regret, rmft, train_loop
+from rmft_jax import adversarial, attack_study, checkpoint, envs, parallel, plotting, regret, rmft, train_loop
 from rmft_jax.baselines import full_info
 from rmft_jax.train_loop import TrainingDiverged
 
 # Fields that may change between a run and its resumption (more iterations, other eval cadence, another
 # device count: sharding changes where the numbers are computed, not what is trained).
 RESUMABLE_FIELDS = ("rmft.num_iterations", "eval.every", "parallel.data_axis_size")
+# Fields added after runs were made: a saved config without them trained with these values.
+ADDED_FIELD_DEFAULTS = {"rmft.independent_rewards": False,
+                        **{f"adversary.{k}": (list(v) if isinstance(v, tuple) else v)
+                           for k, v in adversarial.DEFAULTS.items()}}
 
 
 def _flatten(d: dict, prefix: str = "") -> dict:
@@ -43,13 +47,22 @@ def check_workdir_config(cfg: Any, workdir: str) -> None:
         with open(path) as fh:
             saved = _flatten(json.load(fh))
         current = _flatten(json.loads(cfg.to_json()))
+        saved = {**ADDED_FIELD_DEFAULTS, **saved}
         changed = sorted(k for k in set(saved) | set(current)
-                         if k not in RESUMABLE_FIELDS and saved.get(k) != current.get(k))
+                         if k not in RESUMABLE_FIELDS and not k.startswith("attack.")
+                         and saved.get(k) != current.get(k))
         if changed:
             raise ValueError(f"{workdir} holds a run with a different config (changed: {', '.join(changed)}); "
                              "use a fresh --workdir or the same config.")
-    with open(path, "w") as fh:
-        fh.write(cfg.to_json(indent=2))
+    write_json_atomic(path, json.loads(cfg.to_json()))
+
+
+def write_json_atomic(path: str, obj: Any) -> None:
+    """Write JSON to a temporary file next to `path`, then rename: a reader sees the old file or the new one."""
+    tmp = f"{path}.tmp.{os.getpid()}"
+    with open(tmp, "w") as fh:
+        json.dump(obj, fh, indent=2)
+    os.replace(tmp, path)
 
 
 def load_config(workdir: str) -> ml_collections.ConfigDict:
@@ -100,8 +113,7 @@ def per_scenario_regret(curves: dict, labels_N: np.ndarray, names: tuple) -> dic
 
 def _write_outputs(workdir: str, results: dict, curves: dict, history: list) -> None:
     """results.json and the two figures."""
-    with open(os.path.join(workdir, "results.json"), "w") as fh:
-        json.dump(results, fh, indent=2)
+    write_json_atomic(os.path.join(workdir, "results.json"), results)
     labels = {"initial": "initial model", "final": "RMFT model", "ftl": "FTL",
               "ftrl": f"Hedge (tuned eta={results['ftrl']['eta']:.3g})"}
     panel = {labels[k]: np.asarray(curves[k]) for k in ("initial", "final", "ftl", "ftrl")}
@@ -166,6 +178,11 @@ def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
     }
     results["final"]["ratio_to_tuned_hedge"] = results["final"]["eval_regret"] / results["ftrl"]["eval_regret"]
     results["final"]["ratio_to_initial"] = results["final"]["eval_regret"] / results["initial"]["eval_regret"]
+    if cfg.get("attack", {}).get("at_end", False):
+        results["worst_case"] = attack_study.training_worst_case(cfg, graphdef, params, results["ftrl"]["eta"])
+        w = results["worst_case"]
+        log(f"worst found regret at T={w['horizon']}: model {w['model']:.3f} ({w['model_method']}), tuned Hedge "
+            f"{w['hedge_tuned']:.3f} ({w['ratio_to_hedge_tuned']:.2f}x; lower bounds, {w['seconds']:.1f}s)")
     ckpt.close()
     if jax.process_index() == 0:  # one writer when several hosts share the workdir
         _write_outputs(workdir, results, {"initial": init_curves, "final": final_curves, **base_curves}, history)

@@ -95,3 +95,25 @@ def plot_ablations(studies: Mapping[str, Mapping], path: str) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def plot_worst_case(worst: Mapping[str, Mapping[str, float]], horizons: Sequence[int], path: str,
+                    title: str = "worst found regret") -> None:
+    """Log-log worst found regret against T per method, with a c sqrt(T) reference line."""
+    fig, ax = plt.subplots(figsize=(5.6, 4.2))
+    horizons_H = np.asarray(horizons, float)
+    for name, row in worst.items():
+        values_H = np.asarray([row[str(t)] for t in horizons], float)
+        ax.plot(horizons_H, np.maximum(values_H, 1e-3), marker="o", lw=1.6, label=name)
+    ref = worst.get("hedge_anytime") or next(iter(worst.values()))
+    scale = float(ref[str(horizons[0])]) / np.sqrt(horizons_H[0])
+    ax.plot(horizons_H, scale * np.sqrt(horizons_H), "k--", lw=1, label="c sqrt(T)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("horizon T")
+    ax.set_ylabel("worst found regret (a lower bound)")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

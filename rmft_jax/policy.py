@@ -35,9 +35,7 @@ def load_policy(workdir: str, step: int | None = None, init: str = "scratch",
     cfg = fol_train.load_config(workdir)
     if "task" in cfg:
         return _load_bandit_policy(cfg, workdir, step, init, seed_index)
-    graphdef, params = rmft.build_model(cfg, seed=int(cfg.seed))
-    opt_state = rmft.build_optimizer(cfg).init(params)
-    params, _ = _restore(os.path.join(workdir, "checkpoints"), step, (params, opt_state))
+    graphdef, params = load_checkpoint_params(workdir, cfg, step)
     temperature, num_actions = float(cfg.rmft.temperature), int(cfg.env.num_actions)
     forward = jax.jit(lambda p, r: jax.nn.softmax(models.apply(graphdef, p, r) / temperature, axis=-1))
 
@@ -52,6 +50,15 @@ def load_policy(workdir: str, step: int | None = None, init: str = "scratch",
         return forward(params, jnp.asarray(rewards, jnp.float32))
 
     return policy
+
+
+def load_checkpoint_params(workdir: str, cfg=None, step: int | None = None) -> tuple:
+    """(graphdef, params) of an FOL workdir's model at checkpoint `step` (default: the newest)."""
+    cfg = fol_train.load_config(workdir) if cfg is None else cfg
+    graphdef, params = rmft.build_model(cfg, seed=int(cfg.seed))
+    opt_state = rmft.build_optimizer(cfg).init(params)
+    params, _ = _restore(os.path.join(workdir, "checkpoints"), step, (params, opt_state))
+    return graphdef, params
 
 
 def _restore(directory: str, step: int | None, state: tuple) -> tuple:

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import optax
 from jax.sharding import Mesh
 
-from rmft_jax import _checks, envs, models, parallel, regret, rollout, selection, sft
+from rmft_jax import _checks, adversarial, envs, fol_sequential, models, parallel, regret, rollout, selection, sft
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,15 +35,39 @@ class FOLSettings:
     noise_std: float = 1.0
     target: str = "actions"
     sft_steps: int = 50
+    # Non-oblivious scenarios (`rmft_jax.adversarial`): how many of the M, and how they are made.
+    attack_scenarios: int = 0
+    adaptive_scenarios: int = 0
+    adversary_kinds: tuple = adversarial.DEFAULTS["kinds"]
+    adversary_prob: tuple = adversarial.DEFAULTS["adversary_prob"]
+    attack_steps: int = adversarial.DEFAULTS["attack_steps"]
+    attack_step_size: float = adversarial.DEFAULTS["attack_step_size"]
+    attack_init_scale: float = adversarial.DEFAULTS["attack_init_scale"]
+    independent_rewards: bool = False  # each rollout draws its own table from its scenario's process
+
+    @property
+    def oblivious_scenarios(self) -> int:
+        """How many of the M scenarios are oblivious draws of the environment."""
+        return self.num_scenarios - self.attack_scenarios - self.adaptive_scenarios
 
     @classmethod
     def from_config(cls, cfg: Any) -> "FOLSettings":
         """Pull the static numbers out of an ml_collections config (validated separately)."""
-        r = cfg.rmft
+        r, a = cfg.rmft, adversarial.settings(cfg)
+        _, attack, adaptive_count = adversarial.scenario_counts(r.num_scenarios, a["adaptive_share"], a["attack_share"])
         return cls(horizon=cfg.env.horizon, num_actions=cfg.env.num_actions, num_scenarios=r.num_scenarios,
                    num_rollouts=r.num_rollouts, num_selected=r.num_selected, selection=r.selection,
                    exploration=r.exploration, temperature=float(r.temperature), noise_std=float(r.noise_std),
-                   target=cfg.sft.target, sft_steps=cfg.sft.num_steps)
+                   target=cfg.sft.target, sft_steps=cfg.sft.num_steps, attack_scenarios=attack,
+                   adaptive_scenarios=adaptive_count, adversary_kinds=a["kinds"], adversary_prob=a["adversary_prob"],
+                   attack_steps=int(a["attack_steps"]), attack_step_size=float(a["attack_step_size"]),
+                   attack_init_scale=float(a["attack_init_scale"]),
+                   independent_rewards=bool(r.get("independent_rewards", False)))
+
+    @property
+    def has_paths(self) -> bool:
+        """True when some rollouts have tables of their own (adaptive scenarios or independent draws)."""
+        return self.adaptive_scenarios > 0 or (self.independent_rewards and self.oblivious_scenarios > 0)
 
 
 def validate_config(cfg: Any) -> None:
@@ -84,6 +108,14 @@ def validate_config(cfg: Any) -> None:
     if isinstance(devices, bool) or devices < 1 or r.num_scenarios % devices:
         raise ValueError(f"parallel.data_axis_size = {devices} must be >= 1 and divide rmft.num_scenarios "
                          f"(M = {r.num_scenarios}): each device gets an equal share of the scenarios.")
+    adversarial.validate(cfg)
+    st = FOLSettings.from_config(cfg)
+    if (st.attack_scenarios or st.has_paths) and devices > 1:
+        raise ValueError("adversarial scenarios and rmft.independent_rewards run on one device: set "
+                         "parallel.data_axis_size = 1 (or the adversary shares to 0).")
+    if (st.attack_scenarios or st.has_paths) and (r.exploration != "sample" or cfg.sft.target != "actions"):
+        raise ValueError("adversarial scenarios and rmft.independent_rewards need rmft.exploration='sample' and "
+                         "sft.target='actions' (their rollouts imitate sampled actions on their own tables).")
     if not cfg.eval.eta_grid:
         raise ValueError("eval.eta_grid must hold at least one learning rate for the tuned-Hedge baseline.")
     _checks.check_positive("eval.eta_grid", list(cfg.eval.eta_grid))
@@ -115,17 +147,47 @@ def tree_is_finite(tree: Any) -> jax.Array:
     return jnp.all(jnp.stack(leaves)) if leaves else jnp.array(True)
 
 
+class Rollouts(NamedTuple):
+    """One iteration's rollouts: scenarios sharing one table per scenario (one-pass path), and rollouts
+    with tables of their own (adaptive adversaries, independent draws; leaves (P, L, ...)) or None."""
+
+    shared: rollout.Trajectories
+    paths: fol_sequential.PathRollouts | None
+
+
+class SFTBatch(NamedTuple):
+    """What SFT imitates: inputs and targets (B, T, A), and per-row weights (B,) or None (all equal)."""
+
+    inputs_BxTxA: jax.Array
+    targets_BxTxA: jax.Array
+    weights_B: jax.Array | None
+
+
 class Phases(NamedTuple):
     """The three phases of one iteration as pure (unjitted) functions; `make_iteration` composes them.
 
-    rollout(params, key_env, key_roll) -> (rewards_MxTxA, trajectories)
-    select(trajectories, key_select) -> (keep_Mxk, targets_MxTxA: mean of the kept targets)
-    sft(params, opt_state, rewards_MxTxA, targets_MxTxA) -> (params, opt_state, losses)
+    rollout(params, key_env, key_roll) -> (rewards_SxTxA of the shared-table scenarios, Rollouts)
+    select(rewards_SxTxA, rollouts, key_select) -> (keep_Mxk, SFTBatch)
+    sft(params, opt_state, batch) -> (params, opt_state, losses)
     """
 
     rollout: Callable
     select: Callable
     sft: Callable
+
+
+def _sampled_paths(apply_fn, params, tables_PxLxTxA, key, temperature) -> fol_sequential.PathRollouts:
+    """Rollouts on oblivious tables of their own: one pass over all P L tables, then sampled actions."""
+    tables_BxTxA = tables_PxLxTxA.reshape((-1,) + tables_PxLxTxA.shape[2:])
+    actions_BxT = jax.random.categorical(key, apply_fn(params, tables_BxTxA) / temperature, axis=-1)
+    paths = fol_sequential.PathRollouts(tables_BxTxA, actions_BxT,
+                                        *fol_sequential.path_stats(tables_BxTxA, actions_BxT))
+    return jax.tree.map(lambda x: x.reshape(tables_PxLxTxA.shape[:2] + x.shape[1:]), paths)
+
+
+def _concat(parts: list) -> Any:
+    """Concatenate pytrees along the scenario axis (None when there are none)."""
+    return jax.tree.map(lambda *xs: jnp.concatenate(xs), *parts) if parts else None
 
 
 def make_phases(env: Any, graphdef: nnx.GraphDef, optimizer: optax.GradientTransformation, s: FOLSettings,
@@ -135,20 +197,61 @@ def make_phases(env: Any, graphdef: nnx.GraphDef, optimizer: optax.GradientTrans
     shard = lambda x: parallel.shard_batch(mesh, x)
 
     def rollout_phase(params, key_env, key_roll):
-        rewards_MxTxA = shard(jax.vmap(env.sample)(jax.random.split(key_env, s.num_scenarios)))
-        logits_MxTxA = shard(apply_fn(params, rewards_MxTxA))
-        traj = rollout.fol_rollouts(logits_MxTxA, rewards_MxTxA, key_roll, s.num_rollouts,
-                                    s.temperature, s.exploration, s.noise_std, s.target)
-        return rewards_MxTxA, jax.tree.map(shard, traj)
+        # Keys of the non-oblivious parts come from a fold of key_env, so the default stream is unchanged.
+        key_attack, key_adapt, key_paths = jax.random.split(jax.random.fold_in(key_env, 1), 3)
+        scenario_keys = jax.random.split(key_env, s.oblivious_scenarios)
+        shared, paths = [], []
+        if s.oblivious_scenarios and not s.independent_rewards:
+            shared.append(jax.vmap(env.sample)(scenario_keys))
+        if s.attack_scenarios:
+            shared.append(adversarial.attack_tables(apply_fn, params, key_attack, s.attack_scenarios, s.horizon,
+                                                    s.num_actions, s.attack_steps, s.attack_step_size,
+                                                    s.attack_init_scale, s.temperature))
+        if s.oblivious_scenarios and s.independent_rewards:
+            tables_PxLxTxA = jax.vmap(lambda k: envs.sample_rollout_tables(env, k, s.num_rollouts))(scenario_keys)
+            paths.append(_sampled_paths(apply_fn, params, tables_PxLxTxA, jax.random.fold_in(key_paths, 0),
+                                        s.temperature))
+        if s.adaptive_scenarios:
+            scen = fol_sequential.sample_adaptive(key_adapt, s.adaptive_scenarios, len(s.adversary_kinds),
+                                                  s.num_actions, s.adversary_prob)
+            paths.append(fol_sequential.adaptive_rollouts(graphdef, params, scen, s.adversary_kinds, s.horizon,
+                                                          s.num_actions, s.num_rollouts,
+                                                          jax.random.fold_in(key_paths, 1), s.temperature))
+        rewards_SxTxA = shard(_concat(shared)) if shared else jnp.zeros((0, s.horizon, s.num_actions))
+        traj = None
+        if shared:
+            logits_SxTxA = shard(apply_fn(params, rewards_SxTxA))
+            traj = jax.tree.map(shard, rollout.fol_rollouts(logits_SxTxA, rewards_SxTxA, key_roll, s.num_rollouts,
+                                                            s.temperature, s.exploration, s.noise_std, s.target))
+        return rewards_SxTxA, Rollouts(traj, _concat(paths))
 
-    def select_phase(traj, key_select):
-        scores_MxL = selection.selection_scores(s.selection, traj.regret_MxL, traj.reward_MxL, key_select)
+    def select_phase(rewards_SxTxA, rolls, key_select):
+        parts = [p for p in (rolls.shared, rolls.paths) if p is not None]
+        regret_MxL = jnp.concatenate([p.regret_MxL if p is rolls.shared else p.regret_B for p in parts])
+        reward_MxL = jnp.concatenate([p.reward_MxL if p is rolls.shared else p.reward_B for p in parts])
+        scores_MxL = selection.selection_scores(s.selection, regret_MxL, reward_MxL, key_select)
         keep_Mxk = shard(selection.top_k_indices(shard(scores_MxL), s.num_selected))
-        return keep_Mxk, shard(jnp.mean(selection.gather_rollouts(traj.targets_MxLxTxA, keep_Mxk), axis=1))
+        num_shared = rewards_SxTxA.shape[0]
+        inputs, targets = [], []
+        if rolls.shared is not None:
+            kept_SxkxTxA = selection.gather_rollouts(rolls.shared.targets_MxLxTxA, keep_Mxk[:num_shared])
+            inputs.append(rewards_SxTxA)
+            targets.append(shard(jnp.mean(kept_SxkxTxA, axis=1)))
+        if rolls.paths is None:
+            return keep_Mxk, SFTBatch(inputs[0], targets[0], None)
+        # Rollouts with tables of their own: each kept one is an SFT row on its own table, weight 1/k,
+        # so every scenario weighs the same as a shared-table scenario (one row, the mean of k targets).
+        keep_Pxk = keep_Mxk[num_shared:]
+        tables = selection.gather_rollouts(rolls.paths.tables_BxTxA, keep_Pxk).reshape((-1,) + rewards_SxTxA.shape[1:])
+        actions = selection.gather_rollouts(rolls.paths.actions_BxT, keep_Pxk).reshape(-1, s.horizon)
+        inputs.append(tables)
+        targets.append(jax.nn.one_hot(actions, s.num_actions, dtype=tables.dtype))
+        weights_B = jnp.concatenate([jnp.ones((num_shared,)), jnp.full((tables.shape[0],), 1.0 / s.num_selected)])
+        return keep_Mxk, SFTBatch(jnp.concatenate(inputs), jnp.concatenate(targets), weights_B)
 
-    def sft_phase(params, opt_state, rewards_MxTxA, targets_MxTxA):
-        return sft.sft_steps(apply_fn, params, opt_state, optimizer, rewards_MxTxA, targets_MxTxA,
-                             s.sft_steps, s.temperature)
+    def sft_phase(params, opt_state, batch):
+        return sft.sft_steps(apply_fn, params, opt_state, optimizer, batch.inputs_BxTxA, batch.targets_BxTxA,
+                             s.sft_steps, s.temperature, batch.weights_B)
 
     return Phases(rollout_phase, select_phase, sft_phase)
 
@@ -165,12 +268,14 @@ def make_iteration(env: Any, graphdef: nnx.GraphDef, optimizer: optax.GradientTr
 
     def iteration(params, opt_state, key):
         key_env, key_roll, key_select = jax.random.split(key, 3)
-        rewards_MxTxA, traj = phases.rollout(params, key_env, key_roll)
-        keep_Mxk, targets_MxTxA = phases.select(traj, key_select)
-        params, opt_state, losses = phases.sft(params, opt_state, rewards_MxTxA, targets_MxTxA)
+        rewards_SxTxA, rolls = phases.rollout(params, key_env, key_roll)
+        keep_Mxk, batch = phases.select(rewards_SxTxA, rolls, key_select)
+        params, opt_state, losses = phases.sft(params, opt_state, batch)
+        regret_MxL = jnp.concatenate([r for r in (getattr(rolls.shared, "regret_MxL", None),
+                                                  getattr(rolls.paths, "regret_B", None)) if r is not None])
         metrics = {
-            "rollout_regret": jnp.mean(traj.regret_MxL),
-            "selected_regret": jnp.mean(selection.gather_rollouts(traj.regret_MxL, keep_Mxk)),
+            "rollout_regret": jnp.mean(regret_MxL),
+            "selected_regret": jnp.mean(selection.gather_rollouts(regret_MxL, keep_Mxk)),
             "sft_loss_first": losses[0] if s.sft_steps else jnp.nan,
             "sft_loss": losses[-1] if s.sft_steps else jnp.nan,
             "finite": tree_is_finite((params, losses)),

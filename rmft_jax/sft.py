@@ -14,25 +14,29 @@ def make_optimizer(learning_rate: float, grad_clip: float = 0.0, name: str = "ad
     return optax.chain(optax.clip_by_global_norm(grad_clip), base) if grad_clip > 0 else base
 
 
-def imitation_loss(logits_MxTxA: jax.Array, targets_MxTxA: jax.Array, temperature: float = 1.0) -> jax.Array:
+def imitation_loss(logits_MxTxA: jax.Array, targets_MxTxA: jax.Array, temperature: float = 1.0,
+                   weights_M: jax.Array | None = None) -> jax.Array:
     """Mean cross-entropy over scenarios and rounds of the policy softmax(logits / temperature).
 
     `targets_MxTxA` is the average of the k selected trajectories' targets (one-hot actions or
     policies): since the k trajectories of a scenario share its inputs, the summed cross-entropy
     over them equals k times the cross-entropy against their average, so one forward pass per
-    scenario suffices.
+    scenario suffices. `weights_M` (optional) weighs the rows: the mean becomes a weighted mean.
     """
     log_probs = jax.nn.log_softmax(logits_MxTxA / temperature, axis=-1)
-    return -jnp.mean(jnp.sum(targets_MxTxA * log_probs, axis=-1))
+    cross_entropy_MxT = -jnp.sum(targets_MxTxA * log_probs, axis=-1)
+    if weights_M is None:
+        return jnp.mean(cross_entropy_MxT)
+    return jnp.sum(weights_M * jnp.mean(cross_entropy_MxT, axis=-1)) / jnp.sum(weights_M)
 
 
 def sft_steps(apply_fn: Callable, params: Any, opt_state: Any, optimizer: optax.GradientTransformation,
               inputs: jax.Array, targets_MxTxA: jax.Array, num_steps: int,
-              temperature: float = 1.0) -> tuple[Any, Any, jax.Array]:
+              temperature: float = 1.0, weights_M: jax.Array | None = None) -> tuple[Any, Any, jax.Array]:
     """`num_steps` full-batch optimizer steps on the imitation loss -> (params, opt_state, losses (num_steps,))."""
 
     def loss_fn(p):
-        return imitation_loss(apply_fn(p, inputs), targets_MxTxA, temperature)
+        return imitation_loss(apply_fn(p, inputs), targets_MxTxA, temperature, weights_M)
 
     def step(carry, _):
         p, s = carry

@@ -1,4 +1,4 @@
-"""Iterative RMFT on FOL with the single-layer linear self-attention model. Variants: '' (default), 'smoke'."""
+"""Iterative RMFT on FOL with the single-layer linear self-attention model. Variants: '', smoke, adversarial, adversarial_smoke."""
 import ml_collections
 
 
@@ -27,6 +27,19 @@ def base_config() -> ml_collections.ConfigDict:
     c.rmft.exploration = "sample"  # sample (a_t ~ pi_t) | logit_noise
     c.rmft.temperature = 1.0
     c.rmft.noise_std = 1.0  # logit noise, used by exploration='logit_noise'
+    # True: each of a scenario's L rollouts draws its own table from the scenario's process (same means,
+    # fresh noise), so the comparator varies across rollouts and regret and reward rank them differently.
+    c.rmft.independent_rewards = False
+
+    # Non-oblivious training scenarios (rmft_jax/adversarial.py): shares of the M scenarios.
+    c.adversary = ml_collections.ConfigDict()
+    c.adversary.adaptive_share = 0.0  # played against adaptive adversaries (sequential rollouts)
+    c.adversary.attack_share = 0.0  # tables made by a few attack steps on the current policy
+    c.adversary.kinds = ("least_likely", "all_but_most_likely")  # rmft_jax.attacks.adaptive.ADVERSARIES
+    c.adversary.adversary_prob = (0.5, 1.0)  # per scenario q ~ U[low, high]: P(round is adversarial)
+    c.adversary.attack_steps = 20  # signed-gradient ascent steps on sigmoid logits
+    c.adversary.attack_step_size = 0.5
+    c.adversary.attack_init_scale = 2.0  # std of the attack's random starting logits
 
     c.sft = ml_collections.ConfigDict()
     c.sft.num_steps = 50
@@ -41,6 +54,18 @@ def base_config() -> ml_collections.ConfigDict:
     # Hedge's eta is tuned on this grid over the held-out set (geometric, 0.05 to 50).
     c.eval.eta_grid = tuple(round(0.05 * 1000 ** (i / 39), 4) for i in range(40))
 
+    # The worst-case check at the end of a run (model and tuned Hedge at the training horizon); the
+    # full study across horizons is `python -m experiments.attack --workdir=DIR`.
+    c.attack = ml_collections.ConfigDict()
+    c.attack.at_end = True
+    c.attack.restarts = 32  # gradient-search restarts (run in parallel)
+    c.attack.steps = 200  # Adam steps per restart
+    c.attack.learning_rate = 0.1
+    c.attack.init_scale = 2.0
+    c.attack.temperature = 0.05  # smoothed max of the comparator
+    c.attack.samples = 128  # sampled paths per action-adaptive adversary
+    c.attack.seed = 0
+
     c.checkpoint = ml_collections.ConfigDict()
     c.checkpoint.max_to_keep = 2
 
@@ -51,7 +76,12 @@ def base_config() -> ml_collections.ConfigDict:
 
 
 def apply_variant(c: ml_collections.ConfigDict, variant: str) -> ml_collections.ConfigDict:
-    """'smoke': a tiny, fast run for tests and quick checks."""
+    """'smoke': a tiny, fast run; 'adversarial': a third adaptive adversaries, a third attack-made tables;
+    'adversarial_smoke': both."""
+    if variant.startswith("adversarial"):
+        c.adversary.adaptive_share = 1 / 3
+        c.adversary.attack_share = 1 / 3
+        variant = variant[len("adversarial"):].lstrip("_")
     if variant == "smoke":
         c.env.horizon = 12
         c.rmft.num_iterations = 3
@@ -59,8 +89,9 @@ def apply_variant(c: ml_collections.ConfigDict, variant: str) -> ml_collections.
         c.sft.num_steps = 5
         c.eval.num_scenarios = 32
         c.eval.eta_grid = (0.5, 2.0)
+        c.attack.restarts, c.attack.steps, c.attack.samples = 4, 10, 8
     elif variant:
-        raise ValueError(f"unknown variant {variant!r}; choose '' or 'smoke'.")
+        raise ValueError(f"unknown variant {variant!r}; choose '', 'smoke', 'adversarial' or 'adversarial_smoke'.")
     return c
 
 

@@ -21,6 +21,7 @@ from rmft_jax.envs.fol import (
     StochasticFOL,
     UniformFOL,
     make_fol,
+    sample_rollout_tables,
 )
 from rmft_jax.envs.nonstationary import (
     NSMAB_SCENARIOS,
@@ -36,6 +37,6 @@ __all__ = [
     "easy_instance", "hard_instance", "make_bandit",
     "sample_batch",
     "FOL_SCENARIOS", "FTLAdversarialFOL", "GaussianFOL", "LinearTrendFOL", "MixtureFOL",
-    "SineTrendFOL", "StochasticFOL", "UniformFOL", "make_fol",
+    "SineTrendFOL", "StochasticFOL", "UniformFOL", "make_fol", "sample_rollout_tables",
     "NSMAB_SCENARIOS", "AbruptNSMAB", "NSBanditScenario", "SmoothNSMAB", "make_nsmab", "variation",
 ]

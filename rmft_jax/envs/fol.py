@@ -19,7 +19,7 @@ from rmft_jax.envs.common import check_shape_fields, make_from_registry, sample_
 
 __all__ = [
     "StochasticFOL", "UniformFOL", "LinearTrendFOL", "SineTrendFOL", "FTLAdversarialFOL",
-    "GaussianFOL", "MixtureFOL", "FOL_SCENARIOS", "make_fol", "sample_batch",
+    "GaussianFOL", "MixtureFOL", "FOL_SCENARIOS", "make_fol", "sample_batch", "sample_rollout_tables",
 ]
 
 _F32 = jnp.float32
@@ -47,11 +47,18 @@ class StochasticFOL:
 
     def sample_with_means(self, key: jax.Array) -> tuple[jax.Array, jax.Array]:
         """Return (rewards_TxA, means_A); means_A is the pre-noise, pre-clip mean of each action."""
+        return self._draw_with_means(*jax.random.split(key))
+
+    def _draw_with_means(self, key_mean: jax.Array, key_noise: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """(rewards_TxA, means_A) with the means from `key_mean` and the noise from `key_noise`."""
         self.validate()
-        key_mean, key_noise = jax.random.split(key)
         means_A = jax.random.uniform(key_mean, (self.num_actions,), _F32)
         means_TxA = jnp.broadcast_to(means_A, (self.horizon, self.num_actions))
         return _noisy_clipped(key_noise, means_TxA, self.noise_std), means_A
+
+    def draw(self, key_process: jax.Array, key_noise: jax.Array) -> jax.Array:
+        """Rewards_TxA with the process (the means) from `key_process` and the noise from `key_noise`."""
+        return self._draw_with_means(key_process, key_noise)[0]
 
     def sample(self, key: jax.Array) -> jax.Array:
         """Return float32 rewards_TxA in [0, 1]."""
@@ -75,6 +82,10 @@ class UniformFOL:
         self.validate()
         return jax.random.uniform(key, (self.horizon, self.num_actions), _F32)
 
+    def draw(self, key_process: jax.Array, key_noise: jax.Array) -> jax.Array:
+        """Rewards_TxA: no process parameters, everything is noise."""
+        return self.sample(key_noise)
+
 
 @struct.dataclass
 class LinearTrendFOL:
@@ -92,8 +103,11 @@ class LinearTrendFOL:
 
     def sample(self, key: jax.Array) -> jax.Array:
         """Return float32 rewards_TxA in [0, 1]."""
+        return self.draw(*jax.random.split(key))
+
+    def draw(self, key_ends: jax.Array, key_noise: jax.Array) -> jax.Array:
+        """Rewards_TxA with the trend's end levels from `key_ends` and the noise from `key_noise`."""
         self.validate()
-        key_ends, key_noise = jax.random.split(key)
         ends_2xA = jax.random.uniform(key_ends, (2, self.num_actions), _F32)
         frac_T = jnp.linspace(0.0, 1.0, self.horizon, dtype=_F32)
         means_TxA = ends_2xA[0] + (ends_2xA[1] - ends_2xA[0]) * frac_T[:, None]
@@ -121,8 +135,11 @@ class SineTrendFOL:
 
     def sample(self, key: jax.Array) -> jax.Array:
         """Return float32 rewards_TxA in [0, 1]."""
+        return self.draw(*jax.random.split(key))
+
+    def draw(self, key_phase: jax.Array, key_noise: jax.Array) -> jax.Array:
+        """Rewards_TxA with the phases from `key_phase` and the noise from `key_noise`."""
         self.validate()
-        key_phase, key_noise = jax.random.split(key)
         phase_A = jax.random.uniform(key_phase, (self.num_actions,), _F32, 0.0, 2 * math.pi)
         t_T = jnp.arange(self.horizon, dtype=_F32)
         angle_TxA = 2 * math.pi * self.cycles * t_T[:, None] / self.horizon + phase_A
@@ -164,6 +181,10 @@ class FTLAdversarialFOL:
         rewards_TxA = rewards_TxA.at[:, pair_2[0]].set(first_T)
         return rewards_TxA.at[:, pair_2[1]].set(second_T)
 
+    def draw(self, key_process: jax.Array, key_noise: jax.Array) -> jax.Array:
+        """Rewards_TxA: the pair comes from `key_process`; the sequence has no noise."""
+        return self.sample(key_process)
+
 
 @struct.dataclass
 class GaussianFOL:
@@ -183,6 +204,10 @@ class GaussianFOL:
         """Return float32 rewards_TxA (not bounded)."""
         self.validate()
         return self.std * jax.random.normal(key, (self.horizon, self.num_actions), _F32)
+
+    def draw(self, key_process: jax.Array, key_noise: jax.Array) -> jax.Array:
+        """Rewards_TxA: no process parameters, everything is noise."""
+        return self.sample(key_noise)
 
 
 _DEFAULT_COMPONENTS = (StochasticFOL(), LinearTrendFOL(), SineTrendFOL(), FTLAdversarialFOL())
@@ -246,6 +271,14 @@ class MixtureFOL:
         """Return float32 rewards_TxA from one randomly chosen component."""
         return self.sample_with_label(key)[0]
 
+    def draw(self, key_process: jax.Array, key_noise: jax.Array) -> jax.Array:
+        """Rewards_TxA: the component and its process from `key_process`, the noise from `key_noise`."""
+        self.validate()
+        key_pick, key_comp = jax.random.split(key_process)
+        index = jax.random.choice(key_pick, len(self.components), p=jnp.asarray(self.weights, _F32))
+        branches = [lambda kp, kn, c=c: c.draw(kp, kn).astype(_F32) for c in self.components]
+        return jax.lax.switch(index, branches, key_comp, key_noise)
+
 
 FOL_SCENARIOS = {
     "stochastic": StochasticFOL,
@@ -255,6 +288,12 @@ FOL_SCENARIOS = {
     "ftl_adversarial": FTLAdversarialFOL,
     "gaussian": GaussianFOL,
 }
+
+
+def sample_rollout_tables(env: Any, key: jax.Array, num_rollouts: int) -> jax.Array:
+    """L reward tables (L, T, A) of one scenario: one process drawn from `key`, fresh noise per rollout."""
+    key_process, key_noise = jax.random.split(key)
+    return jax.vmap(lambda k: env.draw(key_process, k))(jax.random.split(key_noise, num_rollouts))
 
 
 def make_fol(name: str, **kwargs: Any) -> Any:
