@@ -92,8 +92,9 @@ def all_pairs(num_actions: int) -> jax.Array:
 
 
 def play(policy_fn: Callable[[jax.Array], jax.Array], adversary: Callable[[AdversaryView], jax.Array],
-         horizon: int, num_actions: int, pair_Bx2: jax.Array, key: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Play B rows of an adversary against a one-pass policy function: (tables (B, T, A), policies (B, T, A)).
+         horizon: int, num_actions: int, pair_Bx2: jax.Array,
+         key: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Play B rows of an adversary against a one-pass policy: tables (B, T, A), policies (B, T, A), actions (B, T).
 
     The policy function has no recurrent form here, so round t reruns it on the table so far
     (rows >= t are still zero and, by causality, do not affect round t): O(T) passes, fine for
@@ -103,18 +104,20 @@ def play(policy_fn: Callable[[jax.Array], jax.Array], adversary: Callable[[Adver
     keys_T = jax.random.split(key, horizon)
 
     def round_fn(t, carry):
-        table_BxTxA, probs_BxTxA, counts_BxA, last_B = carry
+        table_BxTxA, probs_BxTxA, actions_BxT, counts_BxA, last_B = carry
         probs_BxA = policy_fn(table_BxTxA)[:, t]
         view = AdversaryView(t, probs_BxA, counts_BxA, last_B, pair_Bx2)
         rewards_BxA = adversary(view).astype(table_BxTxA.dtype)
         actions_B = jax.random.categorical(keys_T[t], jnp.log(jnp.maximum(probs_BxA, 1e-30)), axis=-1)
         counts_BxA = counts_BxA + jax.nn.one_hot(actions_B, num_actions, dtype=counts_BxA.dtype)
-        return (table_BxTxA.at[:, t].set(rewards_BxA), probs_BxTxA.at[:, t].set(probs_BxA), counts_BxA, actions_B)
+        return (table_BxTxA.at[:, t].set(rewards_BxA), probs_BxTxA.at[:, t].set(probs_BxA),
+                actions_BxT.at[:, t].set(actions_B), counts_BxA, actions_B)
 
     zeros = jnp.zeros((batch, horizon, num_actions), jnp.float32)
-    init = (zeros, zeros, jnp.zeros((batch, num_actions), jnp.float32), jnp.zeros((batch,), jnp.int32))
-    table_BxTxA, probs_BxTxA, _, _ = jax.lax.fori_loop(0, horizon, round_fn, init)
-    return table_BxTxA, probs_BxTxA
+    no_actions = jnp.zeros((batch, horizon), jnp.int32)
+    init = (zeros, zeros, no_actions, jnp.zeros((batch, num_actions), jnp.float32), jnp.zeros((batch,), jnp.int32))
+    table_BxTxA, probs_BxTxA, actions_BxT, _, _ = jax.lax.fori_loop(0, horizon, round_fn, init)
+    return table_BxTxA, probs_BxTxA, actions_BxT
 
 
 def expected_regret(table_BxTxA: jax.Array, probs_BxTxA: jax.Array) -> jax.Array:

@@ -73,7 +73,7 @@ def adaptive_regrets(policy_fn, horizon: int, num_actions: int, key: jax.Array,
     kinds = tuple(adaptive.ADVERSARIES)
     play = jax.jit(lambda k: adaptive.play(policy_fn, adaptive.by_row(kind_B, kinds), horizon, num_actions,
                                            pair_Bx2, k))
-    table_BxTxA, probs_BxTxA = play(key)
+    table_BxTxA, probs_BxTxA, _ = play(key)
     regret_B = np.asarray(adaptive.expected_regret(table_BxTxA, probs_BxTxA))
     kind_B = np.asarray(kind_B)
     out = {}
