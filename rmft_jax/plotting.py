@@ -117,3 +117,32 @@ def plot_worst_case(worst: Mapping[str, Mapping[str, float]], horizons: Sequence
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def plot_tradeoff(arms: Mapping[str, Mapping], path: str) -> None:
+    """Per-seed (on-distribution / Hedge, worst found / Hedge's) points, arm means with 95% bars, Pareto front."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.8))
+    means = []
+    for name, arm in arms.items():
+        xs = [r["regret"] / r["hedge_regret"] for r in arm["per_seed"]]
+        ys = [r["worst"] / r["hedge_worst"] for r in arm["per_seed"]]
+        (dots,) = ax.plot(xs, ys, "o", ms=3, alpha=0.5)
+        mx, my = arm["regret_ratio"], arm["worst_ratio"]
+        ax.errorbar(mx["mean"], my["mean"], xerr=mx["ci95"], yerr=my["ci95"], fmt="s", color=dots.get_color(),
+                    ms=6, capsize=3, label=name)
+        means.append((mx["mean"], my["mean"]))
+    front = sorted(p for p in means if not any(q[0] <= p[0] and q[1] <= p[1] and q != p for q in means))
+    if len(front) > 1:
+        ax.plot(*zip(*front), "k-", lw=0.8, alpha=0.6, label="Pareto front (arm means)")
+    ax.axvline(1.0, color="grey", lw=0.8, ls=":")
+    ax.axhline(1.0, color="grey", lw=0.8, ls=":")
+    ax.plot([0.8, 0.8, ax.get_xlim()[0]], [ax.get_ylim()[0], 1.25, 1.25], "g--", lw=0.8,
+            label="best of both worlds (0.8x, 1.25x)")
+    ax.set_yscale("log")
+    ax.set_xlabel("held-out regret on the default mix / tuned Hedge")
+    ax.set_ylabel("worst found regret / tuned Hedge's (log)")
+    ax.set_title("adversarial share: on-distribution vs worst case")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -30,7 +30,7 @@ def smoke(num_iterations=3, **overrides):
 
 def without_timing(results):
     """Results minus wall-clock fields, which differ between runs."""
-    drop = {"seconds", "compile_seconds", "train_seconds"}
+    drop = {"seconds", "compile_seconds", "train_seconds", "attack_seconds"}
     clean = {k: v for k, v in results.items() if k not in drop}
     clean["iterations"] = [{k: v for k, v in r.items() if k not in drop} for r in results["iterations"]]
     return clean

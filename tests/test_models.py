@@ -17,6 +17,7 @@ CONFIGS = {
     "linear_attention": ("linear_attention", {"init_scale": 1.0}),
     "linear_attention_query": ("linear_attention", {"init_scale": 1.0, "learned_query": True, "input_dim": 4}),
     "shared_linear_attention": ("shared_linear_attention", {"init_scale": 1.0}),
+    "time_linear_attention": ("time_linear_attention", {"init_scale": 1.0}),
     "transformer": ("transformer", {}),
     "transformer_learned": ("transformer", {"positions": "learned", "norm": "rmsnorm", "max_horizon": 8}),
     "transformer_sin": ("transformer", {"positions": "sinusoidal", "norm": "none", "num_layers": 1}),
@@ -208,7 +209,8 @@ def test_bad_rewards_raise(key):
 
 def test_exports():
     """The package exports the classes and the registry of names."""
-    assert set(models.MODELS) == {"linear_attention", "shared_linear_attention", "transformer"}
+    assert set(models.MODELS) == {"linear_attention", "shared_linear_attention", "time_linear_attention",
+                                  "transformer"}
     assert isinstance(make_model("transformer", 2), models.Transformer)
     assert isinstance(make_model("linear_attention", 2), models.LinearAttention)
     with pytest.raises(ValueError, match="horizon"):
@@ -272,3 +274,17 @@ def test_shared_model_with_kappa_zero_is_hedge():
     rewards = _rewards((3, HORIZON, 5))
     policies = jax.nn.softmax(apply(*_shared(2.0, 0.0, 1.5), rewards), axis=-1)
     np.testing.assert_allclose(policies, baselines.ftrl(rewards, 3.0, regularizer="entropy"), atol=1e-5)
+
+
+def test_anytime_hedge_params_compute_anytime_hedge():
+    """The time-aware model with `anytime_hedge_params(c)` plays Hedge with eta_t = c / sqrt(t) (1-indexed)."""
+    from rmft_jax.baselines import full_info
+    c = 2.5
+    graphdef, params = models.anytime_hedge_params(c, NUM_ACTIONS)
+    rewards_BxTxA = _rewards((3, 40, NUM_ACTIONS))
+    ours = jax.nn.softmax(_apply(graphdef, params, rewards_BxTxA), axis=-1)
+    np.testing.assert_allclose(ours, full_info.ftrl(rewards_BxTxA, c, schedule="anytime"), atol=1e-5)
+    state = init_state(graphdef, params, (3,))
+    for t in range(5):  # the recurrent form reads the round index it carries
+        np.testing.assert_allclose(jax.nn.softmax(readout(graphdef, params, state), -1), ours[:, t], atol=1e-5)
+        _, state = step(graphdef, params, state, rewards_BxTxA[:, t])

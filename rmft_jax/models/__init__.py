@@ -20,14 +20,15 @@ import jax
 from rmft_jax._checks import check_choice
 from rmft_jax.models.linear_attention import LinearAttention, hedge_params
 from rmft_jax.models.shared_attention import SharedLinearAttention
+from rmft_jax.models.time_attention import TimeLinearAttention, anytime_hedge_params
 from rmft_jax.models.transformer import KVCache, Transformer
 
 MODELS = {"linear_attention": LinearAttention, "shared_linear_attention": SharedLinearAttention,
-          "transformer": Transformer}
+          "time_linear_attention": TimeLinearAttention, "transformer": Transformer}
 
 __all__ = [
-    "MODELS", "KVCache", "LinearAttention", "SharedLinearAttention", "Transformer",
-    "apply", "hedge_params", "init_state", "make_model", "readout", "step",
+    "MODELS", "KVCache", "LinearAttention", "SharedLinearAttention", "TimeLinearAttention", "Transformer",
+    "anytime_hedge_params", "apply", "hedge_params", "init_state", "make_model", "readout", "step",
 ]
 
 
@@ -38,7 +39,7 @@ def make_model(
 
     Parameters come from `rngs` if given, else from `nnx.Rngs(seed)`; `kwargs` go to the class
     (LinearAttention: input_dim, key_dim, init_scale, learned_query; SharedLinearAttention:
-    init_scale, its parameters independent of A; Transformer: input_dim,
+    init_scale, its parameters independent of A; TimeLinearAttention: input_dim, init_scale; Transformer: input_dim,
     num_layers, num_heads, d_model, mlp_ratio, norm, positions, max_horizon).
     """
     check_choice("model name", name, MODELS)
