@@ -27,6 +27,10 @@ EXPERIMENTS = {
                   "--workdir=runs/ablations", ("ablations.png", "bandit_ablations.png")),
     "ablations_actions": ("results.json", "python -m experiments.ablations --config=experiments/configs/ablations.py:actions "
                           "--workdir=runs/ablations_actions", ()),
+    "ablations_selection": ("results.json", "python -m experiments.ablations "
+                            "--config=experiments/configs/ablations.py:selection --workdir=runs/ablations_selection", ()),
+    "tradeoff_single": ("tradeoff.json", "python -m experiments.tradeoff --config=experiments/configs/tradeoff.py:single "
+                        "--workdir=runs/tradeoff_single", ("tradeoff.png",)),
     "theory": ("fixed_point.json", "python -m theory.fixed_point --config=theory/configs/fixed_point.py "
                "--workdir=runs/theory", ("traces.png", "iteration_map.png")),
     "mab": ("results.json", "python -m experiments.mab --config=experiments/configs/mab.py --workdir=runs/mab",
@@ -34,6 +38,60 @@ EXPERIMENTS = {
     "nsmab": ("results.json", "python -m experiments.nsmab --config=experiments/configs/nsmab.py --workdir=runs/nsmab",
               ("regret_curves.png", "arm_choices.png")),
 }
+
+
+# Worst-case studies: label -> (workdir under RUNS, the command that trains it; attack.json from experiments.attack).
+WORST_CASE = {
+    "headline (`fol_single_layer`)": ("fol_single_layer", "python -m experiments.fol_single_layer "
+                                      "--workdir=runs/fol_single_layer"),
+    "adversarial (`fol_single_layer:adversarial`)": (
+        "fol_adversarial", "python -m experiments.fol_single_layer "
+        "--config=experiments/configs/fol_single_layer.py:adversarial --workdir=runs/fol_adversarial"),
+    "time-aware, adversarial, T = 200 (`fol_single_layer:time`)": (
+        "fol_time", "python -m experiments.fol_single_layer --config=experiments/configs/fol_single_layer.py:time "
+        "--workdir=runs/fol_time"),
+}
+
+
+def load_worst_case(runs: str) -> dict[str, Any]:
+    """{label: attack.json} for the worst-case workdirs that have been attacked."""
+    out = {}
+    for label, (name, _) in WORST_CASE.items():
+        path = os.path.join(runs, name, "attack.json")
+        if os.path.exists(path):
+            with open(path) as fh:
+                out[label] = json.load(fh)
+    return out
+
+
+def worst_case_tables(res: dict) -> list[str]:
+    """Per attacked workdir: worst found regret per method and horizon, and the growth exponent."""
+    lines = []
+    for label, (name, command) in WORST_CASE.items():
+        if label not in res.get("worst_case", {}):
+            lines += [f"**{label}**: not attacked yet (`{command}`, then "
+                      f"`python -m experiments.attack --workdir=runs/{name}`).", ""]
+            continue
+        a = res["worst_case"][label]
+        horizons = a["horizons"]
+        rows = [[m] + [fmt(row[str(t)]) for t in horizons] + [fmt(a["growth_exponent"][m])]
+                for m, row in a["worst_regret"].items()]
+        b = a["budget"]
+        lines += [f"**{label}** (trained at T = {a['train_horizon']}; budget {b['restarts']} restarts x "
+                  f"{b['steps']} Adam steps, {b['samples']} paths per action-adaptive adversary):", ""]
+        lines += table(["method"] + [f"T = {t}" for t in horizons] + ["growth exponent"], rows) + [""]
+    return lines
+
+
+def tradeoff_table(res: dict) -> list[str]:
+    """The trade-off study: one row per arm, on-distribution and worst-case regret against Hedge."""
+    if "tradeoff_single" not in res:
+        return ["Not run yet."]
+    t = res["tradeoff_single"]
+    rows = [[name, interval(a["regret"]), interval(a["regret_ratio"]), interval(a["worst"]),
+             interval(a["worst_ratio"]), str(len(a["per_seed"]))] for name, a in t["arms"].items()]
+    return table(["arm (adversarial share)", "held-out regret", "/ tuned Hedge", f"worst found, T = {t['horizon']}",
+                  "/ tuned Hedge's worst", "seeds"], rows)
 
 
 def load(runs: str) -> dict[str, Any]:
@@ -44,6 +102,7 @@ def load(runs: str) -> dict[str, Any]:
         if os.path.exists(path):
             with open(path) as fh:
                 out[name] = json.load(fh)
+    out["worst_case"] = load_worst_case(runs)
     return out
 
 
@@ -222,6 +281,10 @@ def write(res: dict, runs: str, out: str) -> str:
               "same trajectories and train bit-identical models. The claim can only separate them in the bandit "
               "settings (pseudo-regret from the means vs realized reward).", ""]
     lines += claim_studies(res, ("selection_adversarial", "selection_trends", "selection_stochastic"))
+    lines += ["With per-rollout comparators on FOL the two filters do differ: each rollout draws its own table from "
+              "its scenario's process (`rmft.independent_rewards`), or adaptive adversaries react to each rollout's "
+              "own policy and actions (`adversary.*`):", ""]
+    lines += claim_studies(res, ("selection_independent", "selection_adaptive"), "ablations_selection")
     lines += ["In the bandit settings the L rollouts of an instance share its reward table too, but pseudo- and "
               "dynamic regret are computed from the means while realized reward carries the noise of the arms "
               "each rollout chose, so the two filters rank rollouts differently.", ""] + claim_bandit_studies(res, ("mab_selection", "nsmab_selection"))
@@ -230,10 +293,19 @@ def write(res: dict, runs: str, out: str) -> str:
     lines += ["", "The shared model (trained at A = 5, the same seeds) against the full single-layer model at the "
               "training setting; the A-rows above use it:", ""] + claim_studies(res, ("shared_model",), "ablations_actions")
     lines += ["", "## Claim 5: the fixed point is near FTRL", ""] + claim_fixed_point(res)
+    lines += ["", "## Worst case: regret against optimized and adaptive reward sequences", "",
+              "Worst found regret (`python -m experiments.attack`, `docs/worst_case.md`): the largest over a "
+              "gradient search on reward tables in [0, 1]^{T x A} and five adaptive adversaries. A found sequence "
+              "is a lower bound on the worst case. Hedge tuned = the eta tuned on the workdir's held-out set; "
+              "theory = sqrt(8 ln A / T); anytime = sqrt(8 ln A / t).", ""] + worst_case_tables(res)
+    lines += ["Adversarial share vs on-distribution and worst-case regret (single layer, mean ± 95% interval):", ""]
+    lines += tradeoff_table(res)
     lines += ["", "## Bandits: MAB (hard instance)", ""] + bandit_table(res, "mab")
     lines += ["", "## Bandits: NS-MAB", ""] + bandit_table(res, "nsmab")
     lines += ["", "## Figures", ""] + [f"![{name}](figures/{f})" for name, f in figures]
     lines += ["", "## Regenerate", "", "```bash"] + [cmd for _, cmd, _ in EXPERIMENTS.values()]
+    lines += [cmd for name, cmd in WORST_CASE.values() if name not in EXPERIMENTS]
+    lines += [f"python -m experiments.attack --workdir=runs/{name}" for name, _ in WORST_CASE.values()]
     lines += ["python -m experiments.make_results --runs=runs --out=docs/results.md", "```", ""]
     missing = [n for n in EXPERIMENTS if n not in res]
     if missing:

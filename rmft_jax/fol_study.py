@@ -34,6 +34,13 @@ STUDIES: dict[str, tuple[str, list[tuple[str, dict]]]] = {
         "the filter may not matter on stochastic rewards",
         [(rule, {"rmft.selection": rule, "env.scenarios": ("stochastic",), "env.weights": (1.0,)})
          for rule in ("regret", "reward", "random")]),
+    "selection_independent": (
+        "regret beats reward as the filter when each rollout draws its own rewards (the comparator varies)",
+        [(rule, {"rmft.selection": rule, "rmft.independent_rewards": True}) for rule in ("regret", "reward", "random")]),
+    "selection_adaptive": (
+        "regret beats reward as the filter against adaptive adversaries (a third adaptive, a third attack-made)",
+        [(rule, {"rmft.selection": rule, "adversary.adaptive_share": 1 / 3, "adversary.attack_share": 1 / 3})
+         for rule in ("regret", "reward", "random")]),
     "shared_model": (
         "the price of an action-count-free model: the theory model vs its permutation-equivariant restriction",
         [("full", {}), ("shared", SHARED)]),
@@ -179,7 +186,8 @@ def verdicts(results: dict) -> dict[str, str]:
         it, one = final("iteration", "iterative"), final("iteration", "one_round")
         out["iteration"] = ("reproduced" if below(it, one) else "not reproduced") + \
             f": iterative {it['mean']:.2f} ± {it['ci95']:.2f} vs one round {one['mean']:.2f} ± {one['ci95']:.2f}"
-    for study in ("selection_adversarial", "selection_trends", "selection_stochastic"):
+    for study in ("selection_adversarial", "selection_trends", "selection_stochastic", "selection_independent",
+                  "selection_adaptive"):
         if study in results:
             reg, rew, rnd = (final(study, a) for a in ("regret", "reward", "random"))
             same = np.allclose(reg["values"], rew["values"])

@@ -1,7 +1,8 @@
 """The paper's study: FOL ablations and generalization, bandit ablations, seeds.
 
 Variants: '' (default), 'smoke', 'fol' (FOL only), 'bandit' (bandit only), 'actions' (transfer across
-the action count with the A-free shared model; its own workdir, runs/ablations_actions).
+the action count with the A-free shared model; its own workdir, runs/ablations_actions), 'selection' (regret vs
+reward on FOL with per-rollout comparators: independent draws, adaptive adversaries; runs/ablations_selection).
 
 `fol` is the single-layer FOL config every FOL arm starts from (rmft_jax/fol_study.py: STUDIES holds the
 arms); every FOL arm trains `seeds` in one compiled call. `mab` / `nsmab` are the bandit base configs
@@ -46,11 +47,15 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
         c.generalization.horizons, c.generalization.processes = (), ()
         c.generalization.num_actions = (3, 10)
         c.bandit_studies = ()
+    elif variant == "selection":  # regret vs reward where the comparator varies per rollout (FOL)
+        c.studies = ("selection_independent", "selection_adaptive")
+        c.generalization.enabled = False
+        c.bandit_studies = ()
     elif variant == "fol":
         c.bandit_studies = ()
     elif variant == "bandit":
         c.studies = ()
         c.generalization.enabled = False
     elif variant:
-        raise ValueError(f"unknown variant {variant!r}; choose '', 'smoke', 'fol', 'bandit' or 'actions'.")
+        raise ValueError(f"unknown variant {variant!r}; choose '', 'smoke', 'fol', 'bandit', 'actions' or 'selection'.")
     return c

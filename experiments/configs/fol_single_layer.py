@@ -1,4 +1,4 @@
-"""Iterative RMFT on FOL with the single-layer linear self-attention model. Variants: '', smoke, adversarial, adversarial_smoke."""
+"""Iterative RMFT on FOL with the single-layer linear self-attention model. Variants: '', smoke, adversarial, adversarial_smoke, time."""
 import ml_collections
 
 
@@ -77,8 +77,14 @@ def base_config() -> ml_collections.ConfigDict:
 
 def apply_variant(c: ml_collections.ConfigDict, variant: str) -> ml_collections.ConfigDict:
     """'smoke': a tiny, fast run; 'adversarial': a third adaptive adversaries, a third attack-made tables;
-    'adversarial_smoke': both."""
-    if variant.startswith("adversarial"):
+    'adversarial_smoke': both; 'time': the time-aware model on the adversarial mix at T = 200."""
+    if variant == "time":  # the time-aware model, adversarial mix, trained at T = 200 (no-regret across horizons)
+        c.model.name = "time_linear_attention"
+        c.env.horizon = 200
+        c.rmft.num_iterations = 150
+        variant = "adversarial"
+    variant_adversarial = variant.startswith("adversarial")
+    if variant_adversarial:
         c.adversary.adaptive_share = 1 / 3
         c.adversary.attack_share = 1 / 3
         variant = variant[len("adversarial"):].lstrip("_")
@@ -90,8 +96,9 @@ def apply_variant(c: ml_collections.ConfigDict, variant: str) -> ml_collections.
         c.eval.num_scenarios = 32
         c.eval.eta_grid = (0.5, 2.0)
         c.attack.restarts, c.attack.steps, c.attack.samples = 4, 10, 8
+        c.attack.at_end = variant_adversarial  # keeps the plain smoke runs of the tests short
     elif variant:
-        raise ValueError(f"unknown variant {variant!r}; choose '', 'smoke', 'adversarial' or 'adversarial_smoke'.")
+        raise ValueError(f"unknown variant {variant!r}; choose '', 'smoke', 'adversarial', 'adversarial_smoke' or 'time'.")
     return c
 
 

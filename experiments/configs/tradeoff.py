@@ -1,7 +1,7 @@
 """The trade-off study (python -m experiments.tradeoff): adversarial share vs on-distribution and worst-case regret.
 
 Variants: '' (default: single layer at shares 0, 0.1, 0.33, 0.67 x 5 seeds; the transformer at 0 and
-0.33 x 2 seeds, scaled down for the 2-core CPU), 'single' (single layer only), 'smoke' (tests).
+0.33 x 2 seeds, scaled down for the 2-core CPU), 'single' / 'transformer' (one model's arms), 'smoke' (tests).
 """
 import ml_collections
 
@@ -24,11 +24,13 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
          "samples": 256, "seed": 0})
     if variant in ("single", "smoke"):
         del c.models["transformer"]
+    if variant == "transformer":
+        del c.models["linear_attention"]
     if variant == "smoke":
         c.fol = fol_single_layer.apply_variant(c.fol, "smoke")
         c.seeds = (0, 1)
         c.models.linear_attention.shares, c.models.linear_attention.num_seeds = (0.0, 0.5), 2
         c.attack.restarts, c.attack.steps, c.attack.samples = 4, 10, 8
-    elif variant not in ("", "single"):
-        raise ValueError(f"unknown variant {variant!r}; choose '', 'single' or 'smoke'.")
+    elif variant not in ("", "single", "transformer"):
+        raise ValueError(f"unknown variant {variant!r}; choose '', 'single', 'transformer' or 'smoke'.")
     return c
