@@ -23,12 +23,15 @@ from rmft_jax.attacks import adaptive
 
 
 class PathRollouts(NamedTuple):
-    """Rollouts that each have their own reward table: tables (B, T, A), actions (B, T), realized regret/reward (B,)."""
+    """Rollouts that each have their own reward table: tables (..., T, A), actions (..., T), realized regret/reward (...).
 
-    tables_BxTxA: jax.Array
-    actions_BxT: jax.Array
-    regret_B: jax.Array
-    reward_B: jax.Array
+    The leading axes are (B,) as played; `rmft.make_phases` regroups them to (P, L) per scenario.
+    """
+
+    tables_xTxA: jax.Array
+    actions_xT: jax.Array
+    regret_x: jax.Array
+    reward_x: jax.Array
 
 
 def inverse_cdf_sample(probs_xA: jax.Array, uniforms_x: jax.Array) -> jax.Array:

@@ -185,6 +185,12 @@ def _sampled_paths(apply_fn, params, tables_PxLxTxA, key, temperature) -> fol_se
     return jax.tree.map(lambda x: x.reshape(tables_PxLxTxA.shape[:2] + x.shape[1:]), paths)
 
 
+def _per_rollout(rolls: Rollouts, field: str) -> jax.Array:
+    """Each rollout's realized `field` ('regret' or 'reward'), (M, L): shared-table scenarios first, then paths."""
+    parts = [] if rolls.shared is None else [getattr(rolls.shared, f"{field}_MxL")]
+    return jnp.concatenate(parts + ([] if rolls.paths is None else [getattr(rolls.paths, f"{field}_x")]))
+
+
 def _concat(parts: list) -> Any:
     """Concatenate pytrees along the scenario axis (None when there are none)."""
     return jax.tree.map(lambda *xs: jnp.concatenate(xs), *parts) if parts else None
@@ -226,10 +232,8 @@ def make_phases(env: Any, graphdef: nnx.GraphDef, optimizer: optax.GradientTrans
         return rewards_SxTxA, Rollouts(traj, _concat(paths))
 
     def select_phase(rewards_SxTxA, rolls, key_select):
-        parts = [p for p in (rolls.shared, rolls.paths) if p is not None]
-        regret_MxL = jnp.concatenate([p.regret_MxL if p is rolls.shared else p.regret_B for p in parts])
-        reward_MxL = jnp.concatenate([p.reward_MxL if p is rolls.shared else p.reward_B for p in parts])
-        scores_MxL = selection.selection_scores(s.selection, regret_MxL, reward_MxL, key_select)
+        scores_MxL = selection.selection_scores(s.selection, _per_rollout(rolls, "regret"),
+                                                _per_rollout(rolls, "reward"), key_select)
         keep_Mxk = shard(selection.top_k_indices(shard(scores_MxL), s.num_selected))
         num_shared = rewards_SxTxA.shape[0]
         inputs, targets = [], []
@@ -242,8 +246,8 @@ def make_phases(env: Any, graphdef: nnx.GraphDef, optimizer: optax.GradientTrans
         # Rollouts with tables of their own: each kept one is an SFT row on its own table, weight 1/k,
         # so every scenario weighs the same as a shared-table scenario (one row, the mean of k targets).
         keep_Pxk = keep_Mxk[num_shared:]
-        tables = selection.gather_rollouts(rolls.paths.tables_BxTxA, keep_Pxk).reshape((-1,) + rewards_SxTxA.shape[1:])
-        actions = selection.gather_rollouts(rolls.paths.actions_BxT, keep_Pxk).reshape(-1, s.horizon)
+        tables = selection.gather_rollouts(rolls.paths.tables_xTxA, keep_Pxk).reshape((-1,) + rewards_SxTxA.shape[1:])
+        actions = selection.gather_rollouts(rolls.paths.actions_xT, keep_Pxk).reshape(-1, s.horizon)
         inputs.append(tables)
         targets.append(jax.nn.one_hot(actions, s.num_actions, dtype=tables.dtype))
         weights_B = jnp.concatenate([jnp.ones((num_shared,)), jnp.full((tables.shape[0],), 1.0 / s.num_selected)])
@@ -271,8 +275,7 @@ def make_iteration(env: Any, graphdef: nnx.GraphDef, optimizer: optax.GradientTr
         rewards_SxTxA, rolls = phases.rollout(params, key_env, key_roll)
         keep_Mxk, batch = phases.select(rewards_SxTxA, rolls, key_select)
         params, opt_state, losses = phases.sft(params, opt_state, batch)
-        regret_MxL = jnp.concatenate([r for r in (getattr(rolls.shared, "regret_MxL", None),
-                                                  getattr(rolls.paths, "regret_B", None)) if r is not None])
+        regret_MxL = _per_rollout(rolls, "regret")
         metrics = {
             "rollout_regret": jnp.mean(regret_MxL),
             "selected_regret": jnp.mean(selection.gather_rollouts(regret_MxL, keep_Mxk)),

@@ -37,12 +37,12 @@ def test_sequential_rollout_equals_one_pass_on_oblivious_tables(name):
         num_actions, uniforms_BxT)
     one_pass = models.apply(graphdef, params, table_BxTxA)
     np.testing.assert_allclose(logits, one_pass, atol=2e-5)
-    np.testing.assert_array_equal(paths.tables_BxTxA, table_BxTxA)
+    np.testing.assert_array_equal(paths.tables_xTxA, table_BxTxA)
     expected_actions = fol_sequential.inverse_cdf_sample(jax.nn.softmax(one_pass, axis=-1), uniforms_BxT)
-    np.testing.assert_array_equal(paths.actions_BxT, expected_actions)
-    onehot = jax.nn.one_hot(paths.actions_BxT, num_actions)
+    np.testing.assert_array_equal(paths.actions_xT, expected_actions)
+    onehot = jax.nn.one_hot(paths.actions_xT, num_actions)
     realized = jnp.max(jnp.sum(table_BxTxA, 1), -1) - jnp.sum(onehot * table_BxTxA, (1, 2))
-    np.testing.assert_allclose(paths.regret_B, realized, atol=1e-5)
+    np.testing.assert_allclose(paths.regret_x, realized, atol=1e-5)
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
@@ -57,7 +57,7 @@ def test_sequential_rollout_is_causal(name):
                                                         uniforms)
     (p0, l0), (p1, l1) = run(table), run(changed)
     np.testing.assert_array_equal(l0[:, :cut + 1], l1[:, :cut + 1])  # round cut's policy sees rows < cut
-    np.testing.assert_array_equal(p0.actions_BxT[:, :cut + 1], p1.actions_BxT[:, :cut + 1])
+    np.testing.assert_array_equal(p0.actions_xT[:, :cut + 1], p1.actions_xT[:, :cut + 1])
     assert not np.allclose(l0[:, cut + 1:], l1[:, cut + 1:])
 
 
@@ -94,10 +94,10 @@ def test_adaptive_training_rollouts_match_numpy_loop():
                 counts[a] += 1
                 last = a
                 actions.append(a)
-            np.testing.assert_allclose(paths.tables_BxTxA[m, l], table, atol=1e-6)
-            np.testing.assert_array_equal(paths.actions_BxT[m, l], actions)
+            np.testing.assert_allclose(paths.tables_xTxA[m, l], table, atol=1e-6)
+            np.testing.assert_array_equal(paths.actions_xT[m, l], actions)
             regret = table.sum(0).max() - table[np.arange(horizon), actions].sum()
-            assert float(paths.regret_B[m, l]) == pytest.approx(regret, abs=1e-5)
+            assert float(paths.regret_x[m, l]) == pytest.approx(regret, abs=1e-5)
 
 
 def test_env_draw_keeps_the_stream_and_shares_the_process():
@@ -139,8 +139,8 @@ def test_independent_rewards_make_regret_and_reward_rank_differently():
         phases = rmft.make_phases(env, graphdef, rmft.build_optimizer(cfg), s)
         _, rolls = jax.jit(phases.rollout)(params, jax.random.key(9), jax.random.key(10))
         part = rolls.paths if independent else rolls.shared
-        regret = part.regret_B if independent else part.regret_MxL
-        reward = part.reward_B if independent else part.reward_MxL
+        regret = part.regret_x if independent else part.regret_MxL
+        reward = part.reward_x if independent else part.reward_MxL
         by_regret = selection.top_k_indices(-regret, 1)
         by_reward = selection.top_k_indices(reward, 1)
         same = np.mean(np.asarray(by_regret == by_reward))
