@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from rmft_jax import (bandit_eval, bandit_plots, bandit_rmft, checkpoint, envs, fol_train, metrics, regret, rmft,
-                      train_loop)
+                      train_loop, workdir_lock)
 
 METHOD_NAMES = {"scratch": ("initial", "rmft"), "greedy": ("greedy_init", "greedy_init_rmft")}
 
@@ -98,7 +98,7 @@ def train_init(cfg, init: str, workdir: str, env, heldout, optimizer, settings, 
     log(f"[{init}, {num_seeds} seed(s)] ready in {compile_s:.1f}s; training iterations {start + 1}..{total}")
     params, opt_state, history = train_loop.train(
         iteration, lambda p: progress_stats(score(p), heldout), (params, opt_state), key_train, total,
-        int(cfg.eval.every), ckpt, log, start, history)
+        int(cfg.eval.every), ckpt, log, start, history, metrics_path=os.path.join(workdir, f"metrics_{init}.jsonl"))
     ckpt.close()
     return {"initial": initial, "final": score(params), "history": history, "compile_seconds": compile_s,
             "train_seconds": float(sum(r["seconds"] for r in history)), "graphdef": graphdef,
@@ -142,9 +142,15 @@ def finished(cfg: Any, workdir: str) -> bool:
 
 
 def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
-    """Train every init (or resume, or just report a finished run) and return the results dict."""
+    """Train every init (or resume, or just report a finished run) and return the results dict; one run per workdir."""
     bandit_rmft.validate_config(cfg)
     os.makedirs(workdir, exist_ok=True)
+    with workdir_lock.hold(workdir):
+        return _run_locked(cfg, workdir, log)
+
+
+def _run_locked(cfg: Any, workdir: str, log: Callable[[str], None]) -> dict:
+    """`run`'s body, with the workdir's lock held."""
     fol_train.check_workdir_config(cfg, workdir)
     results_path = os.path.join(workdir, "results.json")
     if finished(cfg, workdir):
@@ -178,8 +184,7 @@ def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
     if task == "nsmab":
         results["variation_budget"] = float(cfg.env.variation_budget)
         results["adapt_window"] = bandit_eval.ADAPT_WINDOW
-    with open(results_path, "w") as fh:
-        json.dump(results, fh, indent=2)
+    fol_train.write_json_atomic(results_path, results)
     demo = arm_choice_demo(heldout, demo_models, settings, key_baselines) if task == "nsmab" else None
     bandit_plots.write_figures(workdir, results, outputs, demo)
     for name, m in methods.items():

@@ -37,9 +37,12 @@ STUDIES: dict[str, tuple[str, list[tuple[str, dict]]]] = {
     "selection_independent": (
         "regret beats reward as the filter when each rollout draws its own rewards (the comparator varies)",
         [(rule, {"rmft.selection": rule, "rmft.independent_rewards": True}) for rule in ("regret", "reward", "random")]),
+    # Action-adaptive kinds: a policy-adaptive adversary gives all L rollouts of a scenario the same
+    # table (the policy is deterministic), so only these make the comparator vary per rollout.
     "selection_adaptive": (
-        "regret beats reward as the filter against adaptive adversaries (a third adaptive, a third attack-made)",
-        [(rule, {"rmft.selection": rule, "adversary.adaptive_share": 1 / 3, "adversary.attack_share": 1 / 3})
+        "regret beats reward as the filter against action-adaptive adversaries (a third adaptive, a third attack-made)",
+        [(rule, {"rmft.selection": rule, "adversary.adaptive_share": 1 / 3, "adversary.attack_share": 1 / 3,
+                 "adversary.kinds": ("punish_last", "punish_frequent")})
          for rule in ("regret", "reward", "random")]),
     "shared_model": (
         "the price of an action-count-free model: the theory model vs its permutation-equivariant restriction",

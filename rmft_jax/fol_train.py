@@ -18,7 +18,8 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from rmft_jax import adversarial, attack_study, checkpoint, envs, parallel, plotting, regret, rmft, train_loop
+from rmft_jax import (adversarial, attack_study, checkpoint, envs, parallel, plotting, regret, rmft, train_loop,
+                      workdir_lock)
 from rmft_jax.baselines import full_info
 from rmft_jax.train_loop import TrainingDiverged
 
@@ -128,9 +129,15 @@ def _write_outputs(workdir: str, results: dict, curves: dict, history: list) -> 
 
 
 def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
-    """Train (or resume, or just report a finished run) and return the results dict."""
+    """Train (or resume, or just report a finished run) and return the results dict; one run per workdir."""
     rmft.validate_config(cfg)
     os.makedirs(workdir, exist_ok=True)
+    with workdir_lock.hold(workdir):
+        return _run_locked(cfg, workdir, log)
+
+
+def _run_locked(cfg: Any, workdir: str, log: Callable[[str], None]) -> dict:
+    """`run`'s body, with the workdir's lock held."""
     check_workdir_config(cfg, workdir)
     settings = rmft.FOLSettings.from_config(cfg)
     mesh = parallel.make_data_mesh(parallel.data_axis_size(cfg))
@@ -165,7 +172,9 @@ def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
 
     evaluate_stats = lambda p: {k: float(v) for k, v in jax.device_get(evaluate(p, heldout_NxTxA)[1]).items()}
     params, opt_state, history = train_loop.train(iteration, evaluate_stats, (params, opt_state), key_train, total,
-                                                  int(cfg.eval.every), ckpt, log, start, history)
+                                                  int(cfg.eval.every), ckpt, log, start, history,
+                                                  metrics_path=os.path.join(workdir, "metrics.jsonl")
+                                                  if jax.process_index() == 0 else None)
 
     final_curves, _ = evaluate(params, heldout_NxTxA)
     base_stats, base_curves = heldout_baselines(cfg, heldout_local_NxTxA)
@@ -198,5 +207,6 @@ def cli_run(cfg: Any, workdir: str, run_fn: Callable | None = None) -> None:
     logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO
     try:
         (run_fn or run)(cfg, workdir)
-    except (ValueError, FileNotFoundError, checkpoint.CheckpointError, TrainingDiverged) as err:
+    except (ValueError, FileNotFoundError, checkpoint.CheckpointError, TrainingDiverged,
+            workdir_lock.WorkdirBusy) as err:
         sys.exit(f"error: {err}")

@@ -7,6 +7,8 @@ would give (iteration it always uses fold_in(key_train, it)).
 """
 from __future__ import annotations
 
+import json
+import os
 import time
 from typing import Any, Callable
 
@@ -44,13 +46,17 @@ def restore(ckpt: checkpoint.Checkpointer, params: Any, opt_state: Any,
 
 def train(iteration: Callable, evaluate: Callable[[Any], dict], state: tuple, key_train: jax.Array,
           total: int, eval_every: int, ckpt: checkpoint.Checkpointer, log: Callable[[str], None],
-          start: int = 0, history: list | None = None) -> tuple[Any, Any, list]:
+          start: int = 0, history: list | None = None, metrics_path: str | None = None) -> tuple[Any, Any, list]:
     """Run iterations start+1..total, saving each; `evaluate(params)` -> dict of floats with 'eval_regret'.
 
-    Raises TrainingDiverged (closing `ckpt`) on a non-finite iteration, without saving it.
+    With `metrics_path`, each iteration's record is appended there as one JSON line as the run goes
+    (the file restarts from the checkpointed history on resume). Raises TrainingDiverged (closing
+    `ckpt`) on a non-finite iteration, without saving it; its record is still appended, marked finite false.
     """
     params, opt_state = state
     history = list(history or [])
+    if metrics_path:
+        write_metrics(metrics_path, history)
     for it in range(start, total):
         t_it = time.perf_counter()
         new_params, new_opt_state, metrics = iteration(params, opt_state, jax.random.fold_in(key_train, it))
@@ -59,6 +65,8 @@ def train(iteration: Callable, evaluate: Callable[[Any], dict], state: tuple, ke
         if (it + 1) % int(eval_every) == 0 or it + 1 == total:
             record.update(evaluate(new_params))
         if not bool(np.all(metrics["finite"])) or not np.isfinite(record.get("eval_regret", 0.0)):
+            if metrics_path:
+                append_metrics(metrics_path, {"iteration": it + 1, **record, "finite": False})
             ckpt.close()
             kept = f"checkpoint {it} is kept in {ckpt.directory}" if it else "no checkpoint had been saved yet"
             raise TrainingDiverged(
@@ -68,6 +76,23 @@ def train(iteration: Callable, evaluate: Callable[[Any], dict], state: tuple, ke
         history.append(record)
         params, opt_state = new_params, new_opt_state
         ckpt.save(it + 1, (params, opt_state), {"history": history})
+        if metrics_path:
+            append_metrics(metrics_path, record)
         mean_s = np.mean([r["seconds"] for r in history[-10:]])
         log(log_line(record, total, mean_s * (total - it - 1)))
     return params, opt_state, history
+
+
+def write_metrics(path: str, records: list) -> None:
+    """Start `path` afresh with these records, one JSON line each (atomically: temporary file, rename)."""
+    tmp = f"{path}.tmp.{os.getpid()}"
+    with open(tmp, "w") as fh:
+        fh.writelines(json.dumps(r) + "\n" for r in records)
+    os.replace(tmp, path)
+
+
+def append_metrics(path: str, record: dict) -> None:
+    """Append one record as a JSON line and flush it, so a running or crashed job can be inspected."""
+    with open(path, "a") as fh:
+        fh.write(json.dumps(record) + "\n")
+        fh.flush()

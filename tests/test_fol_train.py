@@ -45,7 +45,7 @@ def finished_run(tmp_path_factory):
 
 def test_outputs_and_result_keys(finished_run):
     workdir, results = finished_run
-    for name in ("results.json", "config.json", "regret_curves.png", "training_curves.png"):
+    for name in ("results.json", "config.json", "metrics.jsonl", "regret_curves.png", "training_curves.png"):
         assert os.path.exists(os.path.join(workdir, name)), name
     for key in ("config", "horizon", "num_actions", "iterations", "initial", "final", "ftl", "ftrl", "ftrl_theory"):
         assert key in results, key
@@ -67,10 +67,16 @@ def test_resume_equals_uninterrupted_run(finished_run, tmp_path):
     workdir = str(tmp_path / "resumed")
     fol_train.run(smoke(num_iterations=1), workdir, log=quiet)  # "killed" after one iteration
     os.remove(os.path.join(workdir, "results.json"))  # a killed run has written no results
+    metrics_path = os.path.join(workdir, "metrics.jsonl")
+    with open(metrics_path, "a") as fh:  # killed after logging an iteration it never checkpointed
+        fh.write('{"iteration": 2, "rollout_regret": 99.0}\n')
     lines = []
     resumed = fol_train.run(smoke(num_iterations=3), workdir, log=lines.append)
     assert any("resumed from checkpoint 1" in line for line in lines)
     assert without_timing(resumed) == without_timing(uninterrupted)
+    # metrics.jsonl restarts from the checkpointed history: one line per iteration, as results.json has them.
+    with open(metrics_path) as fh:
+        assert [json.loads(line) for line in fh] == resumed["iterations"]
 
 
 def test_finished_run_is_not_redone(finished_run):
@@ -118,6 +124,10 @@ def test_nan_stops_the_run_and_keeps_last_good_checkpoint(tmp_path, monkeypatch)
         fol_train.run(smoke(num_iterations=4), workdir, log=quiet)
     steps = sorted(int(d) for d in os.listdir(os.path.join(workdir, "checkpoints")) if d.isdigit())
     assert steps[-1] == 2
+    with open(os.path.join(workdir, "metrics.jsonl")) as fh:
+        logged = [json.loads(line) for line in fh]
+    assert [r["iteration"] for r in logged] == [1, 2, 3] and logged[-1]["finite"] is False
+    assert all(np.isfinite(r["rollout_regret"]) for r in logged[:2])
     policy = load_policy(workdir)  # the kept checkpoint is good
     assert np.all(np.isfinite(policy(np.random.default_rng(0).random((3, 12, 5)))))
 
