@@ -23,7 +23,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from benchmarks.rmft_phases import best_time
-from rmft_jax import bandit_rollout, bandit_tokens, models
+from rmft_jax import models
+from rmft_jax.tasks import bandit_rollout, bandit_tokens
 
 MODELS = {"linear_attention": {"init_scale": 0.1},
           "transformer": {"num_layers": 2, "num_heads": 2, "d_model": 32}}

@@ -1,7 +1,7 @@
 """Time one FOL RMFT iteration by phase (rollout, selection, SFT, evaluation), ours and the naive one.
 
 Each phase is jitted on its own from the same pure functions the fused iteration composes
-(`rmft.make_phases`), timed as the best of `repeats` calls after a warm-up; compile time is taken
+(`fol.make_phases`), timed as the best of `repeats` calls after a warm-up; compile time is taken
 from `.lower().compile()` apart. XLA's cost analysis of each compiled phase gives the FLOPs, bytes and
 transcendentals it does (a `scan` body is counted once by XLA, so SFT is one step times the step count).
 """
@@ -15,7 +15,9 @@ import jax
 import numpy as np
 
 from benchmarks.naive_rmft import make_naive_iteration
-from rmft_jax import envs, models, rmft, sft
+from rmft_jax import envs, models
+from rmft_jax.core import sft
+from rmft_jax.tasks import fol
 
 COSTS = ("flops", "bytes accessed", "transcendentals")
 
@@ -46,19 +48,19 @@ def cost_of(compiled: Any, times: int = 1) -> dict[str, float]:
 
 def build(cfg: Any) -> tuple:
     """(settings, env, graphdef, params, optimizer) of a config."""
-    settings, env = rmft.FOLSettings.from_config(cfg), rmft.build_env(cfg)
-    graphdef, params = rmft.build_model(cfg, seed=0)
-    return settings, env, graphdef, params, rmft.build_optimizer(cfg)
+    settings, env = fol.FOLSettings.from_config(cfg), fol.build_env(cfg)
+    graphdef, params = fol.build_model(cfg, seed=0)
+    return settings, env, graphdef, params, fol.build_optimizer(cfg)
 
 
 def ours(cfg: Any, repeats: int, fused: bool = True) -> dict:
     """Per-phase times, compile times, costs and peak memory of our iteration at `cfg`."""
     s, env, graphdef, params, optimizer = build(cfg)
     opt_state = optimizer.init(params)
-    phases = rmft.make_phases(env, graphdef, optimizer, s)
-    one_step = rmft.make_phases(env, graphdef, optimizer, dataclasses.replace(s, sft_steps=1)).sft
+    phases = fol.make_phases(env, graphdef, optimizer, s)
+    one_step = fol.make_phases(env, graphdef, optimizer, dataclasses.replace(s, sft_steps=1)).sft
     key_env, key_roll, key_select, key_eval = jax.random.split(jax.random.key(0), 4)
-    heldout_NxTxA = envs.sample_batch(rmft.build_env(cfg), key_eval, int(cfg.eval.num_scenarios))
+    heldout_NxTxA = envs.sample_batch(fol.build_env(cfg), key_eval, int(cfg.eval.num_scenarios))
     roll, c_roll = compile_timed(phases.rollout, params, key_env, key_roll)
     rewards_MxTxA, traj = roll(params, key_env, key_roll)
     sel, c_sel = compile_timed(phases.select, rewards_MxTxA, traj, key_select)
@@ -66,7 +68,7 @@ def ours(cfg: Any, repeats: int, fused: bool = True) -> dict:
     sft_args = (params, opt_state, batch)
     sft_fn, c_sft = compile_timed(phases.sft, *sft_args)
     step, _ = compile_timed(one_step, *sft_args)
-    evaluate, c_eval = compile_timed(rmft.make_evaluate(graphdef, s.temperature), params, heldout_NxTxA)
+    evaluate, c_eval = compile_timed(fol.make_evaluate(graphdef, s.temperature), params, heldout_NxTxA)
     out = {
         "rollout_s": best_time(lambda: roll(params, key_env, key_roll), repeats),
         "select_s": best_time(lambda: sel(rewards_MxTxA, traj, key_select), repeats),
@@ -78,7 +80,7 @@ def ours(cfg: Any, repeats: int, fused: bool = True) -> dict:
     }
     out["iteration_phases_s"] = out["rollout_s"] + out["select_s"] + out["sft_s"]
     if fused:
-        iteration, out["compile_s"] = compile_timed(rmft.make_iteration(env, graphdef, optimizer, s),
+        iteration, out["compile_s"] = compile_timed(fol.make_iteration(env, graphdef, optimizer, s),
                                                     params, opt_state, key_env)
         out["iteration_s"] = best_time(lambda: iteration(params, opt_state, key_env), repeats)
         mem = iteration.memory_analysis()
@@ -129,7 +131,7 @@ def agreement(cfg: Any) -> dict:
     """Both implementations must compute the same thing: same policies and the same SFT loss."""
     s, env, graphdef, params, optimizer = build(cfg)
     fns = make_naive_iteration(env, graphdef, optimizer, s)
-    phases = rmft.make_phases(env, graphdef, optimizer, s)
+    phases = fol.make_phases(env, graphdef, optimizer, s)
     key_env, key_roll = jax.random.split(jax.random.key(1))
     rewards_MxTxA, actions_MxLxT, regret_MxL, naive_logits_MxTxA = fns["rollout"](params, key_env, key_roll)
     ours_rewards_MxTxA, traj = jax.jit(phases.rollout)(params, key_env, key_roll)

@@ -7,7 +7,8 @@ import time
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from rmft_jax import bandit_plots, bandit_study, fol_study, plotting
+from rmft_jax import bandit_plots, plotting
+from rmft_jax.studies import bandit_study, fol_study
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", "experiments/configs/ablations.py", "Config file, optionally FILE:VARIANT.", lock_config=True)

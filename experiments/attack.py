@@ -4,7 +4,8 @@ import sys
 from absl import app, flags
 from ml_collections import config_flags
 
-from rmft_jax import attack_study, checkpoint
+from rmft_jax.studies import attack_study
+from rmft_jax.training import checkpoint
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", "experiments/configs/attack.py", "Attack config (budget, horizons), optionally FILE:VARIANT.",

@@ -2,7 +2,7 @@
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from rmft_jax import baseline_suite
+from rmft_jax.studies import baseline_suite
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", "experiments/configs/baselines.py", "Config file, optionally FILE:VARIANT.", lock_config=True)

@@ -3,7 +3,7 @@ from absl import app, flags
 from ml_collections import config_flags
 
 from experiments import distributed
-from rmft_jax import fol_train
+from rmft_jax.training import fol_train
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", "experiments/configs/fol_single_layer.py", "Config file, optionally FILE:VARIANT.", lock_config=True)

@@ -2,7 +2,7 @@
 from absl import app, flags
 from ml_collections import config_flags
 
-from rmft_jax import bandit_train
+from rmft_jax.training import bandit_train
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", "experiments/configs/nsmab.py", "Config file, optionally FILE:VARIANT.", lock_config=True)

@@ -4,7 +4,7 @@ import sys
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from rmft_jax import tradeoff_study
+from rmft_jax.studies import tradeoff_study
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", "experiments/configs/tradeoff.py", "Config file, optionally FILE:VARIANT.", lock_config=True)

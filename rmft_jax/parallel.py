@@ -1,6 +1,6 @@
 """Data parallelism over a one-axis `jax.sharding` mesh: scenarios split across devices, params replicated.
 
-The FOL iteration is written for one device; given a mesh, `rmft.make_iteration` constrains every
+The FOL iteration is written for one device; given a mesh, `fol.make_iteration` constrains every
 per-scenario array (rewards_MxTxA, logits, trajectories, SFT targets) to `P('data')` and keeps
 params and optimizer state replicated. The SFT loss is a mean over scenarios, so jit's SPMD
 partitioner turns the gradient into per-device partial sums plus one all-reduce: the same numbers

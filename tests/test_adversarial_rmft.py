@@ -12,7 +12,11 @@ import pytest
 
 from experiments.configs import attack as attack_config
 from experiments.configs import fol_single_layer
-from rmft_jax import attack_study, envs, fol_sequential, fol_train, models, rmft, selection, sft
+from rmft_jax import envs, models
+from rmft_jax.core import selection, sft
+from rmft_jax.studies import attack_study
+from rmft_jax.tasks import fol, fol_sequential
+from rmft_jax.training import fol_train
 from rmft_jax.attacks import adaptive
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -134,9 +138,9 @@ def test_independent_rewards_make_regret_and_reward_rank_differently():
     cfg.rmft.num_scenarios, cfg.rmft.num_rollouts, cfg.rmft.num_selected = 64, 8, 1
     for independent in (False, True):
         cfg.rmft.independent_rewards = independent
-        s, env = rmft.FOLSettings.from_config(cfg), rmft.build_env(cfg)
-        graphdef, params = rmft.build_model(cfg, seed=0)
-        phases = rmft.make_phases(env, graphdef, rmft.build_optimizer(cfg), s)
+        s, env = fol.FOLSettings.from_config(cfg), fol.build_env(cfg)
+        graphdef, params = fol.build_model(cfg, seed=0)
+        phases = fol.make_phases(env, graphdef, fol.build_optimizer(cfg), s)
         _, rolls = jax.jit(phases.rollout)(params, jax.random.key(9), jax.random.key(10))
         part = rolls.paths if independent else rolls.shared
         regret = part.regret_x if independent else part.regret_MxL
@@ -149,7 +153,7 @@ def test_independent_rewards_make_regret_and_reward_rank_differently():
 
 def test_adversarial_iteration_validates_and_trains(tmp_path):
     cfg = adversarial_smoke()
-    s = rmft.FOLSettings.from_config(cfg)
+    s = fol.FOLSettings.from_config(cfg)
     assert (s.oblivious_scenarios, s.attack_scenarios, s.adaptive_scenarios) == (6, 5, 5)
     workdir = str(tmp_path / "adv")
     results = fol_train.run(cfg, workdir, log=quiet)
@@ -163,10 +167,10 @@ def test_adversarial_iteration_validates_and_trains(tmp_path):
         cfg_bad = adversarial_smoke()
         cfg_bad.adversary[field] = value
         with pytest.raises(ValueError, match=match):
-            rmft.validate_config(cfg_bad)
+            fol.validate_config(cfg_bad)
     bad.parallel.data_axis_size = 2
     with pytest.raises(ValueError, match="one device"):
-        rmft.validate_config(bad)
+        fol.validate_config(bad)
 
 
 def test_attack_study_writes_worst_regret_per_method(tmp_path):

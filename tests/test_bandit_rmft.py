@@ -14,8 +14,9 @@ from absl.testing import parameterized
 from benchmarks.bench_bandit_rollout import uncached_rollout  # the prefix-recomputing reference
 
 from experiments.configs import mab, nsmab
-from rmft_jax import (bandit_eval, bandit_rmft, bandit_rollout, bandit_tokens, bandit_train, envs, load_policy, metrics,
-                      models, regret, rmft)
+from rmft_jax import envs, load_policy, metrics, models, regret
+from rmft_jax.tasks import bandit, bandit_eval, bandit_rollout, bandit_tokens, fol
+from rmft_jax.training import bandit_train
 
 quiet = lambda msg: None
 MODEL_CASES = (("linear_attention", False), ("linear_attention", True), ("transformer", False), ("transformer", True))
@@ -138,11 +139,11 @@ class IterationTest(parameterized.TestCase):
     @parameterized.parameters("regret", "random")
     def test_iteration_runs_and_regret_selection_keeps_better_rollouts(self, rule):
         cfg = tiny(**{"rmft.selection": rule, "rmft.num_selected": 1, "rmft.rollout_temperature": 1.5})
-        settings = bandit_rmft.BanditSettings.from_config(cfg)
-        env, _ = bandit_rmft.build_envs(cfg)
-        graphdef, params = bandit_rmft.build_model(cfg, seed=0)
-        optimizer = rmft.build_optimizer(cfg)
-        iteration = jax.jit(bandit_rmft.make_iteration(env, graphdef, optimizer, settings))
+        settings = bandit.BanditSettings.from_config(cfg)
+        env, _ = bandit.build_envs(cfg)
+        graphdef, params = bandit.build_model(cfg, seed=0)
+        optimizer = fol.build_optimizer(cfg)
+        iteration = jax.jit(bandit.make_iteration(env, graphdef, optimizer, settings))
         new_params, _, out = iteration(params, optimizer.init(params), jax.random.key(0))
         self.assertTrue(bool(out["finite"]))
         moved = max(jax.tree.leaves(jax.tree.map(lambda a, b: float(jnp.abs(a - b).max()), new_params, params)))
@@ -167,18 +168,18 @@ class ConfigValidationTest(parameterized.TestCase):
     )
     def test_bad_config_fails_before_compiling(self, overrides, message):
         calls = []
-        original = bandit_rmft.make_iteration
-        bandit_rmft.make_iteration = lambda *a, **k: calls.append(1) or original(*a, **k)
+        original = bandit.make_iteration
+        bandit.make_iteration = lambda *a, **k: calls.append(1) or original(*a, **k)
         try:
             with tempfile.TemporaryDirectory() as tmp, self.assertRaisesRegex(ValueError, message):
                 bandit_train.run(tiny(**overrides), os.path.join(tmp, "run"), log=quiet)
         finally:
-            bandit_rmft.make_iteration = original
+            bandit.make_iteration = original
         self.assertEqual(calls, [])
 
     def test_nsmab_budget_is_validated(self):
         with self.assertRaisesRegex(ValueError, "variation_budget must be positive"):
-            bandit_rmft.validate_config(tiny("nsmab", **{"env.variation_budget": -1.0}))
+            bandit.validate_config(tiny("nsmab", **{"env.variation_budget": -1.0}))
 
 
 def without_timing(results):

@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 
 from experiments.configs import fol_single_layer
-from rmft_jax import fol_train, load_policy, rmft
-from rmft_jax.checkpoint import CheckpointError
+from rmft_jax import load_policy
+from rmft_jax.tasks import fol
+from rmft_jax.training import fol_train
+from rmft_jax.training.checkpoint import CheckpointError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 quiet = lambda msg: None
@@ -94,7 +96,7 @@ def test_changed_config_in_same_workdir_is_refused(finished_run):
 
 
 def test_nan_stops_the_run_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
-    original = rmft.make_iteration
+    original = fol.make_iteration
 
     class Poisoned:
         """Feeds NaN parameters into the third iteration; the jitted finiteness check must catch it."""
@@ -118,7 +120,7 @@ def test_nan_stops_the_run_and_keeps_last_good_checkpoint(tmp_path, monkeypatch)
 
             return Compiled()
 
-    monkeypatch.setattr(rmft, "make_iteration", lambda *a, **k: Poisoned(original(*a, **k)))
+    monkeypatch.setattr(fol, "make_iteration", lambda *a, **k: Poisoned(original(*a, **k)))
     workdir = str(tmp_path / "nan")
     with pytest.raises(fol_train.TrainingDiverged, match="NaN or inf in iteration 3.*checkpoint 2 is kept"):
         fol_train.run(smoke(num_iterations=4), workdir, log=quiet)

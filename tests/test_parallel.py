@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from experiments.configs import fol_single_layer
-from rmft_jax import fol_train, parallel, rmft
+from rmft_jax import parallel
+from rmft_jax.tasks import fol
+from rmft_jax.training import fol_train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -17,7 +19,9 @@ SCRIPT = r"""
 import json, tempfile
 import jax, jax.numpy as jnp, numpy as np
 from experiments.configs import fol_single_layer
-from rmft_jax import fol_train, parallel, rmft
+from rmft_jax import parallel
+from rmft_jax.tasks import fol
+from rmft_jax.training import fol_train
 
 assert jax.device_count() == 8, jax.devices()
 out = {}
@@ -27,15 +31,15 @@ for model in ("linear_attention", "transformer"):
     if model == "transformer":
         del cfg.model.init_scale
         cfg.model.name, cfg.model.d_model, cfg.model.num_layers = "transformer", 16, 1
-    settings, env = rmft.FOLSettings.from_config(cfg), rmft.build_env(cfg)
-    graphdef, params0 = rmft.build_model(cfg, seed=0)
-    optimizer = rmft.build_optimizer(cfg)
+    settings, env = fol.FOLSettings.from_config(cfg), fol.build_env(cfg)
+    graphdef, params0 = fol.build_model(cfg, seed=0)
+    optimizer = fol.build_optimizer(cfg)
     runs = {}
     for n in (1, 8):
         mesh = parallel.make_data_mesh(n)
         params, opt_state = parallel.replicate(mesh, (params0, optimizer.init(params0)))
         key = parallel.replicate(mesh, jax.random.key(3))
-        compiled = rmft.make_iteration(env, graphdef, optimizer, settings, mesh).lower(params, opt_state, key).compile()
+        compiled = fol.make_iteration(env, graphdef, optimizer, settings, mesh).lower(params, opt_state, key).compile()
         hlo = compiled.as_text()
         metrics = []
         for it in range(2):
@@ -126,7 +130,7 @@ def test_bad_device_counts_fail_clearly():
     cfg = fol_single_layer.get_config("smoke")
     cfg.parallel.data_axis_size = 3  # M = 16
     with pytest.raises(ValueError, match="divide rmft.num_scenarios"):
-        rmft.validate_config(cfg)
+        fol.validate_config(cfg)
     with pytest.raises(ValueError, match="device.*XLA_FLAGS"):
         parallel.make_data_mesh(4096)
     with pytest.raises(ValueError, match="integer >= 1"):

@@ -10,7 +10,9 @@ import pytest
 from absl.testing import parameterized
 
 from experiments.configs import fol_single_layer
-from rmft_jax import models, regret, rmft, rollout, selection, sft
+from rmft_jax import models, regret
+from rmft_jax.core import selection, sft
+from rmft_jax.tasks import fol, rollout
 
 
 def tiny_config(**overrides):
@@ -120,14 +122,14 @@ class IterationTest(parameterized.TestCase):
                              "model.name": model_name})
         if model_name == "transformer":
             del cfg.model.init_scale
-        settings = rmft.FOLSettings.from_config(cfg)
-        env = rmft.build_env(cfg)
-        graphdef, params = rmft.build_model(cfg, seed=0)
-        optimizer = rmft.build_optimizer(cfg)
+        settings = fol.FOLSettings.from_config(cfg)
+        env = fol.build_env(cfg)
+        graphdef, params = fol.build_model(cfg, seed=0)
+        optimizer = fol.build_optimizer(cfg)
         heldout = jax.vmap(env.sample)(jax.random.split(jax.random.key(99), 256))
-        evaluate = rmft.make_evaluate(graphdef)
+        evaluate = fol.make_evaluate(graphdef)
         before = float(evaluate(params, heldout)[1]["eval_regret"])
-        iteration = rmft.make_iteration(env, graphdef, optimizer, settings)
+        iteration = fol.make_iteration(env, graphdef, optimizer, settings)
         params, _, metrics = iteration(params, optimizer.init(params), jax.random.key(1))
         after = float(evaluate(params, heldout)[1]["eval_regret"])
         self.assertTrue(bool(metrics["finite"]))
@@ -142,10 +144,10 @@ class OptionsTest(parameterized.TestCase):
     def test_iteration_runs_with_each_option(self, rule, exploration, target):
         cfg = tiny_config(**{"rmft.selection": rule, "rmft.exploration": exploration, "sft.target": target,
                              "rmft.temperature": 0.7})
-        rmft.validate_config(cfg)
-        graphdef, params = rmft.build_model(cfg, seed=0)
-        optimizer = rmft.build_optimizer(cfg)
-        iteration = rmft.make_iteration(rmft.build_env(cfg), graphdef, optimizer, rmft.FOLSettings.from_config(cfg))
+        fol.validate_config(cfg)
+        graphdef, params = fol.build_model(cfg, seed=0)
+        optimizer = fol.build_optimizer(cfg)
+        iteration = fol.make_iteration(fol.build_env(cfg), graphdef, optimizer, fol.FOLSettings.from_config(cfg))
         new_params, _, metrics = iteration(params, optimizer.init(params), jax.random.key(0))
         self.assertTrue(bool(metrics["finite"]))
         moved = jax.tree.map(lambda a, b: float(jnp.abs(a - b).max()), new_params, params)
@@ -168,14 +170,14 @@ class ConfigValidationTest(parameterized.TestCase):
         ("policy_target_without_noise", {"sft.target": "policy"}, "needs rmft.exploration='logit_noise'"),
     )
     def test_bad_config_fails_before_compiling(self, overrides, message):
-        from rmft_jax import fol_train
+        from rmft_jax.training import fol_train
 
         calls = []
-        original = rmft.make_iteration
-        rmft.make_iteration = lambda *a, **k: calls.append(1) or original(*a, **k)
+        original = fol.make_iteration
+        fol.make_iteration = lambda *a, **k: calls.append(1) or original(*a, **k)
         try:
             with tempfile.TemporaryDirectory() as tmp, self.assertRaisesRegex(ValueError, message):
                 fol_train.run(tiny_config(**overrides), os.path.join(tmp, "run"))
         finally:
-            rmft.make_iteration = original
+            fol.make_iteration = original
         self.assertEqual(calls, [])

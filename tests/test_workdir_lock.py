@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from experiments.configs import fol_single_layer, mab
-from rmft_jax import bandit_train, fol_train, workdir_lock
+from rmft_jax.training import bandit_train, fol_train, workdir_lock
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -33,7 +33,7 @@ def test_lock_of_a_killed_process_is_released(tmp_path):
     workdir = str(tmp_path / "killed")
     os.makedirs(workdir)
     holder = subprocess.Popen([sys.executable, "-c",
-                               "import sys, time; from rmft_jax import workdir_lock\n"
+                               "import sys, time; from rmft_jax.training import workdir_lock\n"
                                f"with workdir_lock.hold({workdir!r}):\n"
                                "    print('held', flush=True); time.sleep(600)"],
                               cwd=ROOT, stdout=subprocess.PIPE, text=True)

@@ -22,7 +22,7 @@ def map_etas(iteration: Callable, init_opt: Callable, read_eta: Callable, etas: 
              model_kwargs: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """eta' and the TV to Hedge(eta') for every (eta, key): two arrays (len(etas), num_keys).
 
-    iteration(params, opt_state, key) -> (params, opt_state, metrics) is `rmft.make_iteration`'s
+    iteration(params, opt_state, key) -> (params, opt_state, metrics) is `fol.make_iteration`'s
     jitted function; init_opt(params) -> opt_state; read_eta(params) -> (eta-hat, its TV). The TV
     says how far one iteration moves the model out of the FTRL family.
     Key r of every eta is fold_in(key, r); iteration i within a run folds in i once more.

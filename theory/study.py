@@ -2,7 +2,7 @@
 
 1. held-out sets: `fit` (eta-hat is fitted on it), `test` (TV, regret and the operator are
    measured on it), `tune` (the regret-optimal eta of the scenario distribution is tuned on it);
-2. the full RMFT run with the driver's keys (`rmft_jax.fol_train`), snapshotted every
+2. the full RMFT run with the driver's keys (`rmft_jax.training.fol_train`), snapshotted every
    `theory.trace_every` iterations: eta-hat, TV, structure residual, bias / non-linear parts, regret;
 3. the iteration map eta -> eta' on `theory.map_etas` and its fixed point eta*;
 4. fixed_point.json and figures in the workdir.
@@ -19,7 +19,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rmft_jax import fol_train, models, regret, rmft
+from rmft_jax import models, regret
+from rmft_jax.tasks import fol
+from rmft_jax.training import fol_train
 from rmft_jax.baselines import full_info
 from theory import fit, iteration_map, operator, plots
 
@@ -30,7 +32,7 @@ ACCEPTANCE = {"tv_distance": 0.05, "structure_residual": 0.15, "regret_vs_hedge_
 
 def validate(cfg: Any) -> None:
     """The RMFT config checks plus the theory section; ValueError says what to fix."""
-    rmft.validate_config(cfg)
+    fol.validate_config(cfg)
     t = cfg.theory
     if cfg.model.name != "linear_attention":
         raise ValueError(f"the theory needs model.name='linear_attention' (the single-layer model), "
@@ -154,10 +156,10 @@ def parts(cfg: Any) -> tuple[Any, Any, Any, Callable]:
     """(env, graphdef, optimizer, jitted iteration) of a config, built once per training setting."""
     name = json.dumps({k: cfg[k].to_dict() for k in ("env", "model", "rmft", "sft")}, sort_keys=True)
     if name not in _PARTS:
-        env, optimizer = rmft.build_env(cfg), rmft.build_optimizer(cfg)
-        graphdef = rmft.build_model(cfg, seed=0)[0]  # the structure only: the same for every seed
+        env, optimizer = fol.build_env(cfg), fol.build_optimizer(cfg)
+        graphdef = fol.build_model(cfg, seed=0)[0]  # the structure only: the same for every seed
         _PARTS[name] = (env, graphdef, optimizer,
-                        rmft.make_iteration(env, graphdef, optimizer, rmft.FOLSettings.from_config(cfg)))
+                        fol.make_iteration(env, graphdef, optimizer, fol.FOLSettings.from_config(cfg)))
     return _PARTS[name]
 
 
@@ -170,7 +172,7 @@ def train(cfg: Any) -> tuple[Any, Any]:
 def full_run(cfg: Any, record: Callable | None, log: Callable) -> tuple[Any, list[dict]]:
     """RMFT from the configured start; record(params) -> dict every trace_every iterations (None: never)."""
     _, _, optimizer, iteration = parts(cfg)
-    params = rmft.build_model(cfg, seed=int(cfg.seed))[1]
+    params = fol.build_model(cfg, seed=int(cfg.seed))[1]
     if cfg.theory.init_eta > 0:  # start inside the FTRL family instead of at the random initialization
         params = models.hedge_params(float(cfg.theory.init_eta), cfg.env.num_actions, **model_kwargs(cfg))[1]
     opt_state, key_train = optimizer.init(params), training_key(cfg)

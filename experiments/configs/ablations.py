@@ -4,14 +4,14 @@ Variants: '' (default), 'smoke', 'fol' (FOL only), 'bandit' (bandit only), 'acti
 the action count with the A-free shared model; its own workdir, runs/ablations_actions), 'selection' (regret vs
 reward on FOL with per-rollout comparators: independent draws, adaptive adversaries; runs/ablations_selection).
 
-`fol` is the single-layer FOL config every FOL arm starts from (rmft_jax/fol_study.py: STUDIES holds the
+`fol` is the single-layer FOL config every FOL arm starts from (rmft_jax/studies/fol_study.py: STUDIES holds the
 arms); every FOL arm trains `seeds` in one compiled call. `mab` / `nsmab` are the bandit base configs
-(rmft_jax/bandit_study.py: STUDIES); bandit arms train the same seeds (consecutive), scratch init only.
+(rmft_jax/studies/bandit_study.py: STUDIES); bandit arms train the same seeds (consecutive), scratch init only.
 """
 import ml_collections
 
 from experiments.configs import fol_single_layer, mab, nsmab
-from rmft_jax import fol_study
+from rmft_jax.studies import fol_study
 
 
 def get_config(variant: str = "") -> ml_collections.ConfigDict:

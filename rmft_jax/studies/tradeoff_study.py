@@ -1,7 +1,7 @@
 """On-distribution regret against worst-case regret: how much adversarial training a policy needs.
 
 Each arm trains the FOL config with a share s of the M scenarios adversarial (half adaptive
-adversaries, half attack-made tables; `rmft_jax.adversarial`) for every seed in one compiled call
+adversaries, half attack-made tables; `rmft_jax.tasks.adversarial`) for every seed in one compiled call
 (`fol_sweep.run_seeds`), then measures per seed (a) the held-out regret on the default mix, against
 Hedge tuned on the same draws, and (b) the worst found regret at the training horizon
 (`rmft_jax.attacks`), against the worst found for that tuned Hedge by the same search. The figure
@@ -17,9 +17,12 @@ from typing import Any, Callable
 import jax
 import numpy as np
 
-from rmft_jax import attack_study, attacks, fol_sweep, fol_train, rmft
+from rmft_jax import attacks
+from rmft_jax.studies import attack_study, fol_sweep
+from rmft_jax.tasks import fol
+from rmft_jax.training import fol_train
 from rmft_jax.baselines import full_info
-from rmft_jax.intervals import mean_ci95
+from rmft_jax.studies.intervals import mean_ci95
 
 
 def arm_config(base: Any, share: float, model: Any | None = None) -> Any:
@@ -30,13 +33,13 @@ def arm_config(base: Any, share: float, model: Any | None = None) -> Any:
         if model is not None:
             for section in ("model", "rmft", "sft"):
                 cfg[section] = copy.deepcopy(model[section])
-    rmft.validate_config(cfg)
+    fol.validate_config(cfg)
     return cfg
 
 
 def worst_per_seed(cfg: Any, params_S: Any, per_seed: list[dict], budget, key, hedge_cache: dict) -> list[dict]:
     """Worst found regret at T of each seed's model and of the Hedge tuned on that seed's held-out set."""
-    graphdef, _ = rmft.build_model(cfg, seed=0)
+    graphdef, _ = fol.build_model(cfg, seed=0)
     horizon, num_actions = int(cfg.env.horizon), int(cfg.env.num_actions)
     rows = []
     for i, record in enumerate(per_seed):

@@ -25,7 +25,7 @@ from rmft_jax.attacks import adaptive
 class PathRollouts(NamedTuple):
     """Rollouts that each have their own reward table: tables (..., T, A), actions (..., T), realized regret/reward (...).
 
-    The leading axes are (B,) as played; `rmft.make_phases` regroups them to (P, L) per scenario.
+    The leading axes are (B,) as played; `fol.make_phases` regroups them to (P, L) per scenario.
     """
 
     tables_xTxA: jax.Array

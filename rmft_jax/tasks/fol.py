@@ -17,7 +17,9 @@ import jax.numpy as jnp
 import optax
 from jax.sharding import Mesh
 
-from rmft_jax import _checks, adversarial, envs, fol_sequential, models, parallel, regret, rollout, selection, sft
+from rmft_jax import _checks, envs, models, parallel, regret
+from rmft_jax.core import selection, sft
+from rmft_jax.tasks import adversarial, fol_sequential, rollout
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,7 +37,7 @@ class FOLSettings:
     noise_std: float = 1.0
     target: str = "actions"
     sft_steps: int = 50
-    # Non-oblivious scenarios (`rmft_jax.adversarial`): how many of the M, and how they are made.
+    # Non-oblivious scenarios (`rmft_jax.tasks.adversarial`): how many of the M, and how they are made.
     attack_scenarios: int = 0
     adaptive_scenarios: int = 0
     adversary_kinds: tuple = adversarial.DEFAULTS["kinds"]

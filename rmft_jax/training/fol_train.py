@@ -1,7 +1,7 @@
 """The FOL experiment driver: validate, resume, iterate with checkpoints, evaluate, write results.
 
 Python only drives the outer loop here (logging, checkpoints, progress); every iteration is one
-compiled call from `rmft_jax.rmft`. Re-running with the same workdir resumes from the newest
+compiled call from `rmft_jax.tasks.fol`. Re-running with the same workdir resumes from the newest
 checkpoint and ends with the numbers an uninterrupted run would give; a finished run is not redone.
 """
 from __future__ import annotations
@@ -18,10 +18,12 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from rmft_jax import (adversarial, attack_study, checkpoint, envs, parallel, plotting, regret, rmft, train_loop,
-                      workdir_lock)
+from rmft_jax import envs, parallel, plotting, regret
+from rmft_jax.studies import attack_study
+from rmft_jax.tasks import adversarial, fol
+from rmft_jax.training import checkpoint, train_loop, workdir_lock
 from rmft_jax.baselines import full_info
-from rmft_jax.train_loop import TrainingDiverged
+from rmft_jax.training.train_loop import TrainingDiverged
 
 # Fields that may change between a run and its resumption (more iterations, other eval cadence, another
 # device count: sharding changes where the numbers are computed, not what is trained).
@@ -130,7 +132,7 @@ def _write_outputs(workdir: str, results: dict, curves: dict, history: list) -> 
 
 def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
     """Train (or resume, or just report a finished run) and return the results dict; one run per workdir."""
-    rmft.validate_config(cfg)
+    fol.validate_config(cfg)
     os.makedirs(workdir, exist_ok=True)
     with workdir_lock.hold(workdir):
         return _run_locked(cfg, workdir, log)
@@ -139,12 +141,12 @@ def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
 def _run_locked(cfg: Any, workdir: str, log: Callable[[str], None]) -> dict:
     """`run`'s body, with the workdir's lock held."""
     check_workdir_config(cfg, workdir)
-    settings = rmft.FOLSettings.from_config(cfg)
+    settings = fol.FOLSettings.from_config(cfg)
     mesh = parallel.make_data_mesh(parallel.data_axis_size(cfg))
-    env = rmft.build_env(cfg)
+    env = fol.build_env(cfg)
     key_eval, key_train = jax.random.split(jax.random.key(int(cfg.seed)), 2)
-    graphdef, params = rmft.build_model(cfg, seed=int(cfg.seed))
-    optimizer = rmft.build_optimizer(cfg)
+    graphdef, params = fol.build_model(cfg, seed=int(cfg.seed))
+    optimizer = fol.build_optimizer(cfg)
     opt_state = optimizer.init(params)
     ckpt = checkpoint.Checkpointer(os.path.join(workdir, "checkpoints"), int(cfg.checkpoint.max_to_keep))
     start, params, opt_state, history = train_loop.restore(ckpt, params, opt_state, log)
@@ -159,13 +161,13 @@ def _run_locked(cfg: Any, workdir: str, log: Callable[[str], None]) -> dict:
 
     heldout_NxTxA, labels_N = sample_heldout(env, key_eval, int(cfg.eval.num_scenarios))
     heldout_local_NxTxA, heldout_NxTxA = heldout_NxTxA, parallel.put_batch(mesh, heldout_NxTxA)
-    jitted_evaluate = rmft.make_evaluate(graphdef, settings.temperature, mesh)
+    jitted_evaluate = fol.make_evaluate(graphdef, settings.temperature, mesh)
     evaluate = lambda p, r: jax.tree.map(parallel.to_host, jitted_evaluate(p, r))
     t0 = time.perf_counter()
     key_train = parallel.replicate(mesh, key_train)
-    iteration = rmft.make_iteration(env, graphdef, optimizer, settings, mesh).lower(
+    iteration = fol.make_iteration(env, graphdef, optimizer, settings, mesh).lower(
         params, opt_state, key_train).compile()
-    init_params = parallel.replicate(mesh, rmft.build_model(cfg, seed=int(cfg.seed))[1])
+    init_params = parallel.replicate(mesh, fol.build_model(cfg, seed=int(cfg.seed))[1])
     init_curves, _ = evaluate(init_params, heldout_NxTxA)
     compile_s = time.perf_counter() - t0
     log(f"compiled in {compile_s:.1f}s; training iterations {start + 1}..{total}")

@@ -13,8 +13,10 @@ import json
 import os
 from typing import Any, Callable
 
-from rmft_jax import bandit_rmft, bandit_train, fol_study
-from rmft_jax.intervals import below, compare, mean_ci95
+from rmft_jax.studies import fol_study
+from rmft_jax.tasks import bandit
+from rmft_jax.training import bandit_train
+from rmft_jax.studies.intervals import below, compare, mean_ci95
 
 RULES = ("regret", "reward", "random")
 # study name -> (task, the paper's claim it tests, [(arm name, {dotted config field: value})]).
@@ -79,7 +81,7 @@ def run_studies(bases: dict[str, Any], studies: tuple[str, ...], seeds: list[int
         task, _, arms = STUDIES[name]
         for arm, overrides in arms:
             cfg = arm_config(bases[task], overrides, seeds)
-            bandit_rmft.validate_config(cfg)
+            bandit.validate_config(cfg)
             configs[name, arm] = cfg
     cache: dict[str, dict] = {}
     results: dict[str, Any] = {}

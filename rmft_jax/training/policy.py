@@ -12,7 +12,9 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
-from rmft_jax import bandit_rmft, bandit_rollout, checkpoint, fol_train, models, rmft
+from rmft_jax import models
+from rmft_jax.tasks import bandit, bandit_rollout, fol
+from rmft_jax.training import checkpoint, fol_train
 
 
 def load_policy(workdir: str, step: int | None = None, init: str = "scratch",
@@ -55,8 +57,8 @@ def load_policy(workdir: str, step: int | None = None, init: str = "scratch",
 def load_checkpoint_params(workdir: str, cfg=None, step: int | None = None) -> tuple:
     """(graphdef, params) of an FOL workdir's model at checkpoint `step` (default: the newest)."""
     cfg = fol_train.load_config(workdir) if cfg is None else cfg
-    graphdef, params = rmft.build_model(cfg, seed=int(cfg.seed))
-    opt_state = rmft.build_optimizer(cfg).init(params)
+    graphdef, params = fol.build_model(cfg, seed=int(cfg.seed))
+    opt_state = fol.build_optimizer(cfg).init(params)
     params, _ = _restore(os.path.join(workdir, "checkpoints"), step, (params, opt_state))
     return graphdef, params
 
@@ -79,12 +81,12 @@ def _load_bandit_policy(cfg, workdir: str, step: int | None, init: str, seed_ind
     if not 0 <= seed_index < num_seeds:
         raise ValueError(f"{workdir} trained {num_seeds} seed(s) for init {init!r}; seed_index must lie in "
                          f"[0, {num_seeds}) (inits trained: {dict(cfg.inits)}).")
-    graphdef, params = bandit_rmft.build_model(cfg, seed=int(cfg.seed))
+    graphdef, params = bandit.build_model(cfg, seed=int(cfg.seed))
     stacked = jax.tree.map(lambda x: jnp.stack([x] * num_seeds), params)
-    opt_state = jax.vmap(rmft.build_optimizer(cfg).init)(stacked)
+    opt_state = jax.vmap(fol.build_optimizer(cfg).init)(stacked)
     stacked, _ = _restore(os.path.join(workdir, "checkpoints", init), step, (stacked, opt_state))
     params = jax.tree.map(lambda x: x[seed_index], stacked)
-    settings = bandit_rmft.BanditSettings.from_config(cfg)
+    settings = bandit.BanditSettings.from_config(cfg)
     num_actions, temperature, time_feature = settings.num_actions, settings.temperature, settings.time_feature
     forward = jax.jit(lambda p, a, r: jax.nn.softmax(bandit_rollout.teacher_forced_logits(
         graphdef, p, a, r, num_actions, time_feature) / temperature, axis=-1))

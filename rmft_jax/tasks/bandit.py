@@ -17,7 +17,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from rmft_jax import _checks, bandit_rollout, bandit_tokens, envs, models, regret, rmft, selection, sft
+from rmft_jax import _checks, envs, models, regret
+from rmft_jax.core import selection, sft
+from rmft_jax.tasks import bandit_rollout, bandit_tokens, fol
 from rmft_jax.baselines import bandits as bandit_baselines
 
 TASKS = {"mab": envs.BANDIT_SCENARIOS, "nsmab": envs.NSMAB_SCENARIOS}
@@ -147,7 +149,7 @@ def make_iteration(env: Any, graphdef: nnx.GraphDef, optimizer: optax.GradientTr
             "selected_regret": jnp.mean(selection.gather_rollouts(regret_MxL, keep_Mxk)),
             "sft_loss_first": losses[0] if s.sft_steps else jnp.nan,
             "sft_loss": losses[-1] if s.sft_steps else jnp.nan,
-            "finite": rmft.tree_is_finite((params, losses)),
+            "finite": fol.tree_is_finite((params, losses)),
         }
         return params, opt_state, metrics
 

@@ -14,8 +14,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rmft_jax import fol_train, rmft
-from rmft_jax.intervals import mean_ci95
+from rmft_jax.tasks import fol
+from rmft_jax.training import fol_train
+from rmft_jax.studies.intervals import mean_ci95
 
 
 def stack_trees(trees: Sequence[Any]) -> Any:
@@ -35,13 +36,13 @@ def make_sweep(cfg: Any) -> tuple[Callable, Any, Any]:
     sweep returns final params (S, ...), a trace dict of (S, I) arrays (rollout_regret, sft_loss,
     eval_regret, beta_hat, p_reg, finite) and the final expected-regret curves (S, N, T).
     """
-    rmft.validate_config(cfg)
-    settings = rmft.FOLSettings.from_config(cfg)
-    env = rmft.build_env(cfg)
-    graphdef, _ = rmft.build_model(cfg, seed=0)
-    optimizer = rmft.build_optimizer(cfg)
-    iteration = rmft.make_iteration(env, graphdef, optimizer, settings)
-    evaluate = rmft.make_evaluate(graphdef, settings.temperature)
+    fol.validate_config(cfg)
+    settings = fol.FOLSettings.from_config(cfg)
+    env = fol.build_env(cfg)
+    graphdef, _ = fol.build_model(cfg, seed=0)
+    optimizer = fol.build_optimizer(cfg)
+    iteration = fol.make_iteration(env, graphdef, optimizer, settings)
+    evaluate = fol.make_evaluate(graphdef, settings.temperature)
     num_iterations = int(cfg.rmft.num_iterations)
 
     def one_seed(params, key_train, heldout_NxTxA):
@@ -69,16 +70,16 @@ def run_seeds(cfg: Any, seeds: Sequence[int], log: Callable[[str], None] = print
     """
     sweep, graphdef, _ = make_sweep(cfg)
     keys_eval, keys_train = seed_keys(seeds)
-    env = rmft.build_env(cfg)
+    env = fol.build_env(cfg)
     heldout = [fol_train.sample_heldout(env, k, int(cfg.eval.num_scenarios))[0] for k in keys_eval]
     heldout_SxNxTxA = jnp.stack(heldout)
-    init_params = stack_trees([rmft.build_model(cfg, seed=int(s))[1] for s in seeds])
+    init_params = stack_trees([fol.build_model(cfg, seed=int(s))[1] for s in seeds])
     start = time.perf_counter()
     compiled = sweep.lower(init_params, keys_train, heldout_SxNxTxA).compile()
     compile_s = time.perf_counter() - start
     params, trace, curves_SxNxT = jax.block_until_ready(compiled(init_params, keys_train, heldout_SxNxTxA))
     seconds = time.perf_counter() - start - compile_s
-    evaluate = rmft.make_evaluate(graphdef, float(cfg.rmft.temperature))
+    evaluate = fol.make_evaluate(graphdef, float(cfg.rmft.temperature))
     per_seed = []
     for i, seed in enumerate(seeds):
         init_curves, _ = evaluate(jax.tree.map(lambda x: x[i], init_params), heldout[i])

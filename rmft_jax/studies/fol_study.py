@@ -14,8 +14,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rmft_jax import envs, fol_sweep, fol_train, rmft
-from rmft_jax.intervals import below, compare, mean_ci95
+from rmft_jax import envs
+from rmft_jax.studies import fol_sweep
+from rmft_jax.tasks import fol
+from rmft_jax.training import fol_train
+from rmft_jax.studies.intervals import below, compare, mean_ci95
 
 SHARED = {"model.name": "shared_linear_attention"}  # the arm whose A-free model is tested at other A
 # study name -> (the paper's claim it tests, [(arm name, {dotted config field: value})]).
@@ -87,7 +90,7 @@ def _test_env(cfg: Any, horizon: int, process: str | None, num_actions: int) -> 
         test_cfg.env.horizon, test_cfg.env.num_actions = horizon, num_actions
         if process is not None:
             test_cfg.env.scenarios, test_cfg.env.weights = (process,), (1.0,)
-    env = (rmft.build_env(test_cfg) if process is None else
+    env = (fol.build_env(test_cfg) if process is None else
            envs.make_fol(process, horizon=horizon, num_actions=num_actions))
     return test_cfg, env
 
@@ -106,8 +109,8 @@ def generalization(cfg: Any, params_S: Any, seeds: list[int], horizons: tuple[in
                      for a in action_counts]
     out = {}
     for label, model_cfg, params, t, process, a in settings:
-        graphdef, _ = rmft.build_model(model_cfg, seed=0)
-        evaluate = rmft.make_evaluate(graphdef, float(model_cfg.rmft.temperature))
+        graphdef, _ = fol.build_model(model_cfg, seed=0)
+        evaluate = fol.make_evaluate(graphdef, float(model_cfg.rmft.temperature))
         test_cfg, env = _test_env(model_cfg, t, process, a)
         rows = []
         for i, seed in enumerate(seeds):
@@ -142,7 +145,7 @@ def run_studies(base: Any, studies: tuple[str, ...], seeds: list[int], gen: Any,
         results[name] = {"claim": claim, "arms": {}}
         for arm, overrides in arms:
             cfg = arm_config(base, overrides)
-            rmft.validate_config(cfg)
+            fol.validate_config(cfg)
             signature = json.dumps(cfg.to_dict(), sort_keys=True, default=str)
             if signature not in cache:
                 log(f"  arm {arm}: training {len(seeds)} seeds")

@@ -13,7 +13,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from rmft_jax import bandit_tokens, models
+from rmft_jax import models
+from rmft_jax.tasks import bandit_tokens
 
 
 class BanditTrajectories(NamedTuple):

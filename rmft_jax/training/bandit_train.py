@@ -17,15 +17,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rmft_jax import (bandit_eval, bandit_plots, bandit_rmft, checkpoint, envs, fol_train, metrics, regret, rmft,
-                      train_loop, workdir_lock)
+from rmft_jax import bandit_plots, envs, metrics, regret
+from rmft_jax.tasks import bandit, bandit_eval, fol
+from rmft_jax.training import checkpoint, fol_train, train_loop, workdir_lock
 
 METHOD_NAMES = {"scratch": ("initial", "rmft"), "greedy": ("greedy_init", "greedy_init_rmft")}
 
 
 def stack_models(cfg: Any, num_seeds: int) -> tuple[Any, Any]:
     """(graphdef, params stacked over seeds cfg.seed + i)."""
-    built = [bandit_rmft.build_model(cfg, seed=int(cfg.seed) + i) for i in range(num_seeds)]
+    built = [bandit.build_model(cfg, seed=int(cfg.seed) + i) for i in range(num_seeds)]
     return built[0][0], jax.tree.map(lambda *xs: jnp.stack(xs), *[p for _, p in built])
 
 
@@ -41,7 +42,7 @@ def per_seed(fn: Callable) -> Callable:
 def greedy_init(cfg, env, graphdef, optimizer, settings, params, key, log) -> Any:
     """Fit every seed's model to Greedy's trajectories (cfg.greedy_init); deterministic, so resumes redo it."""
     g = cfg.greedy_init
-    imitation = per_seed(bandit_rmft.make_imitation(env, graphdef, optimizer, settings, int(g.num_scenarios),
+    imitation = per_seed(bandit.make_imitation(env, graphdef, optimizer, settings, int(g.num_scenarios),
                                                     int(g.sft_steps)))
     opt_state = jax.vmap(optimizer.init)(params)
     t0 = time.perf_counter()
@@ -55,7 +56,7 @@ def greedy_init(cfg, env, graphdef, optimizer, settings, params, key, log) -> An
 
 def make_scorer(graphdef, settings, task: str, heldout: Any, key: jax.Array) -> Callable:
     """score(stacked params) -> list of per-seed (actions, observed, curves) on the held-out set."""
-    evaluate = bandit_rmft.make_evaluate(graphdef, settings)
+    evaluate = bandit.make_evaluate(graphdef, settings)
     batched = jax.jit(jax.vmap(evaluate, in_axes=(0, None, None, None)))
 
     def score(params):
@@ -91,7 +92,7 @@ def train_init(cfg, init: str, workdir: str, env, heldout, optimizer, settings, 
     opt_state = jax.vmap(optimizer.init)(params)
     ckpt = checkpoint.Checkpointer(os.path.join(workdir, "checkpoints", init), int(cfg.checkpoint.max_to_keep))
     start, params, opt_state, history = train_loop.restore(ckpt, params, opt_state, log)
-    iteration = per_seed(bandit_rmft.make_iteration(env, graphdef, optimizer, settings))
+    iteration = per_seed(bandit.make_iteration(env, graphdef, optimizer, settings))
     iteration = iteration.lower(params, opt_state, key_train).compile()
     compile_s = time.perf_counter() - t0
     total = int(cfg.rmft.num_iterations)
@@ -119,7 +120,7 @@ def arm_choice_demo(heldout: Any, demo_models: dict, settings, key: jax.Array, n
     choices = {}
     for name, (graphdef, params) in demo_models.items():
         first = jax.tree.map(lambda x: x[0], params)
-        evaluate = jax.jit(bandit_rmft.make_evaluate(graphdef, settings))
+        evaluate = jax.jit(bandit.make_evaluate(graphdef, settings))
         choices[name] = np.asarray(evaluate(first, means_RxTxA, rewards_RxTxA, key_roll)[0])
     for name, (actions, _, _) in bandit_eval.run_baselines(("sw_ucb", "d_ucb"), key_base, means_RxTxA,
                                                           rewards_RxTxA).items():
@@ -143,7 +144,7 @@ def finished(cfg: Any, workdir: str) -> bool:
 
 def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
     """Train every init (or resume, or just report a finished run) and return the results dict; one run per workdir."""
-    bandit_rmft.validate_config(cfg)
+    bandit.validate_config(cfg)
     os.makedirs(workdir, exist_ok=True)
     with workdir_lock.hold(workdir):
         return _run_locked(cfg, workdir, log)
@@ -158,14 +159,14 @@ def _run_locked(cfg: Any, workdir: str, log: Callable[[str], None]) -> dict:
             f"(results in {results_path}).")
         with open(results_path) as fh:
             return json.load(fh)
-    settings = bandit_rmft.BanditSettings.from_config(cfg)
-    env, eval_env = bandit_rmft.build_envs(cfg)
-    optimizer = rmft.build_optimizer(cfg)
+    settings = bandit.BanditSettings.from_config(cfg)
+    env, eval_env = bandit.build_envs(cfg)
+    optimizer = fol.build_optimizer(cfg)
     key_eval, key_baselines, key_inits = jax.random.split(jax.random.key(int(cfg.seed)), 3)
     heldout = envs.sample_batch(eval_env, key_eval, int(cfg.eval.num_scenarios))
     means, task = heldout.means_TxA, cfg.task
     outputs, runs, demo_models = {}, {}, {}
-    for i, init in enumerate(bandit_rmft.INITS):
+    for i, init in enumerate(bandit.INITS):
         if int(cfg.inits.get(init, 0)):
             run_out = train_init(cfg, init, workdir, env, heldout, optimizer, settings,
                                  jax.random.fold_in(key_inits, i), log)

@@ -18,7 +18,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rmft_jax import attacks, fol_train, models, rmft
+from rmft_jax import attacks, models
+from rmft_jax.tasks import fol
+from rmft_jax.training import fol_train
 from rmft_jax.baselines import full_info
 
 METHODS = ("model", "hedge_tuned", "hedge_theory", "hedge_anytime", "ftl", "l2_ftrl")
@@ -47,7 +49,7 @@ def tuned_etas(train_cfg: Any, workdir: str | None = None) -> tuple[float, float
 
     The Hedge eta is the workdir's own (results.json) when it exists, so it matches the run's report.
     """
-    env = rmft.build_env(train_cfg)
+    env = fol.build_env(train_cfg)
     key_eval, _ = jax.random.split(jax.random.key(int(train_cfg.seed)))
     heldout_NxTxA, _ = fol_train.sample_heldout(env, key_eval, int(train_cfg.eval.num_scenarios))
     grid = [float(eta) for eta in train_cfg.eval.eta_grid]
@@ -118,7 +120,7 @@ def training_worst_case(cfg: Any, graphdef, params, eta_tuned: float) -> dict:
 def run(workdir: str, cfg: Any, log: Callable[[str], None] = print) -> dict:
     """Attack the workdir's model and the baselines; write DIR/attack.json and DIR/worst_case.png."""
     budget = validate_config(cfg)
-    from rmft_jax.policy import load_checkpoint_params  # orbax only when a workdir is read
+    from rmft_jax.training.policy import load_checkpoint_params  # orbax only when a workdir is read
     train_cfg = fol_train.load_config(workdir)
     graphdef, params = load_checkpoint_params(workdir, train_cfg)
     train_horizon, num_actions = int(train_cfg.env.horizon), int(train_cfg.env.num_actions)

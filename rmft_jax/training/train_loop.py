@@ -15,7 +15,7 @@ from typing import Any, Callable
 import jax
 import numpy as np
 
-from rmft_jax import checkpoint
+from rmft_jax.training import checkpoint
 
 
 class TrainingDiverged(RuntimeError):

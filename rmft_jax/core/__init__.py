@@ -1,0 +1,1 @@
+"""The RMFT loop written once: one iteration, the selection rule, the SFT update."""

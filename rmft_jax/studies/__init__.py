@@ -1,0 +1,1 @@
+"""Seed sweeps, ablation and attack studies, trade-offs, intervals, the baseline suite."""

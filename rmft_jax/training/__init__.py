@@ -1,0 +1,1 @@
+"""Running RMFT: drivers (validate, resume, iterate, checkpoint, evaluate, write), the loop, checkpoints."""
