@@ -58,20 +58,20 @@ def ours(cfg: Any, repeats: int, fused: bool = True) -> dict:
     s, env, graphdef, params, optimizer = build(cfg)
     opt_state = optimizer.init(params)
     phases = fol.make_phases(env, graphdef, optimizer, s)
-    one_step = fol.make_phases(env, graphdef, optimizer, dataclasses.replace(s, sft_steps=1)).sft
+    one_step = fol.make_phases(env, graphdef, optimizer, dataclasses.replace(s, sft_steps=1)).update
     key_env, key_roll, key_select, key_eval = jax.random.split(jax.random.key(0), 4)
     heldout_NxTxA = envs.sample_batch(fol.build_env(cfg), key_eval, int(cfg.eval.num_scenarios))
     roll, c_roll = compile_timed(phases.rollout, params, key_env, key_roll)
-    rewards_MxTxA, traj = roll(params, key_env, key_roll)
-    sel, c_sel = compile_timed(phases.select, rewards_MxTxA, traj, key_select)
-    _, batch = sel(rewards_MxTxA, traj, key_select)
+    rolls = roll(params, key_env, key_roll)
+    sel, c_sel = compile_timed(phases.select, rolls, key_select)
+    _, batch = sel(rolls, key_select)
     sft_args = (params, opt_state, batch)
-    sft_fn, c_sft = compile_timed(phases.sft, *sft_args)
+    sft_fn, c_sft = compile_timed(phases.update, *sft_args)
     step, _ = compile_timed(one_step, *sft_args)
     evaluate, c_eval = compile_timed(fol.make_evaluate(graphdef, s.temperature), params, heldout_NxTxA)
     out = {
         "rollout_s": best_time(lambda: roll(params, key_env, key_roll), repeats),
-        "select_s": best_time(lambda: sel(rewards_MxTxA, traj, key_select), repeats),
+        "select_s": best_time(lambda: sel(rolls, key_select), repeats),
         "sft_s": best_time(lambda: sft_fn(*sft_args), repeats),
         "eval_s": best_time(lambda: evaluate(params, heldout_NxTxA), repeats),
         "phase_compile_s": c_roll + c_sel + c_sft + c_eval,
@@ -134,7 +134,8 @@ def agreement(cfg: Any) -> dict:
     phases = fol.make_phases(env, graphdef, optimizer, s)
     key_env, key_roll = jax.random.split(jax.random.key(1))
     rewards_MxTxA, actions_MxLxT, regret_MxL, naive_logits_MxTxA = fns["rollout"](params, key_env, key_roll)
-    ours_rewards_MxTxA, traj = jax.jit(phases.rollout)(params, key_env, key_roll)
+    rolls = jax.jit(phases.rollout)(params, key_env, key_roll)
+    ours_rewards_MxTxA = rolls.data.rewards_SxTxA
     ours_logits_MxTxA = jax.jit(lambda p, r: models.apply(graphdef, p, r))(params, ours_rewards_MxTxA)
     inputs, targets = fns["select"](rewards_MxTxA, actions_MxLxT, regret_MxL)
     # Our loss: one forward pass per scenario against the mean of its k kept one-hot targets.
@@ -144,5 +145,5 @@ def agreement(cfg: Any) -> dict:
         "same_rewards": bool(np.array_equal(np.asarray(rewards_MxTxA), np.asarray(ours_rewards_MxTxA))),
         "max_abs_policy_logit_diff": float(np.abs(np.asarray(naive_logits_MxTxA - ours_logits_MxTxA)).max()),
         "naive_sft_loss": float(fns["loss"](params, inputs, targets)), "ours_sft_loss": float(ours_loss),
-        "naive_rollout_regret": float(regret_MxL.mean()), "ours_rollout_regret": float(traj.shared.regret_MxL.mean()),
+        "naive_rollout_regret": float(regret_MxL.mean()), "ours_rollout_regret": float(rolls.regret_MxL.mean()),
     }

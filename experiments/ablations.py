@@ -7,6 +7,7 @@ import time
 from absl import app, flags, logging
 from ml_collections import config_flags
 
+from experiments import distributed  # --compile_cache and multi-host flags
 from rmft_jax import bandit_plots, plotting
 from rmft_jax.studies import bandit_study, fol_study
 
@@ -18,6 +19,7 @@ _WORKDIR = flags.DEFINE_string("workdir", "runs/ablations", "results.json and fi
 def main(argv):
     """Entry point: flags -> every study -> results.json, ablations.png, bandit_ablations.png."""
     del argv
+    distributed.maybe_initialize()
     logging.set_verbosity(logging.WARNING)
     cfg, workdir = _CONFIG.value, _WORKDIR.value
     seeds = [int(s) for s in cfg.seeds]

@@ -4,6 +4,7 @@ import sys
 from absl import app, flags
 from ml_collections import config_flags
 
+from experiments import distributed  # --compile_cache and multi-host flags
 from rmft_jax.studies import attack_study
 from rmft_jax.training import checkpoint
 
@@ -16,6 +17,7 @@ _WORKDIR = flags.DEFINE_string("workdir", None, "A trained FOL workdir; attack.j
 def main(argv):
     """Entry point: flags -> attack study; bad input exits with one line."""
     del argv
+    distributed.maybe_initialize()
     try:
         attack_study.run(_WORKDIR.value, _CONFIG.value)
     except (ValueError, FileNotFoundError, checkpoint.CheckpointError) as err:

@@ -2,6 +2,7 @@
 from absl import app, flags, logging
 from ml_collections import config_flags
 
+from experiments import distributed  # --compile_cache and multi-host flags
 from rmft_jax.studies import baseline_suite
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -12,6 +13,7 @@ _WORKDIR = flags.DEFINE_string("workdir", "runs/baselines", "Where results.json 
 def main(argv):
     """Run the study and print where the outputs are."""
     del argv
+    distributed.maybe_initialize()
     logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO
     baseline_suite.run(_CONFIG.value, _WORKDIR.value)
     print(f"wrote {_WORKDIR.value}/results.json and {_WORKDIR.value}/regret_curves.png")

@@ -2,6 +2,7 @@
 from absl import app, flags
 from ml_collections import config_flags
 
+from experiments import distributed  # --compile_cache and multi-host flags
 from rmft_jax.training import bandit_train
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -12,6 +13,7 @@ _WORKDIR = flags.DEFINE_string("workdir", "runs/mab", "Checkpoints, results.json
 def main(argv):
     """Entry point: flags -> train."""
     del argv
+    distributed.maybe_initialize()
     bandit_train.cli_run(_CONFIG.value, _WORKDIR.value)
 
 

@@ -286,7 +286,7 @@ def write(res: dict, runs: str, out: str) -> str:
               "the means vs realized reward).", ""]
     lines += claim_studies(res, ("selection_adversarial", "selection_trends", "selection_stochastic"))
     lines += ["With per-rollout comparators on FOL the two filters rank rollouts differently: each rollout draws its "
-              "own table from its scenario's process (`fol.independent_rewards`), or action-adaptive adversaries "
+              "own table from its scenario's process (`rmft.independent_rewards`), or action-adaptive adversaries "
               "(`punish_last`, `punish_frequent`) react to each rollout's own sampled actions. (Policy-adaptive "
               "adversaries do not separate them: the policy is deterministic, so all L rollouts of a scenario meet "
               "the same table.) Final regret is measured on held-out draws of the default mix:", ""]

@@ -4,6 +4,7 @@ import sys
 from absl import app, flags, logging
 from ml_collections import config_flags
 
+from experiments import distributed  # --compile_cache and multi-host flags
 from rmft_jax.studies import tradeoff_study
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -14,6 +15,7 @@ _WORKDIR = flags.DEFINE_string("workdir", "runs/tradeoff", "tradeoff.json and tr
 def main(argv):
     """Entry point: flags -> every arm -> tradeoff.json, tradeoff.png."""
     del argv
+    distributed.maybe_initialize()
     logging.set_verbosity(logging.WARNING)
     try:
         tradeoff_study.run(_CONFIG.value, _WORKDIR.value)

@@ -141,8 +141,8 @@ def test_independent_rewards_make_regret_and_reward_rank_differently():
         s, env = fol.FOLSettings.from_config(cfg), fol.build_env(cfg)
         graphdef, params = fol.build_model(cfg, seed=0)
         phases = fol.make_phases(env, graphdef, fol.build_optimizer(cfg), s)
-        _, rolls = jax.jit(phases.rollout)(params, jax.random.key(9), jax.random.key(10))
-        part = rolls.paths if independent else rolls.shared
+        data = jax.jit(phases.rollout)(params, jax.random.key(9), jax.random.key(10)).data
+        part = data.paths if independent else data.shared
         regret = part.regret_x if independent else part.regret_MxL
         reward = part.reward_x if independent else part.reward_MxL
         by_regret = selection.top_k_indices(-regret, 1)

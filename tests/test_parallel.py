@@ -48,7 +48,7 @@ for model in ("linear_attention", "transformer"):
         flat = jax.tree_util.tree_flatten_with_path(params)[0]
         probe_NxTxA = jax.random.uniform(jax.random.key(7), (16, 12, 5))
         runs[n] = {"params": {jax.tree_util.keystr(p): np.asarray(x).tolist() for p, x in flat},
-                   "logits": np.asarray(jax.jit(lambda p, r: rmft.models.apply(graphdef, p, r))(params, probe_NxTxA)).tolist(),
+                   "logits": np.asarray(jax.jit(lambda p, r: fol.models.apply(graphdef, p, r))(params, probe_NxTxA)).tolist(),
                    "metrics": metrics,
                    "all_reduce": hlo.count("all-reduce"), "local_targets": "f32[8,4,12,5]" in hlo,
                    "global_targets": "f32[64,4,12,5]" in hlo,

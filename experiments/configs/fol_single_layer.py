@@ -68,6 +68,7 @@ def base_config() -> ml_collections.ConfigDict:
 
     c.checkpoint = ml_collections.ConfigDict()
     c.checkpoint.max_to_keep = 2
+    c.checkpoint.every = 20  # save every N iterations and after the last (a resumed run redoes at most N - 1)
 
     # Data parallelism: split the M scenarios over this many devices (1 = one device, no mesh).
     c.parallel = ml_collections.ConfigDict()
@@ -95,6 +96,7 @@ def apply_variant(c: ml_collections.ConfigDict, variant: str) -> ml_collections.
         c.sft.num_steps = 5
         c.eval.num_scenarios = 32
         c.eval.eta_grid = (0.5, 2.0)
+        c.checkpoint.every = 1  # the driver tests stop and resume smoke runs at any iteration
         c.attack.restarts, c.attack.steps, c.attack.samples = 4, 10, 8
         c.attack.at_end = variant_adversarial  # keeps the plain smoke runs of the tests short
     elif variant:

@@ -59,6 +59,7 @@ def base_config() -> ml_collections.ConfigDict:
 
     c.checkpoint = ml_collections.ConfigDict()
     c.checkpoint.max_to_keep = 2
+    c.checkpoint.every = 20  # save every N iterations and after the last (a resumed run redoes at most N - 1)
     return c
 
 
@@ -73,6 +74,7 @@ def apply_variant(c: ml_collections.ConfigDict, variant: str) -> ml_collections.
         c.sft.num_steps = 5
         c.eval.num_scenarios = 32
         c.eval.every = 1
+        c.checkpoint.every = 1  # the driver tests stop and resume smoke runs at any iteration
     elif variant == "transformer":
         c.model = ml_collections.ConfigDict()
         c.model.name = "transformer"

@@ -46,3 +46,14 @@ def sft_steps(apply_fn: Callable, params: Any, opt_state: Any, optimizer: optax.
 
     (params, opt_state), losses = jax.lax.scan(step, (params, opt_state), None, length=num_steps)
     return params, opt_state, losses
+
+
+def make_update(apply_fn: Callable, optimizer: optax.GradientTransformation, num_steps: int,
+                temperature: float = 1.0) -> Callable:
+    """The SFT update rule of the loop: update(params, opt_state, batch) -> (params, opt_state, losses)."""
+
+    def update(params, opt_state, batch):
+        return sft_steps(apply_fn, params, opt_state, optimizer, batch.inputs_BxTxD, batch.targets_BxTxA,
+                         num_steps, temperature, batch.weights_B)
+
+    return update

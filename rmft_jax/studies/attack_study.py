@@ -20,7 +20,7 @@ import numpy as np
 
 from rmft_jax import attacks, models
 from rmft_jax.tasks import fol
-from rmft_jax.training import fol_train
+from rmft_jax.training import fol_train, workdir_files
 from rmft_jax.baselines import full_info
 
 METHODS = ("model", "hedge_tuned", "hedge_theory", "hedge_anytime", "ftl", "l2_ftrl")
@@ -121,7 +121,7 @@ def run(workdir: str, cfg: Any, log: Callable[[str], None] = print) -> dict:
     """Attack the workdir's model and the baselines; write DIR/attack.json and DIR/worst_case.png."""
     budget = validate_config(cfg)
     from rmft_jax.training.policy import load_checkpoint_params  # orbax only when a workdir is read
-    train_cfg = fol_train.load_config(workdir)
+    train_cfg = workdir_files.load_config(workdir)
     graphdef, params = load_checkpoint_params(workdir, train_cfg)
     train_horizon, num_actions = int(train_cfg.env.horizon), int(train_cfg.env.num_actions)
     horizons = horizons_for(train_horizon, cfg.horizon_factors)
@@ -144,7 +144,7 @@ def run(workdir: str, cfg: Any, log: Callable[[str], None] = print) -> dict:
            "horizons": horizons, "budget": budget.__dict__, "eta": {"hedge_tuned": eta_tuned, "l2_ftrl": eta_l2},
            **found, "growth_exponent": exponents, "seconds": time.perf_counter() - start,
            "note": "worst found regret: a lower bound on the worst case over [0, 1]^{T x A}"}
-    fol_train.write_json_atomic(os.path.join(workdir, "attack.json"), out)
+    workdir_files.write_json_atomic(os.path.join(workdir, "attack.json"), out)
     from rmft_jax import plotting
     plotting.plot_worst_case(found["worst_regret"], horizons, os.path.join(workdir, "worst_case.png"),
                              title=f"worst found regret ({train_cfg.model.name})")

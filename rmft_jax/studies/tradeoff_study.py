@@ -20,7 +20,7 @@ import numpy as np
 from rmft_jax import attacks
 from rmft_jax.studies import attack_study, fol_sweep
 from rmft_jax.tasks import fol
-from rmft_jax.training import fol_train
+from rmft_jax.training import workdir_files
 from rmft_jax.baselines import full_info
 from rmft_jax.studies.intervals import mean_ci95
 
@@ -87,7 +87,7 @@ def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
     result = {"config": cfg.to_dict(), "arms": arms, "budget": budget.__dict__, "horizon": int(cfg.fol.env.horizon),
               "seconds": time.perf_counter() - start,
               "note": "worst found regret is a lower bound on the worst case; ratios are per seed"}
-    fol_train.write_json_atomic(os.path.join(workdir, "tradeoff.json"), result)
+    workdir_files.write_json_atomic(os.path.join(workdir, "tradeoff.json"), result)
     from rmft_jax import plotting
     plotting.plot_tradeoff(arms, os.path.join(workdir, "tradeoff.png"))
     return result

@@ -1,7 +1,7 @@
-"""Iterative RMFT on bandits (MAB, NS-MAB) as pure functions: one outer iteration is one compiled call.
+"""The bandit task (MAB, NS-MAB) for the RMFT loop (`rmft_jax.core.loop`), its config and evaluation.
 
     draw M instances -> L sequential cached rollouts each -> pseudo/dynamic regret from the means
-    -> keep k per instance -> SFT on the kept trajectories (teacher-forced, one causal pass each)
+    -> (loop: keep k per instance -> SFT on the kept trajectories, teacher-forced, one causal pass each)
 
 Unlike FOL, the k kept trajectories of an instance have different inputs (their own actions and
 rewards), so SFT runs on M*k sequences. `make_imitation` fits a model to Greedy's trajectories
@@ -18,8 +18,8 @@ import jax.numpy as jnp
 import optax
 
 from rmft_jax import _checks, envs, models, regret
-from rmft_jax.core import selection, sft
-from rmft_jax.tasks import bandit_rollout, bandit_tokens, fol
+from rmft_jax.core import loop, selection, sft
+from rmft_jax.tasks import bandit_rollout, bandit_tokens
 from rmft_jax.baselines import bandits as bandit_baselines
 
 TASKS = {"mab": envs.BANDIT_SCENARIOS, "nsmab": envs.NSMAB_SCENARIOS}
@@ -114,46 +114,62 @@ def build_model(cfg: Any, seed: int) -> tuple[nnx.GraphDef, nnx.State]:
     return nnx.split(models.make_model(cfg.model.name, cfg.env.num_actions, seed=seed, input_dim=dim, **kwargs))
 
 
-def _imitate(graphdef, optimizer, s: BanditSettings, params, opt_state, actions_BxT, rewards_BxT, num_steps: int):
-    """SFT steps: cross-entropy of the trajectories' actions under teacher forcing on their own tokens."""
-    apply_fn = lambda p, x: models.apply(graphdef, p, x)
-    tokens_BxTxD = bandit_tokens.encode(actions_BxT, rewards_BxT, s.num_actions, s.time_feature)
-    targets_BxTxA = jax.nn.one_hot(actions_BxT, s.num_actions, dtype=jnp.float32)
-    return sft.sft_steps(apply_fn, params, opt_state, optimizer, tokens_BxTxD, targets_BxTxA, num_steps,
-                         s.temperature)
+def _sft_batch(actions_BxT, rewards_BxT, num_actions: int, time_feature: bool) -> loop.SFTBatch:
+    """Teacher forcing on the trajectories' own tokens, their actions as targets."""
+    tokens_BxTxD = bandit_tokens.encode(actions_BxT, rewards_BxT, num_actions, time_feature)
+    return loop.SFTBatch(tokens_BxTxD, jax.nn.one_hot(actions_BxT, num_actions, dtype=jnp.float32), None)
 
 
-def make_iteration(env: Any, graphdef: nnx.GraphDef, optimizer: optax.GradientTransformation,
-                   s: BanditSettings) -> Callable:
-    """Unjitted iteration(params, opt_state, key) -> (params, opt_state, metrics) for one seed."""
-    m, l, k = s.num_scenarios, s.num_rollouts, s.num_selected
+@dataclasses.dataclass(frozen=True)
+class BanditTask:
+    """MAB / NS-MAB as an RMFT task (`rmft_jax.core.loop.Task`): sequential cached rollouts, pseudo-regret.
 
-    def iteration(params, opt_state, key):
-        key_env, key_roll, key_select = jax.random.split(key, 3)
-        scen = jax.vmap(env.sample)(jax.random.split(key_env, m))
-        rewards_BxTxA = jnp.repeat(scen.rewards_TxA, l, axis=0)  # B = M*L, common random numbers per instance
-        traj = bandit_rollout.rollout(graphdef, params, rewards_BxTxA, key_roll, s.rollout_temperature,
+    The k kept trajectories of an instance have different inputs (their own actions and rewards), so
+    the SFT batch has M k rows.
+    """
+
+    env: Any
+    graphdef: nnx.GraphDef
+    settings: BanditSettings
+
+    def apply(self, params, tokens_BxTxD):
+        """Logits (B, T, A) of the model on bandit tokens (teacher forcing)."""
+        return models.apply(self.graphdef, params, tokens_BxTxD)
+
+    def shard(self, x):
+        """No device mesh for bandits: seeds are vmapped instead."""
+        return x
+
+    def rollout(self, params, key_env, key_roll) -> loop.Rollouts:
+        """M instances, L sequential rollouts each on the instance's one reward draw (common random numbers)."""
+        s = self.settings
+        m, l = s.num_scenarios, s.num_rollouts
+        scen = jax.vmap(self.env.sample)(jax.random.split(key_env, m))
+        rewards_BxTxA = jnp.repeat(scen.rewards_TxA, l, axis=0)  # B = M*L
+        traj = bandit_rollout.rollout(self.graphdef, params, rewards_BxTxA, key_roll, s.rollout_temperature,
                                       s.time_feature)
         actions_MxLxT = traj.actions_BxT.reshape(m, l, s.horizon)
         observed_MxLxT = traj.rewards_BxT.reshape(m, l, s.horizon)
         regret_MxL = regret.pseudo_regret(scen.means_TxA[:, None], actions_MxLxT)[..., -1]
-        reward_MxL = jnp.sum(observed_MxLxT, axis=-1)
-        scores_MxL = selection.selection_scores(s.selection, regret_MxL, reward_MxL, key_select)
-        keep_Mxk = selection.top_k_indices(scores_MxL, k)
-        kept_actions_BxT = selection.gather_rollouts(actions_MxLxT, keep_Mxk).reshape(m * k, s.horizon)
-        kept_rewards_BxT = selection.gather_rollouts(observed_MxLxT, keep_Mxk).reshape(m * k, s.horizon)
-        params, opt_state, losses = _imitate(graphdef, optimizer, s, params, opt_state, kept_actions_BxT,
-                                             kept_rewards_BxT, s.sft_steps)
-        metrics = {
-            "rollout_regret": jnp.mean(regret_MxL),
-            "selected_regret": jnp.mean(selection.gather_rollouts(regret_MxL, keep_Mxk)),
-            "sft_loss_first": losses[0] if s.sft_steps else jnp.nan,
-            "sft_loss": losses[-1] if s.sft_steps else jnp.nan,
-            "finite": fol.tree_is_finite((params, losses)),
-        }
-        return params, opt_state, metrics
+        return loop.Rollouts(regret_MxL, jnp.sum(observed_MxLxT, axis=-1), (actions_MxLxT, observed_MxLxT))
 
-    return iteration
+    def sft_batch(self, rolls: loop.Rollouts, keep_Mxk) -> loop.SFTBatch:
+        """One row per kept trajectory: its own tokens and actions."""
+        s = self.settings
+        actions_MxLxT, observed_MxLxT = rolls.data
+        rows = keep_Mxk.size
+        kept_actions_BxT = selection.gather_rollouts(actions_MxLxT, keep_Mxk).reshape(rows, s.horizon)
+        kept_rewards_BxT = selection.gather_rollouts(observed_MxLxT, keep_Mxk).reshape(rows, s.horizon)
+        return _sft_batch(kept_actions_BxT, kept_rewards_BxT, s.num_actions, s.time_feature)
+
+
+def make_iteration(env: Any, graphdef: nnx.GraphDef, optimizer: optax.GradientTransformation,
+                   s: BanditSettings) -> Callable:
+    """Unjitted iteration(params, opt_state, key) -> (params, opt_state, metrics) for one seed: the core loop."""
+    task = BanditTask(env, graphdef, s)
+    update = sft.make_update(task.apply, optimizer, s.sft_steps, s.temperature)
+    return loop.make_iteration(task, update, loop.LoopSettings(s.selection, s.num_selected, s.sft_steps,
+                                                               s.temperature))
 
 
 def make_imitation(env: Any, graphdef: nnx.GraphDef, optimizer: optax.GradientTransformation, s: BanditSettings,
@@ -166,8 +182,9 @@ def make_imitation(env: Any, graphdef: nnx.GraphDef, optimizer: optax.GradientTr
         key_env, key_greedy = jax.random.split(key)
         scen = jax.vmap(env.sample)(jax.random.split(key_env, num_scenarios))
         actions_NxT, rewards_NxT = greedy(key_greedy, scen.means_TxA[0], scen.rewards_TxA)
-        params, opt_state, losses = _imitate(graphdef, optimizer, s, params, opt_state, actions_NxT, rewards_NxT,
-                                             num_steps)
+        update = sft.make_update(lambda p, x: models.apply(graphdef, p, x), optimizer, num_steps, s.temperature)
+        batch = _sft_batch(actions_NxT, rewards_NxT, s.num_actions, s.time_feature)
+        params, opt_state, losses = update(params, opt_state, batch)
         return params, opt_state, losses[-1]
 
     return imitation_round

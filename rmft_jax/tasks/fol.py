@@ -1,9 +1,9 @@
-"""Iterative RMFT on FOL as pure functions: one outer iteration is one compiled call.
+"""The FOL task: full-information online learning for the RMFT loop (`rmft_jax.core.loop`).
 
-    draw M scenarios -> L rollouts each -> regret -> keep k per scenario -> SFT steps
+    draw M scenarios -> L rollouts each -> static regret -> (loop: keep k per scenario -> SFT)
 
-`FOLSettings` holds the static (hashable) numbers pulled out of a config; `make_iteration` and
-`make_evaluate` close over them and over the model's graphdef and return jitted functions of
+`FOLSettings` holds the static (hashable) numbers pulled out of a config; `FOLTask` supplies the
+rollout and the SFT batch; `make_iteration` and `make_evaluate` return jitted functions of
 (params, opt_state, key) and (params, held-out rewards).
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ import optax
 from jax.sharding import Mesh
 
 from rmft_jax import _checks, envs, models, parallel, regret
-from rmft_jax.core import selection, sft
+from rmft_jax.core import loop, selection, sft
 from rmft_jax.tasks import adversarial, fol_sequential, rollout
 
 
@@ -143,39 +143,14 @@ def build_optimizer(cfg: Any) -> optax.GradientTransformation:
     return sft.make_optimizer(float(cfg.sft.learning_rate), float(cfg.sft.grad_clip), cfg.sft.optimizer)
 
 
-def tree_is_finite(tree: Any) -> jax.Array:
-    """True when every leaf of `tree` is finite (one scalar, computed on device)."""
-    leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]
-    return jnp.all(jnp.stack(leaves)) if leaves else jnp.array(True)
+class FOLRollouts(NamedTuple):
+    """An FOL iteration's rollout data: the shared tables (S, T, A) and their rollouts (one table per
+    scenario, one-pass path), and rollouts with tables of their own (adaptive adversaries, independent
+    draws; leaves (P, L, ...)) or None. Scenario order in (M, L) arrays: the S shared first, then the P."""
 
-
-class Rollouts(NamedTuple):
-    """One iteration's rollouts: scenarios sharing one table per scenario (one-pass path), and rollouts
-    with tables of their own (adaptive adversaries, independent draws; leaves (P, L, ...)) or None."""
-
-    shared: rollout.Trajectories
+    rewards_SxTxA: jax.Array
+    shared: rollout.Trajectories | None
     paths: fol_sequential.PathRollouts | None
-
-
-class SFTBatch(NamedTuple):
-    """What SFT imitates: inputs and targets (B, T, A), and per-row weights (B,) or None (all equal)."""
-
-    inputs_BxTxA: jax.Array
-    targets_BxTxA: jax.Array
-    weights_B: jax.Array | None
-
-
-class Phases(NamedTuple):
-    """The three phases of one iteration as pure (unjitted) functions; `make_iteration` composes them.
-
-    rollout(params, key_env, key_roll) -> (rewards_SxTxA of the shared-table scenarios, Rollouts)
-    select(rewards_SxTxA, rollouts, key_select) -> (keep_Mxk, SFTBatch)
-    sft(params, opt_state, batch) -> (params, opt_state, losses)
-    """
-
-    rollout: Callable
-    select: Callable
-    sft: Callable
 
 
 def _sampled_paths(apply_fn, params, tables_PxLxTxA, key, temperature) -> fol_sequential.PathRollouts:
@@ -187,10 +162,10 @@ def _sampled_paths(apply_fn, params, tables_PxLxTxA, key, temperature) -> fol_se
     return jax.tree.map(lambda x: x.reshape(tables_PxLxTxA.shape[:2] + x.shape[1:]), paths)
 
 
-def _per_rollout(rolls: Rollouts, field: str) -> jax.Array:
+def _per_rollout(data: FOLRollouts, field: str) -> jax.Array:
     """Each rollout's realized `field` ('regret' or 'reward'), (M, L): shared-table scenarios first, then paths."""
-    parts = [] if rolls.shared is None else [getattr(rolls.shared, f"{field}_MxL")]
-    return jnp.concatenate(parts + ([] if rolls.paths is None else [getattr(rolls.paths, f"{field}_x")]))
+    parts = [] if data.shared is None else [getattr(data.shared, f"{field}_MxL")]
+    return jnp.concatenate(parts + ([] if data.paths is None else [getattr(data.paths, f"{field}_x")]))
 
 
 def _concat(parts: list) -> Any:
@@ -198,95 +173,104 @@ def _concat(parts: list) -> Any:
     return jax.tree.map(lambda *xs: jnp.concatenate(xs), *parts) if parts else None
 
 
-def make_phases(env: Any, graphdef: nnx.GraphDef, optimizer: optax.GradientTransformation, s: FOLSettings,
-                mesh: Mesh | None = None) -> Phases:
-    """The phases of one iteration; with a mesh, per-scenario arrays are split over its 'data' axis."""
-    apply_fn = lambda p, x: models.apply(graphdef, p, x)
-    shard = lambda x: parallel.shard_batch(mesh, x)
+@dataclasses.dataclass(frozen=True)
+class FOLTask:
+    """Full-information online learning as an RMFT task (`rmft_jax.core.loop.Task`).
 
-    def rollout_phase(params, key_env, key_roll):
+    Oblivious scenarios share one table per scenario and are played by one causal pass (the fast
+    path); adaptive adversaries and independent draws give each rollout its own table.
+    """
+
+    env: Any
+    graphdef: nnx.GraphDef
+    settings: FOLSettings
+    mesh: Mesh | None = None
+
+    def apply(self, params, inputs_BxTxA):
+        """Logits (B, T, A) of the model on reward tables."""
+        return models.apply(self.graphdef, params, inputs_BxTxA)
+
+    def shard(self, x):
+        """Split per-scenario arrays over the mesh's 'data' axis (identity without a mesh)."""
+        return parallel.shard_batch(self.mesh, x)
+
+    def rollout(self, params, key_env, key_roll) -> loop.Rollouts:
+        """Draw the M scenarios and play L rollouts of each."""
+        s, shard = self.settings, self.shard
         # Keys of the non-oblivious parts come from a fold of key_env, so the default stream is unchanged.
         key_attack, key_adapt, key_paths = jax.random.split(jax.random.fold_in(key_env, 1), 3)
         scenario_keys = jax.random.split(key_env, s.oblivious_scenarios)
         shared, paths = [], []
         if s.oblivious_scenarios and not s.independent_rewards:
-            shared.append(jax.vmap(env.sample)(scenario_keys))
+            shared.append(jax.vmap(self.env.sample)(scenario_keys))
         if s.attack_scenarios:
-            shared.append(adversarial.attack_tables(apply_fn, params, key_attack, s.attack_scenarios, s.horizon,
+            shared.append(adversarial.attack_tables(self.apply, params, key_attack, s.attack_scenarios, s.horizon,
                                                     s.num_actions, s.attack_steps, s.attack_step_size,
                                                     s.attack_init_scale, s.temperature))
         if s.oblivious_scenarios and s.independent_rewards:
-            tables_PxLxTxA = jax.vmap(lambda k: envs.sample_rollout_tables(env, k, s.num_rollouts))(scenario_keys)
-            paths.append(_sampled_paths(apply_fn, params, tables_PxLxTxA, jax.random.fold_in(key_paths, 0),
+            tables_PxLxTxA = jax.vmap(lambda k: envs.sample_rollout_tables(self.env, k, s.num_rollouts))(scenario_keys)
+            paths.append(_sampled_paths(self.apply, params, tables_PxLxTxA, jax.random.fold_in(key_paths, 0),
                                         s.temperature))
         if s.adaptive_scenarios:
             scen = fol_sequential.sample_adaptive(key_adapt, s.adaptive_scenarios, len(s.adversary_kinds),
                                                   s.num_actions, s.adversary_prob)
-            paths.append(fol_sequential.adaptive_rollouts(graphdef, params, scen, s.adversary_kinds, s.horizon,
+            paths.append(fol_sequential.adaptive_rollouts(self.graphdef, params, scen, s.adversary_kinds, s.horizon,
                                                           s.num_actions, s.num_rollouts,
                                                           jax.random.fold_in(key_paths, 1), s.temperature))
         rewards_SxTxA = shard(_concat(shared)) if shared else jnp.zeros((0, s.horizon, s.num_actions))
         traj = None
         if shared:
-            logits_SxTxA = shard(apply_fn(params, rewards_SxTxA))
+            logits_SxTxA = shard(self.apply(params, rewards_SxTxA))
             traj = jax.tree.map(shard, rollout.fol_rollouts(logits_SxTxA, rewards_SxTxA, key_roll, s.num_rollouts,
                                                             s.temperature, s.exploration, s.noise_std, s.target))
-        return rewards_SxTxA, Rollouts(traj, _concat(paths))
+        data = FOLRollouts(rewards_SxTxA, traj, _concat(paths))
+        return loop.Rollouts(_per_rollout(data, "regret"), _per_rollout(data, "reward"), data)
 
-    def select_phase(rewards_SxTxA, rolls, key_select):
-        scores_MxL = selection.selection_scores(s.selection, _per_rollout(rolls, "regret"),
-                                                _per_rollout(rolls, "reward"), key_select)
-        keep_Mxk = shard(selection.top_k_indices(shard(scores_MxL), s.num_selected))
-        num_shared = rewards_SxTxA.shape[0]
+    def sft_batch(self, rolls: loop.Rollouts, keep_Mxk) -> loop.SFTBatch:
+        """Shared tables: one row each, the mean of its k kept targets; own tables: one row per kept rollout."""
+        s, data = self.settings, rolls.data
+        num_shared = data.rewards_SxTxA.shape[0]
         inputs, targets = [], []
-        if rolls.shared is not None:
-            kept_SxkxTxA = selection.gather_rollouts(rolls.shared.targets_MxLxTxA, keep_Mxk[:num_shared])
-            inputs.append(rewards_SxTxA)
-            targets.append(shard(jnp.mean(kept_SxkxTxA, axis=1)))
-        if rolls.paths is None:
-            return keep_Mxk, SFTBatch(inputs[0], targets[0], None)
+        if data.shared is not None:
+            kept_SxkxTxA = selection.gather_rollouts(data.shared.targets_MxLxTxA, keep_Mxk[:num_shared])
+            inputs.append(data.rewards_SxTxA)
+            targets.append(self.shard(jnp.mean(kept_SxkxTxA, axis=1)))
+        if data.paths is None:
+            return loop.SFTBatch(inputs[0], targets[0], None)
         # Rollouts with tables of their own: each kept one is an SFT row on its own table, weight 1/k,
         # so every scenario weighs the same as a shared-table scenario (one row, the mean of k targets).
         keep_Pxk = keep_Mxk[num_shared:]
-        tables = selection.gather_rollouts(rolls.paths.tables_xTxA, keep_Pxk).reshape((-1,) + rewards_SxTxA.shape[1:])
-        actions = selection.gather_rollouts(rolls.paths.actions_xT, keep_Pxk).reshape(-1, s.horizon)
+        tables = selection.gather_rollouts(data.paths.tables_xTxA, keep_Pxk).reshape((-1, s.horizon, s.num_actions))
+        actions = selection.gather_rollouts(data.paths.actions_xT, keep_Pxk).reshape(-1, s.horizon)
         inputs.append(tables)
         targets.append(jax.nn.one_hot(actions, s.num_actions, dtype=tables.dtype))
         weights_B = jnp.concatenate([jnp.ones((num_shared,)), jnp.full((tables.shape[0],), 1.0 / s.num_selected)])
-        return keep_Mxk, SFTBatch(jnp.concatenate(inputs), jnp.concatenate(targets), weights_B)
+        return loop.SFTBatch(jnp.concatenate(inputs), jnp.concatenate(targets), weights_B)
 
-    def sft_phase(params, opt_state, batch):
-        return sft.sft_steps(apply_fn, params, opt_state, optimizer, batch.inputs_BxTxA, batch.targets_BxTxA,
-                             s.sft_steps, s.temperature, batch.weights_B)
 
-    return Phases(rollout_phase, select_phase, sft_phase)
+def loop_settings(s: FOLSettings) -> loop.LoopSettings:
+    """The loop's part of the FOL settings."""
+    return loop.LoopSettings(s.selection, s.num_selected, s.sft_steps, s.temperature)
+
+
+def make_phases(env: Any, graphdef: nnx.GraphDef, optimizer: optax.GradientTransformation, s: FOLSettings,
+                mesh: Mesh | None = None) -> loop.Phases:
+    """The phases of one FOL iteration; with a mesh, per-scenario arrays are split over its 'data' axis."""
+    task = FOLTask(env, graphdef, s, mesh)
+    return loop.make_phases(task, sft.make_update(task.apply, optimizer, s.sft_steps, s.temperature), loop_settings(s))
 
 
 def make_iteration(env: Any, graphdef: nnx.GraphDef, optimizer: optax.GradientTransformation,
                    s: FOLSettings, mesh: Mesh | None = None) -> Callable:
-    """Jitted iteration(params, opt_state, key) -> (params, opt_state, metrics).
+    """Jitted iteration(params, opt_state, key) -> (params, opt_state, metrics): the core loop on the FOL task.
 
     With a `mesh` (see `rmft_jax.parallel`), the M scenarios are split over its 'data' axis and
     params, optimizer state and metrics are replicated; without one it runs on the default device.
     """
     parallel.check_divides(mesh, s.num_scenarios, "rmft.num_scenarios")
-    phases = make_phases(env, graphdef, optimizer, s, mesh)
-
-    def iteration(params, opt_state, key):
-        key_env, key_roll, key_select = jax.random.split(key, 3)
-        rewards_SxTxA, rolls = phases.rollout(params, key_env, key_roll)
-        keep_Mxk, batch = phases.select(rewards_SxTxA, rolls, key_select)
-        params, opt_state, losses = phases.sft(params, opt_state, batch)
-        regret_MxL = _per_rollout(rolls, "regret")
-        metrics = {
-            "rollout_regret": jnp.mean(regret_MxL),
-            "selected_regret": jnp.mean(selection.gather_rollouts(regret_MxL, keep_Mxk)),
-            "sft_loss_first": losses[0] if s.sft_steps else jnp.nan,
-            "sft_loss": losses[-1] if s.sft_steps else jnp.nan,
-            "finite": tree_is_finite((params, losses)),
-        }
-        return params, opt_state, metrics
-
+    task = FOLTask(env, graphdef, s, mesh)
+    update = sft.make_update(task.apply, optimizer, s.sft_steps, s.temperature)
+    iteration = loop.make_iteration(task, update, loop_settings(s))
     if mesh is None:
         return jax.jit(iteration)
     rep = parallel.replicated(mesh)

@@ -17,9 +17,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rmft_jax import bandit_plots, envs, metrics, regret
+from rmft_jax import envs, metrics, regret
 from rmft_jax.tasks import bandit, bandit_eval, fol
-from rmft_jax.training import checkpoint, fol_train, train_loop, workdir_lock
+from rmft_jax.training import checkpoint, driver, fol_train, workdir_files, workdir_lock
 
 METHOD_NAMES = {"scratch": ("initial", "rmft"), "greedy": ("greedy_init", "greedy_init_rmft")}
 
@@ -85,21 +85,15 @@ def train_init(cfg, init: str, workdir: str, env, heldout, optimizer, settings, 
     key_train, key_greedy, key_score = jax.random.split(key, 3)
     graphdef, params = stack_models(cfg, num_seeds)
     score = make_scorer(graphdef, settings, cfg.task, heldout, key_score)
-    t0 = time.perf_counter()
     if init == "greedy":
         params = greedy_init(cfg, env, graphdef, optimizer, settings, params, key_greedy, log)
     initial, initial_params = score(params), params
-    opt_state = jax.vmap(optimizer.init)(params)
     ckpt = checkpoint.Checkpointer(os.path.join(workdir, "checkpoints", init), int(cfg.checkpoint.max_to_keep))
-    start, params, opt_state, history = train_loop.restore(ckpt, params, opt_state, log)
-    iteration = per_seed(bandit.make_iteration(env, graphdef, optimizer, settings))
-    iteration = iteration.lower(params, opt_state, key_train).compile()
-    compile_s = time.perf_counter() - t0
-    total = int(cfg.rmft.num_iterations)
-    log(f"[{init}, {num_seeds} seed(s)] ready in {compile_s:.1f}s; training iterations {start + 1}..{total}")
-    params, opt_state, history = train_loop.train(
-        iteration, lambda p: progress_stats(score(p), heldout), (params, opt_state), key_train, total,
-        int(cfg.eval.every), ckpt, log, start, history, metrics_path=os.path.join(workdir, f"metrics_{init}.jsonl"))
+    run = driver.Run(iteration=per_seed(bandit.make_iteration(env, graphdef, optimizer, settings)), params=params,
+                     opt_state=jax.vmap(optimizer.init)(params), key_train=key_train,
+                     evaluate=lambda p: progress_stats(score(p), heldout))
+    params, _, history, compile_s = driver.train(run, cfg, ckpt, log, os.path.join(workdir, f"metrics_{init}.jsonl"),
+                                                 label=f"[{init}, {num_seeds} seed(s)] ")
     ckpt.close()
     return {"initial": initial, "final": score(params), "history": history, "compile_seconds": compile_s,
             "train_seconds": float(sum(r["seconds"] for r in history)), "graphdef": graphdef,
@@ -152,7 +146,7 @@ def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
 
 def _run_locked(cfg: Any, workdir: str, log: Callable[[str], None]) -> dict:
     """`run`'s body, with the workdir's lock held."""
-    fol_train.check_workdir_config(cfg, workdir)
+    workdir_files.check_config(cfg, workdir)
     results_path = os.path.join(workdir, "results.json")
     if finished(cfg, workdir):
         log(f"{workdir} already finished {cfg.rmft.num_iterations} iterations; nothing to do "
@@ -185,8 +179,10 @@ def _run_locked(cfg: Any, workdir: str, log: Callable[[str], None]) -> dict:
     if task == "nsmab":
         results["variation_budget"] = float(cfg.env.variation_budget)
         results["adapt_window"] = bandit_eval.ADAPT_WINDOW
-    fol_train.write_json_atomic(results_path, results)
+    workdir_files.write_json_atomic(results_path, results)
     demo = arm_choice_demo(heldout, demo_models, settings, key_baselines) if task == "nsmab" else None
+    from rmft_jax import bandit_plots  # matplotlib only when figures are written
+
     bandit_plots.write_figures(workdir, results, outputs, demo)
     for name, m in methods.items():
         log(f"{name:>18}: regret {m['regret']:7.3f} beta-hat {m['beta_hat']:.3f} "

@@ -50,6 +50,9 @@ class Checkpointer:
         self._manager.wait_until_finished()
 
     def close(self) -> None:
-        """Finish pending saves and release the manager."""
+        """Finish pending saves and release the manager (a second call does nothing)."""
+        if self._manager is None:
+            return
         self._manager.wait_until_finished()
         self._manager.close()
+        self._manager = None

@@ -1,12 +1,12 @@
-"""The FOL experiment driver: validate, resume, iterate with checkpoints, evaluate, write results.
+"""The FOL experiment: the FOL task in the generic driver (`driver.run`), its evaluation and report.
 
-Python only drives the outer loop here (logging, checkpoints, progress); every iteration is one
-compiled call from `rmft_jax.tasks.fol`. Re-running with the same workdir resumes from the newest
+`FOLExperiment.build` makes the run: the jitted core-loop iteration on the FOL task, the held-out
+evaluation and the report (initial and final model against FTL and Hedge, per scenario kind, the
+optional end-of-run worst-case check). Re-running with the same workdir resumes from the newest
 checkpoint and ends with the numbers an uninterrupted run would give; a finished run is not redone.
 """
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -14,67 +14,24 @@ from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 from absl import logging
 
-from rmft_jax import envs, parallel, plotting, regret
-from rmft_jax.studies import attack_study
-from rmft_jax.tasks import adversarial, fol
-from rmft_jax.training import checkpoint, train_loop, workdir_lock
+from rmft_jax import envs, parallel, regret
 from rmft_jax.baselines import full_info
+from rmft_jax.tasks import adversarial, fol
+from rmft_jax.training import checkpoint, driver, workdir_files, workdir_lock
 from rmft_jax.training.train_loop import TrainingDiverged
 
-# Fields that may change between a run and its resumption (more iterations, other eval cadence, another
-# device count: sharding changes where the numbers are computed, not what is trained).
-RESUMABLE_FIELDS = ("rmft.num_iterations", "eval.every", "parallel.data_axis_size")
 # Fields added after runs were made: a saved config without them trained with these values.
 ADDED_FIELD_DEFAULTS = {"rmft.independent_rewards": False,
                         **{f"adversary.{k}": (list(v) if isinstance(v, tuple) else v)
                            for k, v in adversarial.DEFAULTS.items()}}
 
 
-def _flatten(d: dict, prefix: str = "") -> dict:
-    """{'a': {'b': 1}} -> {'a.b': 1}."""
-    out = {}
-    for k, v in d.items():
-        name = f"{prefix}{k}"
-        out.update(_flatten(v, name + ".") if isinstance(v, dict) else {name: v})
-    return out
-
-
 def check_workdir_config(cfg: Any, workdir: str) -> None:
     """Write config.json on the first run; on a resumed run refuse a config that changed what was trained."""
-    path = os.path.join(workdir, "config.json")
-    if os.path.exists(path):
-        with open(path) as fh:
-            saved = _flatten(json.load(fh))
-        current = _flatten(json.loads(cfg.to_json()))
-        saved = {**{k: v for k, v in ADDED_FIELD_DEFAULTS.items() if k in current}, **saved}
-        changed = sorted(k for k in set(saved) | set(current)
-                         if k not in RESUMABLE_FIELDS and not k.startswith("attack.")
-                         and saved.get(k) != current.get(k))
-        if changed:
-            raise ValueError(f"{workdir} holds a run with a different config (changed: {', '.join(changed)}); "
-                             "use a fresh --workdir or the same config.")
-    write_json_atomic(path, json.loads(cfg.to_json()))
-
-
-def write_json_atomic(path: str, obj: Any) -> None:
-    """Write JSON to a temporary file next to `path`, then rename: a reader sees the old file or the new one."""
-    tmp = f"{path}.tmp.{os.getpid()}"
-    with open(tmp, "w") as fh:
-        json.dump(obj, fh, indent=2)
-    os.replace(tmp, path)
-
-
-def load_config(workdir: str) -> ml_collections.ConfigDict:
-    """The config a workdir was trained with."""
-    path = os.path.join(workdir, "config.json")
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{path} not found: {workdir} is not a finished or running RMFT workdir.")
-    with open(path) as fh:
-        return ml_collections.ConfigDict(json.load(fh))
+    workdir_files.check_config(cfg, workdir, ADDED_FIELD_DEFAULTS)
 
 
 def _stats(curves_NxT: jax.Array) -> dict[str, float]:
@@ -114,9 +71,10 @@ def per_scenario_regret(curves: dict, labels_N: np.ndarray, names: tuple) -> dic
             for i, name in enumerate(names) if np.any(labels_N == i)}
 
 
-def _write_outputs(workdir: str, results: dict, curves: dict, history: list) -> None:
-    """results.json and the two figures."""
-    write_json_atomic(os.path.join(workdir, "results.json"), results)
+def _write_figures(workdir: str, results: dict, curves: dict, history: list) -> None:
+    """regret_curves.png and training_curves.png."""
+    from rmft_jax import plotting  # matplotlib only when figures are written
+
     labels = {"initial": "initial model", "final": "RMFT model", "ftl": "FTL",
               "ftrl": f"Hedge (tuned eta={results['ftrl']['eta']:.3g})"}
     panel = {labels[k]: np.asarray(curves[k]) for k in ("initial", "final", "ftl", "ftrl")}
@@ -130,78 +88,74 @@ def _write_outputs(workdir: str, results: dict, curves: dict, history: list) -> 
     plotting.plot_series(series, os.path.join(workdir, "training_curves.png"), title="Iterative RMFT")
 
 
-def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
-    """Train (or resume, or just report a finished run) and return the results dict; one run per workdir."""
-    fol.validate_config(cfg)
-    os.makedirs(workdir, exist_ok=True)
-    with workdir_lock.hold(workdir):
-        return _run_locked(cfg, workdir, log)
+class FOLExperiment:
+    """The FOL task for `driver.run`: config validation and the run of a config."""
 
+    def __init__(self, log: Callable[[str], None] = print):
+        """`log` receives the report's summary lines."""
+        self.log = log
 
-def _run_locked(cfg: Any, workdir: str, log: Callable[[str], None]) -> dict:
-    """`run`'s body, with the workdir's lock held."""
-    check_workdir_config(cfg, workdir)
-    settings = fol.FOLSettings.from_config(cfg)
-    mesh = parallel.make_data_mesh(parallel.data_axis_size(cfg))
-    env = fol.build_env(cfg)
-    key_eval, key_train = jax.random.split(jax.random.key(int(cfg.seed)), 2)
-    graphdef, params = fol.build_model(cfg, seed=int(cfg.seed))
-    optimizer = fol.build_optimizer(cfg)
-    opt_state = optimizer.init(params)
-    ckpt = checkpoint.Checkpointer(os.path.join(workdir, "checkpoints"), int(cfg.checkpoint.max_to_keep))
-    start, params, opt_state, history = train_loop.restore(ckpt, params, opt_state, log)
-    params, opt_state = parallel.replicate(mesh, (params, opt_state))
-    total = int(cfg.rmft.num_iterations)
-    results_path = os.path.join(workdir, "results.json")
-    if start >= total and os.path.exists(results_path):
-        log(f"{workdir} already finished {start} iterations; nothing to do (results in {results_path}).")
-        ckpt.close()
-        with open(results_path) as fh:
-            return json.load(fh)
+    def validate(self, cfg: Any) -> None:
+        """`fol.validate_config`."""
+        fol.validate_config(cfg)
 
-    heldout_NxTxA, labels_N = sample_heldout(env, key_eval, int(cfg.eval.num_scenarios))
-    heldout_local_NxTxA, heldout_NxTxA = heldout_NxTxA, parallel.put_batch(mesh, heldout_NxTxA)
-    jitted_evaluate = fol.make_evaluate(graphdef, settings.temperature, mesh)
-    evaluate = lambda p, r: jax.tree.map(parallel.to_host, jitted_evaluate(p, r))
-    t0 = time.perf_counter()
-    key_train = parallel.replicate(mesh, key_train)
-    iteration = fol.make_iteration(env, graphdef, optimizer, settings, mesh).lower(
-        params, opt_state, key_train).compile()
-    init_params = parallel.replicate(mesh, fol.build_model(cfg, seed=int(cfg.seed))[1])
-    init_curves, _ = evaluate(init_params, heldout_NxTxA)
-    compile_s = time.perf_counter() - t0
-    log(f"compiled in {compile_s:.1f}s; training iterations {start + 1}..{total}")
+    def build(self, cfg: Any) -> driver.Run:
+        """The jitted iteration, held-out evaluation and report of a validated FOL config."""
+        settings = fol.FOLSettings.from_config(cfg)
+        mesh = parallel.make_data_mesh(parallel.data_axis_size(cfg))
+        env = fol.build_env(cfg)
+        key_eval, key_train = jax.random.split(jax.random.key(int(cfg.seed)), 2)
+        graphdef, params = fol.build_model(cfg, seed=int(cfg.seed))
+        optimizer = fol.build_optimizer(cfg)
+        heldout_local_NxTxA, labels_N = sample_heldout(env, key_eval, int(cfg.eval.num_scenarios))
+        heldout_NxTxA = parallel.put_batch(mesh, heldout_local_NxTxA)
+        jitted_evaluate = fol.make_evaluate(graphdef, settings.temperature, mesh)
+        curves = lambda p: parallel.to_host(jitted_evaluate(p, heldout_NxTxA)[0])
 
-    evaluate_stats = lambda p: {k: float(v) for k, v in jax.device_get(evaluate(p, heldout_NxTxA)[1]).items()}
-    params, opt_state, history = train_loop.train(iteration, evaluate_stats, (params, opt_state), key_train, total,
-                                                  int(cfg.eval.every), ckpt, log, start, history,
-                                                  metrics_path=os.path.join(workdir, "metrics.jsonl")
-                                                  if jax.process_index() == 0 else None)
+        def evaluate(p):
+            """Held-out regret, beta-hat and p_reg of params."""
+            return {k: float(v) for k, v in jax.device_get(jitted_evaluate(p, heldout_NxTxA)[1]).items()}
 
-    final_curves, _ = evaluate(params, heldout_NxTxA)
-    base_stats, base_curves = heldout_baselines(cfg, heldout_local_NxTxA)
-    results = {
-        "config": cfg.to_dict(), "horizon": settings.horizon, "num_actions": settings.num_actions,
-        "iterations": history, "initial": _stats(init_curves), "final": _stats(final_curves), **base_stats,
-        "per_scenario": per_scenario_regret({"initial": init_curves, "final": final_curves, **base_curves},
-                                            labels_N, tuple(cfg.env.scenarios)),
-        "compile_seconds": compile_s, "train_seconds": float(sum(r["seconds"] for r in history)),
-    }
-    results["final"]["ratio_to_tuned_hedge"] = results["final"]["eval_regret"] / results["ftrl"]["eval_regret"]
-    results["final"]["ratio_to_initial"] = results["final"]["eval_regret"] / results["initial"]["eval_regret"]
-    if cfg.get("attack", {}).get("at_end", False):
+        def report(init_params, final_params, history):
+            """results.json's dict and the figures' writer."""
+            init_curves = curves(parallel.replicate(mesh, init_params))
+            final_curves = curves(final_params)
+            base_stats, base_curves = heldout_baselines(cfg, heldout_local_NxTxA)
+            all_curves = {"initial": init_curves, "final": final_curves, **base_curves}
+            results = {
+                "config": cfg.to_dict(), "horizon": settings.horizon, "num_actions": settings.num_actions,
+                "iterations": history, "initial": _stats(init_curves), "final": _stats(final_curves), **base_stats,
+                "per_scenario": per_scenario_regret(all_curves, labels_N, tuple(cfg.env.scenarios)),
+            }
+            f, h, i = results["final"], results["ftrl"], results["initial"]
+            f["ratio_to_tuned_hedge"], f["ratio_to_initial"] = f["eval_regret"] / h["eval_regret"], f["eval_regret"] / i["eval_regret"]
+            if cfg.get("attack", {}).get("at_end", False):
+                self._worst_case(cfg, graphdef, final_params, results)
+            self.log(f"final held-out regret {f['eval_regret']:.3f} (beta-hat {f['beta_hat']:.3f}, p_reg "
+                     f"{f['p_reg']:.2g}); tuned Hedge {h['eval_regret']:.3f} (eta {h['eta']:.3g}); initial "
+                     f"{i['eval_regret']:.3f}")
+            return results, lambda workdir: _write_figures(workdir, results, all_curves, history)
+
+        return driver.Run(iteration=fol.make_iteration(env, graphdef, optimizer, settings, mesh),
+                          params=params, opt_state=optimizer.init(params),
+                          key_train=parallel.replicate(mesh, key_train), evaluate=evaluate, report=report,
+                          place=lambda tree: parallel.replicate(mesh, tree))
+
+    def _worst_case(self, cfg: Any, graphdef: Any, params: Any, results: dict) -> None:
+        """The end-of-run worst-case check (cfg.attack.at_end) into results['worst_case']."""
+        from rmft_jax.studies import attack_study  # the attack code only when it runs
+
         t_attack = time.perf_counter()
         results["worst_case"] = w = attack_study.training_worst_case(cfg, graphdef, params, results["ftrl"]["eta"])
         results["attack_seconds"] = time.perf_counter() - t_attack
-        log(f"worst found regret at T={w['horizon']}: model {w['model']:.3f} ({w['model_method']}), tuned Hedge "
-            f"{w['hedge_tuned']:.3f} ({w['ratio_to_hedge_tuned']:.2f}x; lower bounds, {results['attack_seconds']:.1f}s)")
-    ckpt.close()
-    if jax.process_index() == 0:  # one writer when several hosts share the workdir
-        _write_outputs(workdir, results, {"initial": init_curves, "final": final_curves, **base_curves}, history)
-    f, h = results["final"], results["ftrl"]
-    log(f"final held-out regret {f['eval_regret']:.3f} (beta-hat {f['beta_hat']:.3f}, p_reg {f['p_reg']:.2g}); "
-        f"tuned Hedge {h['eval_regret']:.3f} (eta {h['eta']:.3g}); initial {results['initial']['eval_regret']:.3f}")
-    return results
+        self.log(f"worst found regret at T={w['horizon']}: model {w['model']:.3f} ({w['model_method']}), tuned "
+                 f"Hedge {w['hedge_tuned']:.3f} ({w['ratio_to_hedge_tuned']:.2f}x; lower bounds, "
+                 f"{results['attack_seconds']:.1f}s)")
+
+
+def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
+    """Train (or resume, or just report a finished run) and return the results dict; one run per workdir."""
+    return driver.run(cfg, workdir, FOLExperiment(log), log, ADDED_FIELD_DEFAULTS)
 
 
 def cli_run(cfg: Any, workdir: str, run_fn: Callable | None = None) -> None:

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 
 from rmft_jax import models
 from rmft_jax.tasks import bandit, bandit_rollout, fol
-from rmft_jax.training import checkpoint, fol_train
+from rmft_jax.training import checkpoint, workdir_files
 
 
 def load_policy(workdir: str, step: int | None = None, init: str = "scratch",
@@ -34,7 +34,7 @@ def load_policy(workdir: str, step: int | None = None, init: str = "scratch",
     pre-drawn reward tables and returns (actions (N, T), observed rewards (N, T)). `init` picks the
     trained init ("scratch" or "greedy") and `seed_index` one of its seeds.
     """
-    cfg = fol_train.load_config(workdir)
+    cfg = workdir_files.load_config(workdir)
     if "task" in cfg:
         return _load_bandit_policy(cfg, workdir, step, init, seed_index)
     graphdef, params = load_checkpoint_params(workdir, cfg, step)
@@ -56,7 +56,7 @@ def load_policy(workdir: str, step: int | None = None, init: str = "scratch",
 
 def load_checkpoint_params(workdir: str, cfg=None, step: int | None = None) -> tuple:
     """(graphdef, params) of an FOL workdir's model at checkpoint `step` (default: the newest)."""
-    cfg = fol_train.load_config(workdir) if cfg is None else cfg
+    cfg = workdir_files.load_config(workdir) if cfg is None else cfg
     graphdef, params = fol.build_model(cfg, seed=int(cfg.seed))
     opt_state = fol.build_optimizer(cfg).init(params)
     params, _ = _restore(os.path.join(workdir, "checkpoints"), step, (params, opt_state))

@@ -1,0 +1,77 @@
+"""A workdir's files that later runs read: config.json (checked on resume) and atomic writes.
+
+Every file a later run reads is written to a temporary file next to it, flushed to disk, then
+renamed over it: a run killed while writing leaves the previous file or none, never a truncated one.
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import ml_collections
+
+# Fields that may change between a run and its resumption (more iterations, other eval or checkpoint
+# cadence, another device count: sharding changes where the numbers are computed, not what is trained).
+RESUMABLE_FIELDS = ("rmft.num_iterations", "eval.every", "parallel.data_axis_size", "checkpoint.every")
+
+
+def write_text_atomic(path: str, text: str) -> None:
+    """Write `text` to a temporary file next to `path`, fsync, then rename: readers see the old file or the new."""
+    tmp = f"{path}.tmp.{os.getpid()}"
+    with open(tmp, "w") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def write_json_atomic(path: str, obj: Any) -> None:
+    """`write_text_atomic` of `obj` as indented JSON."""
+    write_text_atomic(path, json.dumps(obj, indent=2))
+
+
+def _flatten(d: dict, prefix: str = "") -> dict:
+    """{'a': {'b': 1}} -> {'a.b': 1}."""
+    out = {}
+    for k, v in d.items():
+        name = f"{prefix}{k}"
+        out.update(_flatten(v, name + ".") if isinstance(v, dict) else {name: v})
+    return out
+
+
+def check_config(cfg: Any, workdir: str, added_defaults: dict | None = None,
+                 ignored_prefixes: tuple = ("attack.",)) -> None:
+    """Write config.json on the first run; on a resumed run refuse a config that changed what was trained.
+
+    `added_defaults` holds fields added after runs were made: a saved config without them trained
+    with these values. Fields under `ignored_prefixes` (end-of-run checks) may change freely.
+    """
+    path = os.path.join(workdir, "config.json")
+    if os.path.exists(path):
+        with open(path) as fh:
+            saved = _flatten(json.load(fh))
+        current = _flatten(json.loads(cfg.to_json()))
+        saved = {**{k: v for k, v in (added_defaults or {}).items() if k in current}, **saved}
+        changed = sorted(k for k in set(saved) | set(current)
+                         if k not in RESUMABLE_FIELDS and not k.startswith(ignored_prefixes)
+                         and saved.get(k) != current.get(k))
+        if changed:
+            raise ValueError(f"{workdir} holds a run with a different config (changed: {', '.join(changed)}); "
+                             "use a fresh --workdir or the same config.")
+    write_json_atomic(path, json.loads(cfg.to_json()))
+
+
+def load_config(workdir: str) -> ml_collections.ConfigDict:
+    """The config a workdir was trained with."""
+    path = os.path.join(workdir, "config.json")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path} not found: {workdir} is not a finished or running RMFT workdir.")
+    with open(path) as fh:
+        return ml_collections.ConfigDict(json.load(fh))
+
+
+def load_json(path: str) -> Any:
+    """A JSON file a run wrote."""
+    with open(path) as fh:
+        return json.load(fh)
