@@ -5,6 +5,8 @@ round T is `curve[..., -1]`. All functions accept arbitrary leading batch dimens
 """
 from __future__ import annotations
 
+import functools
+
 from typing import Any
 
 import jax
@@ -160,8 +162,13 @@ def growth(curve: Array, min_round: int = 1) -> dict[str, jax.Array]:
     _checks.check_horizon(jnp.shape(curve)[-1], name="curve.shape[-1] (the horizon T)")
     if int(min_round) < 1 or int(min_round) > jnp.shape(curve)[-1] - 2:
         raise ValueError(f"min_round must be in [1, T - 2] (1-indexed rounds), got {min_round}.")
-    curve = jnp.asarray(curve)
-    fn = lambda c: _growth_1d(c, int(min_round))
+    return _growth_nd(jnp.asarray(curve), int(min_round))
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _growth_nd(curve: jax.Array, min_round: int) -> dict[str, jax.Array]:
+    """`_growth_1d` vmapped over the leading axes, compiled once per shape (eager calls would compile op by op)."""
+    fn = lambda c: _growth_1d(c, min_round)
     for _ in range(curve.ndim - 1):
         fn = jax.vmap(fn)
     return fn(curve)

@@ -1,5 +1,17 @@
-"""Test setup: CPU only, quiet logs."""
+"""Test setup: CPU only, quiet logs, and one persistent compilation cache for the session.
+
+The cache directory is shared by the xdist workers and the subprocesses the CLI tests start (it is
+in the environment), so a program compiled by one test (a smoke run, then its resumption or its CLI
+twin) is loaded, not recompiled, by the next. It starts empty in each session: nothing is reused
+across code versions. RMFT_JAX_TEST_CACHE=0 turns it off.
+"""
 import os
+import tempfile
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+if os.environ.get("RMFT_JAX_TEST_CACHE", "1") != "0" and "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+    # xdist workers inherit the controller's environment, so all of them see the same directory.
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="rmft_jax_test_cache_")
+    os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
+    os.environ["JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES"] = "-1"
