@@ -15,7 +15,7 @@ from experiments.configs import fol_single_layer
 from rmft_jax import envs, models
 from rmft_jax.core import selection, sft
 from rmft_jax.studies import attack_study
-from rmft_jax.tasks import fol, fol_sequential
+from rmft_jax.tasks import fol, fol_sequential, rollout
 from rmft_jax.training import fol_train
 from rmft_jax.attacks import adaptive
 
@@ -42,7 +42,7 @@ def test_sequential_rollout_equals_one_pass_on_oblivious_tables(name):
     one_pass = models.apply(graphdef, params, table_BxTxA)
     np.testing.assert_allclose(logits, one_pass, atol=2e-5)
     np.testing.assert_array_equal(paths.tables_xTxA, table_BxTxA)
-    expected_actions = fol_sequential.inverse_cdf_sample(jax.nn.softmax(one_pass, axis=-1), uniforms_BxT)
+    expected_actions = rollout.inverse_cdf_sample(jax.nn.softmax(one_pass, axis=-1), uniforms_BxT)
     np.testing.assert_array_equal(paths.actions_xT, expected_actions)
     onehot = jax.nn.one_hot(paths.actions_xT, num_actions)
     realized = jnp.max(jnp.sum(table_BxTxA, 1), -1) - jnp.sum(onehot * table_BxTxA, (1, 2))

@@ -202,6 +202,7 @@ def mab_run(tmp_path_factory):
 METHOD_KEYS = {"regret", "beta_hat", "p_reg", "suff_fail_freq", "k_min_frac", "greedy_frac"}
 
 
+@pytest.mark.xdist_group("mab_run")  # one worker computes the module fixture once
 def test_mab_results_figures_and_policy(mab_run):
     workdir, results = mab_run
     for name in ("results.json", "config.json", "regret_curves.png", "training_curves.png"):
@@ -223,6 +224,7 @@ def test_mab_results_figures_and_policy(mab_run):
         load_policy(workdir, init="greedy", seed_index=2)
 
 
+@pytest.mark.xdist_group("mab_run")  # one worker computes the module fixture once
 def test_finished_run_is_not_redone(mab_run):
     workdir, results = mab_run
     lines = []

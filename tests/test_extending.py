@@ -12,6 +12,9 @@ from rmft_jax import models
 from rmft_jax.tasks import shortest_path
 from rmft_jax.training import driver
 
+# One xdist worker runs this module, so its module-scoped fixture is computed once (see pyproject addopts).
+pytestmark = pytest.mark.xdist_group("shortest_path_run")
+
 quiet = lambda msg: None
 
 

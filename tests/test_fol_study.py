@@ -80,6 +80,7 @@ def test_verdicts_read_the_intervals():
     assert fol_study.verdicts(results)["iteration"].startswith("not reproduced")
 
 
+@pytest.mark.slow  # the whole study CLI, 2 seeds x 6 arms + bandit arms: about 2 minutes
 def test_ablations_cli_smoke(tmp_path):
     done = subprocess.run([sys.executable, "-m", "experiments.ablations",
                            "--config=experiments/configs/ablations.py:smoke", f"--workdir={tmp_path}"],

@@ -16,6 +16,9 @@ from rmft_jax.tasks import fol
 from rmft_jax.training import fol_train
 from rmft_jax.training.checkpoint import CheckpointError
 
+# One xdist worker runs this module, so its module-scoped fixture is computed once (see pyproject addopts).
+pytestmark = pytest.mark.xdist_group("fol_finished_run")
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 quiet = lambda msg: None
 

@@ -13,10 +13,12 @@ from rmft_jax.tasks import fol
 from rmft_jax.training import fol_train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# One xdist worker runs this module, so its module-scoped fixtures are computed once (see pyproject addopts).
+pytestmark = pytest.mark.xdist_group("eight_devices")
 
 # Runs in a fresh interpreter: XLA_FLAGS must be set before jax initializes its CPU backend.
 SCRIPT = r"""
-import json, tempfile
+import json, sys, tempfile
 import jax, jax.numpy as jnp, numpy as np
 from experiments.configs import fol_single_layer
 from rmft_jax import parallel
@@ -25,7 +27,7 @@ from rmft_jax.training import fol_train
 
 assert jax.device_count() == 8, jax.devices()
 out = {}
-for model in ("linear_attention", "transformer"):
+for model in sys.argv[1].split(","):
     cfg = fol_single_layer.get_config("smoke")
     cfg.rmft.num_scenarios, cfg.rmft.num_rollouts = 64, 4
     if model == "transformer":
@@ -56,7 +58,7 @@ for model in ("linear_attention", "transformer"):
     out[model] = runs
 
 results = {}
-for n in (1, 8):
+for n in ((1, 8) if sys.argv[2] == "driver" else ()):
     cfg = fol_single_layer.get_config("smoke")
     cfg.rmft.num_iterations, cfg.parallel.data_axis_size = 2, n
     with tempfile.TemporaryDirectory() as tmp:
@@ -67,21 +69,40 @@ print("JSON" + json.dumps(out))
 """
 
 
-@pytest.fixture(scope="module")
-def eight_devices():
-    """Results of the script above on 8 forced host devices."""
+def run_on_eight_devices(models: str, driver: bool) -> dict:
+    """Results of the script above on 8 forced host devices for these models (and the driver check)."""
     env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8", JAX_PLATFORMS="cpu",
                PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    done = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run([sys.executable, "-c", SCRIPT, models, "driver" if driver else "-"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     line = [x for x in done.stdout.splitlines() if x.startswith("JSON")][-1]
     return json.loads(line[4:])
 
 
-@pytest.mark.parametrize("model", ["linear_attention", "transformer"])
-def test_eight_devices_match_one_device(eight_devices, model):
-    one, eight = eight_devices[model]["1"], eight_devices[model]["8"]
+@pytest.fixture(scope="module")
+def eight_devices():
+    """The single-layer model and the driver on 8 devices (the default run)."""
+    return run_on_eight_devices("linear_attention", driver=True)
+
+
+@pytest.fixture(scope="module")
+def eight_devices_transformer():
+    """The transformer on 8 devices (slow: its 8-way compile takes about a minute on 2 cores)."""
+    return run_on_eight_devices("transformer", driver=False)
+
+
+def sharded(request, model: str) -> dict:
+    """The 8-device results of `model`."""
+    return request.getfixturevalue("eight_devices" if model == "linear_attention" else "eight_devices_transformer")
+
+
+MODELS = ["linear_attention", pytest.param("transformer", marks=pytest.mark.slow)]
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_eight_devices_match_one_device(request, model):
+    one, eight = sharded(request, model)[model]["1"], sharded(request, model)[model]["8"]
     for path, a in one["params"].items():
         a, b = np.asarray(a), np.asarray(eight["params"][path])
         if "qkv" in path and "bias" in path:
@@ -96,9 +117,9 @@ def test_eight_devices_match_one_device(eight_devices, model):
     assert one["metrics"][-1]["sft_loss"] != one["metrics"][0]["sft_loss_first"]  # it did train
 
 
-@pytest.mark.parametrize("model", ["linear_attention", "transformer"])
-def test_eight_devices_really_split_the_scenarios(eight_devices, model):
-    one, eight = eight_devices[model]["1"], eight_devices[model]["8"]
+@pytest.mark.parametrize("model", MODELS)
+def test_eight_devices_really_split_the_scenarios(request, model):
+    one, eight = sharded(request, model)[model]["1"], sharded(request, model)[model]["8"]
     # Each device holds 64 / 8 = 8 scenarios' targets, and gradients are summed across devices.
     assert eight["local_targets"] and not eight["global_targets"] and eight["all_reduce"] > 0
     assert one["global_targets"] and one["all_reduce"] == 0

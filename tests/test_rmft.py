@@ -10,7 +10,7 @@ import pytest
 from absl.testing import parameterized
 
 from experiments.configs import fol_single_layer
-from rmft_jax import models, regret
+from rmft_jax import envs, models, regret
 from rmft_jax.core import selection, sft
 from rmft_jax.tasks import fol, rollout
 
@@ -126,7 +126,7 @@ class IterationTest(parameterized.TestCase):
         env = fol.build_env(cfg)
         graphdef, params = fol.build_model(cfg, seed=0)
         optimizer = fol.build_optimizer(cfg)
-        heldout = jax.vmap(env.sample)(jax.random.split(jax.random.key(99), 256))
+        heldout = envs.sample_batch(env, jax.random.key(99), 256)  # jitted: eager vmap compiles op by op
         evaluate = fol.make_evaluate(graphdef)
         before = float(evaluate(params, heldout)[1]["eval_regret"])
         iteration = fol.make_iteration(env, graphdef, optimizer, settings)

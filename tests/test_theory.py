@@ -162,13 +162,19 @@ def test_cli_smoke_writes_fixed_point_json(tmp_path):
     assert bad.returncode != 0 and "eta_min" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_committed_notebook_is_stripped():
+    nbformat = pytest.importorskip("nbformat")
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    # Outputs stay out of git: the committed notebook is stripped.
+    assert all(not cell.get("outputs") for cell in nb.cells if cell.cell_type == "code")
+
+
+@pytest.mark.slow  # a kernel runs the theory smoke study that test_cli_smoke_writes_fixed_point_json runs by the CLI
 def test_notebook_runs_top_to_bottom_on_smoke_config(tmp_path, monkeypatch):
     nbformat = pytest.importorskip("nbformat")
     from nbclient import NotebookClient
 
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    # Outputs stay out of git: the committed notebook is stripped.
-    assert all(not cell.get("outputs") for cell in nb.cells if cell.cell_type == "code")
     monkeypatch.setenv("THEORY_NOTEBOOK_VARIANT", "smoke")
     monkeypatch.setenv("THEORY_NOTEBOOK_WORKDIR", str(tmp_path))
     monkeypatch.setenv("JAX_PLATFORMS", "cpu")

@@ -25,6 +25,9 @@ def base_config() -> ml_collections.ConfigDict:
     c.rmft.num_selected = 2  # k
     c.rmft.selection = "regret"  # regret | reward | random
     c.rmft.exploration = "sample"  # sample (a_t ~ pi_t) | logit_noise
+    # How sampled actions are drawn: gumbel (jax.random.categorical, one-hot targets; every quoted number) |
+    # inverse_cdf (one uniform per round and trajectory, integer actions: faster, another random stream).
+    c.rmft.sampler = "gumbel"
     c.rmft.temperature = 1.0
     c.rmft.noise_std = 1.0  # logit noise, used by exploration='logit_noise'
     # True: each of a scenario's L rollouts draws its own table from the scenario's process (same means,

@@ -34,6 +34,16 @@ def check_rewards(rewards: Any, input_dim: int) -> None:
         )
 
 
+PREFIX_SUMS = ("cumsum", "matmul")
+
+
+def exclusive_prefix_sum_matmul(terms_xTxA: jax.Array) -> jax.Array:
+    """sum_{i<t} terms_i for every t, as one matmul with a strictly lower-triangular (T, T) matrix."""
+    horizon = terms_xTxA.shape[-2]
+    strict_TxT = jnp.tril(jnp.ones((horizon, horizon), terms_xTxA.dtype), k=-1)
+    return jnp.einsum("ts,...sa->...ta", strict_TxT, terms_xTxA)
+
+
 class LinearAttention(nnx.Module):
     """Linear self-attention over past reward tokens with a constant (or learned) query token."""
 
@@ -45,10 +55,19 @@ class LinearAttention(nnx.Module):
         key_dim: int | None = None,
         init_scale: float = 0.1,
         learned_query: bool = False,
+        prefix_sum: str = "cumsum",
         rngs: nnx.Rngs,
     ):
-        """Draw V (A x D+1), K and Q (d x D+1) from N(0, init_scale^2); b = 0; D = input_dim."""
+        """Draw V (A x D+1), K and Q (d x D+1) from N(0, init_scale^2); b = 0; D = input_dim.
+
+        `prefix_sum` picks how the full pass sums past rounds: "cumsum" (every quoted number) or
+        "matmul" (a strictly lower-triangular (T, T) matrix times the terms; faster on CPU, other
+        float rounding).
+        """
         _check_num_actions(num_actions)
+        if prefix_sum not in PREFIX_SUMS:
+            raise ValueError(f"prefix_sum must be one of {list(PREFIX_SUMS)}, got {prefix_sum!r}.")
+        self.prefix_sum = prefix_sum
         check_positive("init_scale", init_scale, allow_zero=True)
         input_dim = num_actions if input_dim is None else input_dim
         key_dim = input_dim + 1 if key_dim is None else key_dim
@@ -86,6 +105,8 @@ class LinearAttention(nnx.Module):
         """Logits (..., T, A) of all rounds; round t sees only rewards of rounds < t."""
         self.check_input(rewards_xTxD)
         terms_xTxA = self.contributions(rewards_xTxD)
+        if getattr(self, "prefix_sum", "cumsum") == "matmul":  # subclasses may not set it
+            return self.readout(exclusive_prefix_sum_matmul(terms_xTxA))
         cumsum_xTxA = jnp.cumsum(terms_xTxA, axis=-2)
         # Exclusive prefix sum: shift by one round so round 0 sees nothing and round t sees i < t.
         pad = [(0, 0)] * (cumsum_xTxA.ndim - 2) + [(1, 0), (0, 0)]

@@ -33,6 +33,7 @@ class FOLSettings:
     num_selected: int
     selection: str = "regret"
     exploration: str = "sample"
+    sampler: str = "gumbel"
     temperature: float = 1.0
     noise_std: float = 1.0
     target: str = "actions"
@@ -59,7 +60,8 @@ class FOLSettings:
         _, attack, adaptive_count = adversarial.scenario_counts(r.num_scenarios, a["adaptive_share"], a["attack_share"])
         return cls(horizon=cfg.env.horizon, num_actions=cfg.env.num_actions, num_scenarios=r.num_scenarios,
                    num_rollouts=r.num_rollouts, num_selected=r.num_selected, selection=r.selection,
-                   exploration=r.exploration, temperature=float(r.temperature), noise_std=float(r.noise_std),
+                   exploration=r.exploration, sampler=r.get("sampler", "gumbel"), temperature=float(r.temperature),
+                   noise_std=float(r.noise_std),
                    target=cfg.sft.target, sft_steps=cfg.sft.num_steps, attack_scenarios=attack,
                    adaptive_scenarios=adaptive_count, adversary_kinds=a["kinds"], adversary_prob=a["adversary_prob"],
                    attack_steps=int(a["attack_steps"]), attack_step_size=float(a["attack_step_size"]),
@@ -98,6 +100,10 @@ def validate_config(cfg: Any) -> None:
     _checks.check_choice("rmft.selection", r.selection, selection.SELECTIONS)
     _checks.check_choice("rmft.exploration", r.exploration, rollout.EXPLORATIONS)
     _checks.check_choice("sft.target", s.target, rollout.TARGETS)
+    _checks.check_choice("rmft.sampler", r.get("sampler", "gumbel"), rollout.SAMPLERS)
+    if r.get("sampler", "gumbel") == "inverse_cdf" and (r.exploration != "sample" or s.target != "actions"):
+        raise ValueError("rmft.sampler='inverse_cdf' draws sampled actions: it needs rmft.exploration='sample' "
+                         "and sft.target='actions'.")
     if s.target == "policy" and r.exploration == "sample":
         raise ValueError("sft.target='policy' needs rmft.exploration='logit_noise': with sampled actions every "
                          "rollout of a scenario has the same policy, so imitating it would change nothing.")
@@ -222,7 +228,8 @@ class FOLTask:
         if shared:
             logits_SxTxA = shard(self.apply(params, rewards_SxTxA))
             traj = jax.tree.map(shard, rollout.fol_rollouts(logits_SxTxA, rewards_SxTxA, key_roll, s.num_rollouts,
-                                                            s.temperature, s.exploration, s.noise_std, s.target))
+                                                            s.temperature, s.exploration, s.noise_std, s.target,
+                                                            s.sampler))
         data = FOLRollouts(rewards_SxTxA, traj, _concat(paths))
         return loop.Rollouts(_per_rollout(data, "regret"), _per_rollout(data, "reward"), data)
 
@@ -231,7 +238,11 @@ class FOLTask:
         s, data = self.settings, rolls.data
         num_shared = data.rewards_SxTxA.shape[0]
         inputs, targets = [], []
-        if data.shared is not None:
+        if data.shared is not None and data.shared.actions_MxLxT is not None:  # inverse-CDF sampler
+            kept_SxkxT = selection.gather_rollouts(data.shared.actions_MxLxT, keep_Mxk[:num_shared])
+            inputs.append(data.rewards_SxTxA)
+            targets.append(self.shard(jnp.mean(jax.nn.one_hot(kept_SxkxT, s.num_actions), axis=1)))
+        elif data.shared is not None:
             kept_SxkxTxA = selection.gather_rollouts(data.shared.targets_MxLxTxA, keep_Mxk[:num_shared])
             inputs.append(data.rewards_SxTxA)
             targets.append(self.shard(jnp.mean(kept_SxkxTxA, axis=1)))

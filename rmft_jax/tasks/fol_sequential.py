@@ -20,6 +20,7 @@ import jax.numpy as jnp
 
 from rmft_jax import models
 from rmft_jax.attacks import adaptive
+from rmft_jax.tasks import rollout
 
 
 class PathRollouts(NamedTuple):
@@ -32,13 +33,6 @@ class PathRollouts(NamedTuple):
     actions_xT: jax.Array
     regret_x: jax.Array
     reward_x: jax.Array
-
-
-def inverse_cdf_sample(probs_xA: jax.Array, uniforms_x: jax.Array) -> jax.Array:
-    """Actions (...) with P(a) = probs[a]: the first a whose cumulative probability exceeds u."""
-    cdf_xA = jnp.cumsum(probs_xA, axis=-1)
-    actions = jnp.sum(cdf_xA <= uniforms_x[..., None] * cdf_xA[..., -1:], axis=-1)
-    return jnp.minimum(actions, probs_xA.shape[-1] - 1)  # guards u * total rounding to the last edge
 
 
 def path_stats(tables_BxTxA: jax.Array, actions_BxT: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -59,7 +53,7 @@ def sequential_rollout(graphdef, params, reward_fn: Callable[[jax.Array, adaptiv
         """The round's view, rewards and sampled actions."""
         probs_BxA = jax.nn.softmax(logits_BxA / temperature, axis=-1)
         rewards_BxA = reward_fn(t, adaptive.AdversaryView(t, probs_BxA, counts_BxA, last_B, pair_Bx2))
-        actions_B = inverse_cdf_sample(probs_BxA, u_B)
+        actions_B = rollout.inverse_cdf_sample(probs_BxA, u_B)
         return rewards_BxA.astype(logits_BxA.dtype), actions_B
 
     def round_fn(carry, xs):

@@ -11,6 +11,10 @@ L trajectories of a scenario differ only in where their randomness enters. Two k
       realized regret of those actions and SFT imitates them (cross-entropy on one-hot targets);
   target="policy": the trajectory is its sequence of policies; its regret is their expected regret
       and SFT imitates the policies themselves (needs logit_noise, or all L would be identical).
+And how sampled actions are drawn (`sampler`, with exploration="sample" and target="actions"):
+  "gumbel" (default): `jax.random.categorical` on the (M, L, T, A) logits; targets are one-hot (M, L, T, A);
+  "inverse_cdf": one uniform per round and trajectory, integer actions (M, L, T) and no one-hot until
+      the kept k are known (the fast path; another random stream, so other numbers than "gumbel").
 """
 from __future__ import annotations
 
@@ -23,22 +27,46 @@ from rmft_jax import regret
 
 EXPLORATIONS = ("sample", "logit_noise")
 TARGETS = ("actions", "policy")
+SAMPLERS = ("gumbel", "inverse_cdf")
 
 
 class Trajectories(NamedTuple):
-    """L rollouts of M scenarios: final regret (M, L) and SFT targets (M, L, T, A) as distributions."""
+    """L rollouts of M scenarios: final regret and reward (M, L), and either SFT targets (M, L, T, A) as
+    distributions or, with the inverse-CDF sampler, the sampled actions (M, L, T) (the other is None)."""
 
     regret_MxL: jax.Array
     reward_MxL: jax.Array
-    targets_MxLxTxA: jax.Array
+    targets_MxLxTxA: jax.Array | None
+    actions_MxLxT: jax.Array | None = None
+
+
+def inverse_cdf_sample(probs_xA: jax.Array, uniforms_x: jax.Array) -> jax.Array:
+    """Actions (...) with P(a) = probs[a]: the first a whose cumulative probability exceeds u."""
+    cdf_xA = jnp.cumsum(probs_xA, axis=-1)
+    actions = jnp.sum(cdf_xA <= uniforms_x[..., None] * cdf_xA[..., -1:], axis=-1)
+    return jnp.minimum(actions, probs_xA.shape[-1] - 1)  # guards u * total rounding to the last edge
+
+
+def _inverse_cdf_rollouts(logits_MxTxA, rewards_MxTxA, key, num_rollouts, temperature) -> Trajectories:
+    """Sampled actions from one uniform per round and trajectory; rewards gathered, no one-hot."""
+    num, horizon, _ = logits_MxTxA.shape
+    probs_Mx1xTxA = jax.nn.softmax(logits_MxTxA / temperature, axis=-1)[:, None]
+    uniforms_MxLxT = jax.random.uniform(key, (num, num_rollouts, horizon))
+    actions_MxLxT = inverse_cdf_sample(probs_Mx1xTxA, uniforms_MxLxT)
+    played_MxLxT = jnp.take_along_axis(rewards_MxTxA[:, None], actions_MxLxT[..., None], axis=-1)[..., 0]
+    reward_MxL = jnp.sum(played_MxLxT, axis=-1)
+    best_M = jnp.max(jnp.sum(rewards_MxTxA, axis=1), axis=-1)
+    return Trajectories(best_M[:, None] - reward_MxL, reward_MxL, None, actions_MxLxT)
 
 
 def fol_rollouts(logits_MxTxA: jax.Array, rewards_MxTxA: jax.Array, key: jax.Array, num_rollouts: int,
                  temperature: float = 1.0, exploration: str = "sample", noise_std: float = 1.0,
-                 target: str = "actions") -> Trajectories:
+                 target: str = "actions", sampler: str = "gumbel") -> Trajectories:
     """Roll out `num_rollouts` trajectories per scenario from the model's logits (see module doc)."""
     num, horizon, num_actions = logits_MxTxA.shape
     key_noise, key_actions = jax.random.split(key)
+    if sampler == "inverse_cdf":
+        return _inverse_cdf_rollouts(logits_MxTxA, rewards_MxTxA, key_actions, num_rollouts, temperature)
     logits_MxLxTxA = jnp.broadcast_to(logits_MxTxA[:, None], (num, num_rollouts, horizon, num_actions))
     if exploration == "logit_noise":
         logits_MxLxTxA = logits_MxLxTxA + noise_std * jax.random.normal(key_noise, logits_MxLxTxA.shape)

@@ -1,0 +1,23 @@
+"""benchmarks/gpu.sh in its quick CPU mode, so the one-call accelerator run cannot rot between GPU sessions."""
+import json
+import os
+import subprocess
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_gpu_script_quick_mode_writes_its_json(tmp_path):
+    done = subprocess.run(["bash", "benchmarks/gpu.sh", str(tmp_path), "--quick"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads((tmp_path / "gpu_suite.json").read_text())
+    assert out["quick"] is True and out["machine"]["backend"] == "cpu"
+    for part in ("default", "scaled"):
+        t = out["throughput"][part]
+        assert t["rollout_trajectory_steps_per_s"] == t["M"] * t["L"] * t["T"] / t["rollout_s"]
+        assert t["rollout_s"] > 0 and t["iteration_s"] >= t["rollout_s"] * 0.5
+    assert out["throughput"]["scaled"]["M"] == 64 and out["scaled_run"]["M"] == 64
+    for run in ("headline", "scaled_run"):
+        r = out[run]
+        assert r["wall_s"] >= r["compile_s"] + r["train_s"] and r["held_out_regret"] > 0
+        assert (tmp_path / "runs" / ("headline" if run == "headline" else "scaled") / "results.json").exists()
