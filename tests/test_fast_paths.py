@@ -67,10 +67,11 @@ def test_inverse_cdf_needs_sampled_actions():
         fol.validate_config(fast_smoke(sampler="nope"))
 
 
-def test_matmul_prefix_sum_equals_cumsum_and_is_causal():
+@pytest.mark.parametrize("name", ["linear_attention", "shared_linear_attention", "time_linear_attention"])
+def test_matmul_prefix_sum_equals_cumsum_and_is_causal(name):
     kwargs = dict(seed=0, init_scale=1.0)
-    g_cum, p_cum = models.nnx.split(models.make_model("linear_attention", 5, **kwargs))
-    g_mat, p_mat = models.nnx.split(models.make_model("linear_attention", 5, prefix_sum="matmul", **kwargs))
+    g_cum, p_cum = models.nnx.split(models.make_model(name, 5, **kwargs))
+    g_mat, p_mat = models.nnx.split(models.make_model(name, 5, prefix_sum="matmul", **kwargs))
     rewards = jax.random.uniform(jax.random.key(0), (4, 40, 5))
     cum, mat = models.apply(g_cum, p_cum, rewards), models.apply(g_mat, p_mat, rewards)
     np.testing.assert_allclose(np.asarray(mat), np.asarray(cum), rtol=1e-5, atol=1e-4)
@@ -78,7 +79,7 @@ def test_matmul_prefix_sum_equals_cumsum_and_is_causal():
     future = rewards.at[:, 25:].set(jax.random.uniform(jax.random.key(1), (4, 15, 5)) * 9.0)
     np.testing.assert_array_equal(np.asarray(models.apply(g_mat, p_mat, future)[:, :26]), np.asarray(mat[:, :26]))
     with pytest.raises(ValueError, match="prefix_sum"):
-        models.make_model("linear_attention", 5, prefix_sum="scan")
+        models.make_model(name, 5, prefix_sum="scan")
 
 
 def test_recurrent_step_matches_the_matmul_pass():

@@ -31,7 +31,7 @@ for model in sys.argv[1].split(","):
     cfg = fol_single_layer.get_config("smoke")
     cfg.rmft.num_scenarios, cfg.rmft.num_rollouts = 64, 4
     if model == "transformer":
-        del cfg.model.init_scale
+        del cfg.model.init_scale, cfg.model.prefix_sum
         cfg.model.name, cfg.model.d_model, cfg.model.num_layers = "transformer", 16, 1
     settings, env = fol.FOLSettings.from_config(cfg), fol.build_env(cfg)
     graphdef, params0 = fol.build_model(cfg, seed=0)

@@ -121,7 +121,7 @@ class IterationTest(parameterized.TestCase):
                              "rmft.num_selected": 1, "sft.num_steps": 20, "sft.learning_rate": 1e-2,
                              "model.name": model_name})
         if model_name == "transformer":
-            del cfg.model.init_scale
+            del cfg.model.init_scale, cfg.model.prefix_sum
         settings = fol.FOLSettings.from_config(cfg)
         env = fol.build_env(cfg)
         graphdef, params = fol.build_model(cfg, seed=0)

@@ -105,7 +105,7 @@ class LinearAttention(nnx.Module):
         """Logits (..., T, A) of all rounds; round t sees only rewards of rounds < t."""
         self.check_input(rewards_xTxD)
         terms_xTxA = self.contributions(rewards_xTxD)
-        if getattr(self, "prefix_sum", "cumsum") == "matmul":  # subclasses may not set it
+        if self.prefix_sum == "matmul":
             return self.readout(exclusive_prefix_sum_matmul(terms_xTxA))
         cumsum_xTxA = jnp.cumsum(terms_xTxA, axis=-2)
         # Exclusive prefix sum: shift by one round so round 0 sees nothing and round t sees i < t.

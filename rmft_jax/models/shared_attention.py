@@ -17,16 +17,19 @@ import jax
 import jax.numpy as jnp
 
 from rmft_jax._checks import check_positive
-from rmft_jax.models.linear_attention import LinearAttention, _check_num_actions
+from rmft_jax.models.linear_attention import PREFIX_SUMS, LinearAttention, _check_num_actions
 
 
 class SharedLinearAttention(LinearAttention):
     """Linear attention whose value and attention weight are shared by all actions (any A at call time)."""
 
     def __init__(self, num_actions: int, *, input_dim: int | None = None, init_scale: float = 0.1,
-                 rngs: nnx.Rngs):
+                 prefix_sum: str = "cumsum", rngs: nnx.Rngs):
         """Draw alpha, kappa, kappa_0 from N(0, init_scale^2); `num_actions` sizes the recurrent state only."""
         _check_num_actions(num_actions)
+        if prefix_sum not in PREFIX_SUMS:
+            raise ValueError(f"prefix_sum must be one of {list(PREFIX_SUMS)}, got {prefix_sum!r}.")
+        self.prefix_sum = prefix_sum
         check_positive("init_scale", init_scale, allow_zero=True)
         if input_dim not in (None, num_actions):
             raise ValueError(f"shared_linear_attention reads full-information reward vectors (input_dim = "

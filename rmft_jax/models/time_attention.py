@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 
 from rmft_jax._checks import check_positive
-from rmft_jax.models.linear_attention import _check_num_actions, check_rewards
+from rmft_jax.models.linear_attention import PREFIX_SUMS, _check_num_actions, check_rewards, exclusive_prefix_sum_matmul
 
 NUM_ROUND_FEATURES = 2
 
@@ -42,9 +42,12 @@ class TimeLinearAttention(nnx.Module):
     """Linear attention over past reward tokens with a round-dependent query q_t (full information)."""
 
     def __init__(self, num_actions: int, *, input_dim: int | None = None, init_scale: float = 0.1,
-                 rngs: nnx.Rngs):
-        """Draw V (A x D+1) and M (D+1 x 2) from N(0, init_scale^2); b = 0; D = input_dim."""
+                 prefix_sum: str = "cumsum", rngs: nnx.Rngs):
+        """Draw V (A x D+1) and M (D+1 x 2) from N(0, init_scale^2); b = 0; D = input_dim; prefix_sum as LinearAttention's."""
         _check_num_actions(num_actions)
+        if prefix_sum not in PREFIX_SUMS:
+            raise ValueError(f"prefix_sum must be one of {list(PREFIX_SUMS)}, got {prefix_sum!r}.")
+        self.prefix_sum = prefix_sum
         check_positive("init_scale", init_scale, allow_zero=True)
         input_dim = num_actions if input_dim is None else input_dim
         if int(input_dim) != input_dim or input_dim < 1:
@@ -65,9 +68,14 @@ class TimeLinearAttention(nnx.Module):
         """Logits (..., T, A) of all rounds; round t sees only rewards of rounds < t."""
         check_rewards(rewards_xTxD, self.input_dim)
         terms_xTxAx2 = self.contributions(rewards_xTxD)
-        cumsum = jnp.cumsum(terms_xTxAx2[..., :-1, :, :], axis=-3)
-        # Exclusive prefix sum: round 0 sees nothing, round t sees rounds i < t.
-        past_xTxAx2 = jnp.concatenate([jnp.zeros_like(terms_xTxAx2[..., :1, :, :]), cumsum], axis=-3)
+        if self.prefix_sum == "matmul":
+            shape = terms_xTxAx2.shape
+            flat_xTxA2 = terms_xTxAx2.reshape(shape[:-2] + (shape[-2] * shape[-1],))
+            past_xTxAx2 = exclusive_prefix_sum_matmul(flat_xTxA2).reshape(shape)
+        else:
+            cumsum = jnp.cumsum(terms_xTxAx2[..., :-1, :, :], axis=-3)
+            # Exclusive prefix sum: round 0 sees nothing, round t sees rounds i < t.
+            past_xTxAx2 = jnp.concatenate([jnp.zeros_like(terms_xTxAx2[..., :1, :, :]), cumsum], axis=-3)
         q_Tx2 = round_features(jnp.arange(rewards_xTxD.shape[-2]))
         return jnp.einsum("...tak,tk->...ta", past_xTxAx2, q_Tx2) + self.b[...]
 

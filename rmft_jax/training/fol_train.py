@@ -24,7 +24,7 @@ from rmft_jax.training import checkpoint, driver, workdir_files, workdir_lock
 from rmft_jax.training.train_loop import TrainingDiverged
 
 # Fields added after runs were made: a saved config without them trained with these values.
-ADDED_FIELD_DEFAULTS = {"rmft.independent_rewards": False, "rmft.sampler": "gumbel",
+ADDED_FIELD_DEFAULTS = {"rmft.independent_rewards": False, "rmft.sampler": "gumbel", "model.prefix_sum": "cumsum",
                         **{f"adversary.{k}": (list(v) if isinstance(v, tuple) else v)
                            for k, v in adversarial.DEFAULTS.items()}}
 
