@@ -11,7 +11,6 @@ sampling, baselines, figures and interpreter start-up.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import subprocess

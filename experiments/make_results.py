@@ -13,7 +13,7 @@ import json
 import math
 import os
 import shutil
-from typing import Any, Callable
+from typing import Any
 
 # name -> (results file inside RUNS/name, command that writes it, figures to copy)
 EXPERIMENTS = {

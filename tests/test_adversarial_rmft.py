@@ -17,7 +17,6 @@ from rmft_jax.core import selection, sft
 from rmft_jax.studies import attack_study
 from rmft_jax.tasks import fol, fol_sequential, rollout
 from rmft_jax.training import fol_train
-from rmft_jax.attacks import adaptive
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 quiet = lambda msg: None

@@ -1,4 +1,5 @@
 """Bandit RMFT: tokens, cached sequential rollouts, causality, metrics, config validation, the driver end to end."""
+import functools
 import json
 import os
 import tempfile
@@ -192,17 +193,22 @@ def without_timing(results):
     return out
 
 
-@pytest.fixture(scope="module")
-def mab_run(tmp_path_factory):
-    """An uninterrupted MAB smoke run (scratch and greedy inits)."""
-    workdir = str(tmp_path_factory.mktemp("mab"))
+@functools.cache
+def _mab_run():
+    """An uninterrupted MAB smoke run (scratch and greedy inits), computed once per worker process: xdist can tear a module fixture down between its tests."""
+    workdir = tempfile.mkdtemp(prefix="rmft_mab_")
     return workdir, bandit_train.run(tiny(), workdir, log=quiet)
+
+
+@pytest.fixture
+def mab_run():
+    """An uninterrupted MAB smoke run (shared by the tests of this module)."""
+    return _mab_run()
 
 
 METHOD_KEYS = {"regret", "beta_hat", "p_reg", "suff_fail_freq", "k_min_frac", "greedy_frac"}
 
 
-@pytest.mark.xdist_group("mab_run")  # one worker computes the module fixture once
 def test_mab_results_figures_and_policy(mab_run):
     workdir, results = mab_run
     for name in ("results.json", "config.json", "regret_curves.png", "training_curves.png"):
@@ -224,7 +230,6 @@ def test_mab_results_figures_and_policy(mab_run):
         load_policy(workdir, init="greedy", seed_index=2)
 
 
-@pytest.mark.xdist_group("mab_run")  # one worker computes the module fixture once
 def test_finished_run_is_not_redone(mab_run):
     workdir, results = mab_run
     lines = []

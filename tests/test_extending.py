@@ -1,8 +1,10 @@
 """The example task of docs/extending.md (online shortest path) against numpy, and trained end to end by the
 generic driver: outputs, improvement, resume with a checkpoint cadence, finished runs."""
+import functools
 import itertools
 import json
 import os
+import tempfile
 
 import jax
 import numpy as np
@@ -12,8 +14,6 @@ from rmft_jax import models
 from rmft_jax.tasks import shortest_path
 from rmft_jax.training import driver
 
-# One xdist worker runs this module, so its module-scoped fixture is computed once (see pyproject addopts).
-pytestmark = pytest.mark.xdist_group("shortest_path_run")
 
 quiet = lambda msg: None
 
@@ -68,11 +68,17 @@ def test_sft_batch_averages_the_kept_paths():
     np.testing.assert_array_equal(np.asarray(batch.inputs_BxTxD), np.asarray(rolls.data[0]))
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """An uninterrupted run of the generic driver on the example task."""
-    workdir = str(tmp_path_factory.mktemp("shortest_path"))
+@functools.cache
+def _trained():
+    """An uninterrupted run of the generic driver on the example task, computed once per worker process: xdist can tear a module fixture down between its tests."""
+    workdir = tempfile.mkdtemp(prefix="rmft_shortest_path_")
     return workdir, driver.run(tiny(), workdir, shortest_path.Experiment(), log=quiet)
+
+
+@pytest.fixture
+def trained():
+    """An uninterrupted run of the generic driver on the example task (shared by this module's tests)."""
+    return _trained()
 
 
 def test_driver_trains_the_example_task(trained):

@@ -1,9 +1,11 @@
 """The FOL driver end to end on a tiny config: outputs, resume, finished runs, NaN stop, broken checkpoints."""
+import functools
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 
 import jax
 import jax.numpy as jnp
@@ -16,8 +18,6 @@ from rmft_jax.tasks import fol
 from rmft_jax.training import fol_train
 from rmft_jax.training.checkpoint import CheckpointError
 
-# One xdist worker runs this module, so its module-scoped fixture is computed once (see pyproject addopts).
-pytestmark = pytest.mark.xdist_group("fol_finished_run")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 quiet = lambda msg: None
@@ -41,11 +41,17 @@ def without_timing(results):
     return clean
 
 
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-    """An uninterrupted 3-iteration smoke run."""
-    workdir = str(tmp_path_factory.mktemp("uninterrupted"))
+@functools.cache
+def _finished_run():
+    """An uninterrupted 3-iteration smoke run, computed once per worker process: xdist can tear a module fixture down between its tests."""
+    workdir = tempfile.mkdtemp(prefix="rmft_uninterrupted_")
     return workdir, fol_train.run(smoke(), workdir, log=quiet)
+
+
+@pytest.fixture
+def finished_run():
+    """An uninterrupted 3-iteration smoke run (shared by the tests of this module)."""
+    return _finished_run()
 
 
 def test_outputs_and_result_keys(finished_run):

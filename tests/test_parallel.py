@@ -1,4 +1,5 @@
 """Data parallelism: 8 forced CPU devices give one device's numbers; opt-in config and its errors."""
+import functools
 import json
 import os
 import subprocess
@@ -13,8 +14,6 @@ from rmft_jax.tasks import fol
 from rmft_jax.training import fol_train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# One xdist worker runs this module, so its module-scoped fixtures are computed once (see pyproject addopts).
-pytestmark = pytest.mark.xdist_group("eight_devices")
 
 # Runs in a fresh interpreter: XLA_FLAGS must be set before jax initializes its CPU backend.
 SCRIPT = r"""
@@ -69,8 +68,10 @@ print("JSON" + json.dumps(out))
 """
 
 
+@functools.cache
 def run_on_eight_devices(models: str, driver: bool) -> dict:
-    """Results of the script above on 8 forced host devices for these models (and the driver check)."""
+    """Results of the script above on 8 forced host devices for these models (and the driver check);
+    computed once per worker process: xdist can tear a module fixture down between its tests."""
     env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8", JAX_PLATFORMS="cpu",
                PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     done = subprocess.run([sys.executable, "-c", SCRIPT, models, "driver" if driver else "-"], cwd=ROOT, env=env,
@@ -80,13 +81,13 @@ def run_on_eight_devices(models: str, driver: bool) -> dict:
     return json.loads(line[4:])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def eight_devices():
     """The single-layer model and the driver on 8 devices (the default run)."""
     return run_on_eight_devices("linear_attention", driver=True)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def eight_devices_transformer():
     """The transformer on 8 devices (slow: its 8-way compile takes about a minute on 2 cores)."""
     return run_on_eight_devices("transformer", driver=False)

@@ -14,6 +14,11 @@ def make_optimizer(learning_rate: float, grad_clip: float = 0.0, name: str = "ad
     return optax.chain(optax.clip_by_global_norm(grad_clip), base) if grad_clip > 0 else base
 
 
+def optimizer_from_config(cfg: Any) -> optax.GradientTransformation:
+    """The SFT optimizer of a config's `sft` section (learning_rate, grad_clip, optimizer)."""
+    return make_optimizer(float(cfg.sft.learning_rate), float(cfg.sft.grad_clip), cfg.sft.optimizer)
+
+
 def imitation_loss(logits_MxTxA: jax.Array, targets_MxTxA: jax.Array, temperature: float = 1.0,
                    weights_M: jax.Array | None = None) -> jax.Array:
     """Mean cross-entropy over scenarios and rounds of the policy softmax(logits / temperature).

@@ -11,7 +11,6 @@ import json
 from typing import Any, Callable
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from rmft_jax import envs

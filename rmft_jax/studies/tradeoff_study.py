@@ -15,7 +15,6 @@ import time
 from typing import Any, Callable
 
 import jax
-import numpy as np
 
 from rmft_jax import attacks
 from rmft_jax.studies import attack_study, fol_sweep

@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import jax
-import jax.numpy as jnp
 
 from rmft_jax import _checks
 from rmft_jax.attacks import adaptive, gradient

@@ -146,7 +146,7 @@ def build_model(cfg: Any, seed: int) -> tuple[nnx.GraphDef, nnx.State]:
 
 def build_optimizer(cfg: Any) -> optax.GradientTransformation:
     """The SFT optimizer from cfg.sft."""
-    return sft.make_optimizer(float(cfg.sft.learning_rate), float(cfg.sft.grad_clip), cfg.sft.optimizer)
+    return sft.optimizer_from_config(cfg)
 
 
 class FOLRollouts(NamedTuple):

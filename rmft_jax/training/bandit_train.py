@@ -18,8 +18,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from rmft_jax import envs, metrics, regret
-from rmft_jax.tasks import bandit, bandit_eval, fol
-from rmft_jax.training import checkpoint, driver, fol_train, workdir_files, workdir_lock
+from rmft_jax.core import sft
+from rmft_jax.tasks import bandit, bandit_eval
+from rmft_jax.training import checkpoint, driver, workdir_files, workdir_lock
 
 METHOD_NAMES = {"scratch": ("initial", "rmft"), "greedy": ("greedy_init", "greedy_init_rmft")}
 
@@ -155,7 +156,7 @@ def _run_locked(cfg: Any, workdir: str, log: Callable[[str], None]) -> dict:
             return json.load(fh)
     settings = bandit.BanditSettings.from_config(cfg)
     env, eval_env = bandit.build_envs(cfg)
-    optimizer = fol.build_optimizer(cfg)
+    optimizer = sft.optimizer_from_config(cfg)
     key_eval, key_baselines, key_inits = jax.random.split(jax.random.key(int(cfg.seed)), 3)
     heldout = envs.sample_batch(eval_env, key_eval, int(cfg.eval.num_scenarios))
     means, task = heldout.means_TxA, cfg.task
@@ -194,4 +195,4 @@ def _run_locked(cfg: Any, workdir: str, log: Callable[[str], None]) -> dict:
 
 def cli_run(cfg: Any, workdir: str) -> None:
     """Command-line wrapper of `run`: bad input, a broken checkpoint or a NaN exits with one line."""
-    fol_train.cli_run(cfg, workdir, run)
+    driver.cli_run(cfg, workdir, run)

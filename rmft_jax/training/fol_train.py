@@ -8,20 +8,18 @@ checkpoint and ends with the numbers an uninterrupted run would give; a finished
 from __future__ import annotations
 
 import os
-import sys
 import time
 from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from absl import logging
 
 from rmft_jax import envs, parallel, regret
 from rmft_jax.baselines import full_info
 from rmft_jax.tasks import adversarial, fol
-from rmft_jax.training import checkpoint, driver, workdir_files, workdir_lock
-from rmft_jax.training.train_loop import TrainingDiverged
+from rmft_jax.training import driver, workdir_files
+from rmft_jax.training.train_loop import TrainingDiverged  # noqa: F401  (re-exported: fol_train.TrainingDiverged)
 
 # Fields added after runs were made: a saved config without them trained with these values.
 ADDED_FIELD_DEFAULTS = {"rmft.independent_rewards": False, "rmft.sampler": "gumbel", "model.prefix_sum": "cumsum",
@@ -160,9 +158,4 @@ def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
 
 def cli_run(cfg: Any, workdir: str, run_fn: Callable | None = None) -> None:
     """Command-line wrapper of `run` (or `run_fn`): bad input, a broken checkpoint or a NaN exits with one line."""
-    logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO
-    try:
-        (run_fn or run)(cfg, workdir)
-    except (ValueError, FileNotFoundError, checkpoint.CheckpointError, TrainingDiverged,
-            workdir_lock.WorkdirBusy) as err:
-        sys.exit(f"error: {err}")
+    driver.cli_run(cfg, workdir, run_fn or run)
