@@ -172,6 +172,7 @@ def test_adversarial_iteration_validates_and_trains(tmp_path):
         fol.validate_config(bad)
 
 
+@pytest.mark.slow  # trains a smoke run, then attacks six methods: about a minute on 2 cores
 def test_attack_study_writes_worst_regret_per_method(tmp_path):
     workdir = str(tmp_path / "run")
     fol_train.run(fol_single_layer.get_config("smoke"), workdir, log=quiet)

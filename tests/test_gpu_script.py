@@ -16,8 +16,7 @@ def test_gpu_script_quick_mode_writes_its_json(tmp_path):
         t = out["throughput"][part]
         assert t["rollout_trajectory_steps_per_s"] == t["M"] * t["L"] * t["T"] / t["rollout_s"]
         assert t["rollout_s"] > 0 and t["iteration_s"] >= t["rollout_s"] * 0.5
-    assert out["throughput"]["scaled"]["M"] == 64 and out["scaled_run"]["M"] == 64
-    for run in ("headline", "scaled_run"):
-        r = out[run]
-        assert r["wall_s"] >= r["compile_s"] + r["train_s"] and r["held_out_regret"] > 0
-        assert (tmp_path / "runs" / ("headline" if run == "headline" else "scaled") / "results.json").exists()
+    assert out["throughput"]["scaled"]["M"] == 64 and "scaled_run" not in out  # quick mode skips the scaled run
+    r = out["headline"]
+    assert r["wall_s"] >= r["compile_s"] + r["train_s"] and r["held_out_regret"] > 0
+    assert (tmp_path / "runs" / "headline" / "results.json").exists()

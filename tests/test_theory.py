@@ -143,6 +143,7 @@ def test_fixed_points_of_known_maps():
     assert none["fixed_points"] == [] and np.isnan(none["fixed_point"]["eta_star"])
 
 
+@pytest.mark.slow  # the theory study end to end (keys x iterations x the eta map): about a minute on 2 cores
 def test_cli_smoke_writes_fixed_point_json(tmp_path):
     env = {**os.environ, "JAX_PLATFORMS": "cpu"}
     cmd = [sys.executable, "-m", "theory.fixed_point", "--config=theory/configs/fixed_point.py:smoke",
@@ -169,7 +170,7 @@ def test_committed_notebook_is_stripped():
     assert all(not cell.get("outputs") for cell in nb.cells if cell.cell_type == "code")
 
 
-@pytest.mark.slow  # a kernel runs the theory smoke study that test_cli_smoke_writes_fixed_point_json runs by the CLI
+@pytest.mark.slow  # a kernel runs the theory smoke study (as test_cli_smoke_writes_fixed_point_json does by the CLI)
 def test_notebook_runs_top_to_bottom_on_smoke_config(tmp_path, monkeypatch):
     nbformat = pytest.importorskip("nbformat")
     from nbclient import NotebookClient
