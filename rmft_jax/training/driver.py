@@ -92,11 +92,14 @@ def run(cfg: Any, workdir: str, experiment: Experiment, log: Callable[[str], Non
             log(f"{workdir} already finished {total} iterations; nothing to do (results in {results_path}).")
             ckpt.close()
             return workdir_files.load_json(results_path)
-        built = experiment.build(cfg)
-        params, opt_state, history, compile_s = train(built, cfg, ckpt, log, os.path.join(workdir, "metrics.jsonl"))
-        results, write_figures = built.report(built.params, params, history)
+        try:
+            built = experiment.build(cfg)
+            params, opt_state, history, compile_s = train(built, cfg, ckpt, log,
+                                                          os.path.join(workdir, "metrics.jsonl"))
+            results, write_figures = built.report(built.params, params, history)
+        finally:
+            ckpt.close()  # pending saves finish whatever happens (a second close does nothing)
         results.update(compile_seconds=compile_s, train_seconds=float(sum(r["seconds"] for r in history)))
-        ckpt.close()
         if jax.process_index() == 0:  # one writer when several hosts share the workdir
             workdir_files.write_json_atomic(results_path, results)
             if write_figures is not None:
