@@ -2,16 +2,24 @@
 
 The cache directory is shared by the xdist workers and the subprocesses the CLI tests start (it is
 in the environment), so a program compiled by one test (a smoke run, then its resumption or its CLI
-twin) is loaded, not recompiled, by the next. It starts empty in each session: nothing is reused
-across code versions. RMFT_JAX_TEST_CACHE=0 turns it off.
+twin) is loaded, not recompiled, by the next. It starts empty in each session and is removed at its
+end: nothing is reused across code versions. RMFT_JAX_TEST_CACHE=0 turns it off.
 """
 import os
+import shutil
 import tempfile
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+_CREATED_CACHE = None
 if os.environ.get("RMFT_JAX_TEST_CACHE", "1") != "0" and "JAX_COMPILATION_CACHE_DIR" not in os.environ:
     # xdist workers inherit the controller's environment, so all of them see the same directory.
-    os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="rmft_jax_test_cache_")
+    _CREATED_CACHE = os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="rmft_jax_test_cache_")
     os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
     os.environ["JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES"] = "-1"
+
+
+def pytest_unconfigure(config):
+    """The process that made the cache directory removes it when the session ends."""
+    if _CREATED_CACHE is not None:
+        shutil.rmtree(_CREATED_CACHE, ignore_errors=True)

@@ -82,7 +82,8 @@ def train(iteration: Callable, evaluate: Callable[[Any], dict], state: tuple, ke
         history.append(record)
         params, opt_state = new_params, new_opt_state
         if (it + 1) % int(checkpoint_every) == 0 or it + 1 == total:
-            ckpt.save(it + 1, (params, opt_state), {"history": history})
+            # A copy: orbax writes the record asynchronously, while the loop goes on appending to `history`.
+            ckpt.save(it + 1, (params, opt_state), {"history": [dict(r) for r in history]})
         if metrics_path:
             append_metrics(metrics_path, record)
         mean_s = np.mean([r["seconds"] for r in history[-10:]])
