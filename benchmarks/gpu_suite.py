@@ -20,26 +20,15 @@ import time
 
 import jax
 
+from benchmarks.rmft_phases import best_time, build
 from experiments.configs import fol_single_layer
 from rmft_jax.tasks import fol
 from rmft_jax.training import fol_train, workdir_files
 
 
-def best_time(fn, repeats: int) -> float:
-    """Best wall time of `repeats` calls of fn (results blocked on)."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(fn())
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def throughput(cfg, repeats: int) -> dict:
     """Trajectory-steps per second of the rollout phase and of one iteration at `cfg`."""
-    s, env = fol.FOLSettings.from_config(cfg), fol.build_env(cfg)
-    graphdef, params = fol.build_model(cfg, seed=0)
-    optimizer = fol.build_optimizer(cfg)
+    s, env, graphdef, params, optimizer = build(cfg)
     opt_state = optimizer.init(params)
     key_env, key_roll, key_it = jax.random.split(jax.random.key(0), 3)
     rollout = jax.jit(fol.make_phases(env, graphdef, optimizer, s).rollout)

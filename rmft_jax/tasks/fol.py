@@ -164,7 +164,7 @@ def _sampled_paths(apply_fn, params, tables_PxLxTxA, key, temperature) -> fol_se
     tables_BxTxA = tables_PxLxTxA.reshape((-1,) + tables_PxLxTxA.shape[2:])
     actions_BxT = jax.random.categorical(key, apply_fn(params, tables_BxTxA) / temperature, axis=-1)
     paths = fol_sequential.PathRollouts(tables_BxTxA, actions_BxT,
-                                        *fol_sequential.path_stats(tables_BxTxA, actions_BxT))
+                                        *rollout.sampled_regret_and_reward(tables_BxTxA, actions_BxT))
     return jax.tree.map(lambda x: x.reshape(tables_PxLxTxA.shape[:2] + x.shape[1:]), paths)
 
 

@@ -35,12 +35,6 @@ class PathRollouts(NamedTuple):
     reward_x: jax.Array
 
 
-def path_stats(tables_BxTxA: jax.Array, actions_BxT: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Realized static regret and total reward (B,) of sampled actions on their own tables."""
-    reward_B = jnp.sum(jnp.take_along_axis(tables_BxTxA, actions_BxT[..., None], axis=-1)[..., 0], axis=-1)
-    return jnp.max(jnp.sum(tables_BxTxA, axis=1), axis=-1) - reward_B, reward_B
-
-
 def sequential_rollout(graphdef, params, reward_fn: Callable[[jax.Array, adaptive.AdversaryView], jax.Array],
                        pair_Bx2: jax.Array, horizon: int, num_actions: int, uniforms_BxT: jax.Array,
                        temperature: float = 1.0) -> tuple[PathRollouts, jax.Array]:
@@ -75,7 +69,7 @@ def sequential_rollout(graphdef, params, reward_fn: Callable[[jax.Array, adaptiv
     tables_BxTxA = jnp.concatenate([jnp.swapaxes(rewards_TxBxA, 0, 1), last_rewards[:, None]], axis=1)
     actions_BxT = jnp.concatenate([actions_TxB.T, last_actions[:, None]], axis=1)
     logits_BxTxA = jnp.concatenate([jnp.swapaxes(logits_TxBxA, 0, 1), last_logits[:, None]], axis=1)
-    return PathRollouts(tables_BxTxA, actions_BxT, *path_stats(tables_BxTxA, actions_BxT)), logits_BxTxA
+    return PathRollouts(tables_BxTxA, actions_BxT, *rollout.sampled_regret_and_reward(tables_BxTxA, actions_BxT)), logits_BxTxA
 
 
 class AdaptiveScenarios(NamedTuple):

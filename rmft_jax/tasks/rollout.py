@@ -47,16 +47,24 @@ def inverse_cdf_sample(probs_xA: jax.Array, uniforms_x: jax.Array) -> jax.Array:
     return jnp.minimum(actions, probs_xA.shape[-1] - 1)  # guards u * total rounding to the last edge
 
 
+def sampled_regret_and_reward(rewards_xTxA: jax.Array, actions_xT: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Realized static regret and total reward (...) of integer actions (..., T) on reward tables (..., T, A).
+
+    The leading axes broadcast (tables (M, 1, T, A) against actions (M, L, T)), so no one-hot is built.
+    """
+    played_xT = jnp.take_along_axis(rewards_xTxA, actions_xT[..., None], axis=-1)[..., 0]
+    reward_x = jnp.sum(played_xT, axis=-1)
+    return jnp.max(jnp.sum(rewards_xTxA, axis=-2), axis=-1) - reward_x, reward_x
+
+
 def _inverse_cdf_rollouts(logits_MxTxA, rewards_MxTxA, key, num_rollouts, temperature) -> Trajectories:
     """Sampled actions from one uniform per round and trajectory; rewards gathered, no one-hot."""
     num, horizon, _ = logits_MxTxA.shape
     probs_Mx1xTxA = jax.nn.softmax(logits_MxTxA / temperature, axis=-1)[:, None]
     uniforms_MxLxT = jax.random.uniform(key, (num, num_rollouts, horizon))
     actions_MxLxT = inverse_cdf_sample(probs_Mx1xTxA, uniforms_MxLxT)
-    played_MxLxT = jnp.take_along_axis(rewards_MxTxA[:, None], actions_MxLxT[..., None], axis=-1)[..., 0]
-    reward_MxL = jnp.sum(played_MxLxT, axis=-1)
-    best_M = jnp.max(jnp.sum(rewards_MxTxA, axis=1), axis=-1)
-    return Trajectories(best_M[:, None] - reward_MxL, reward_MxL, None, actions_MxLxT)
+    regret_MxL, reward_MxL = sampled_regret_and_reward(rewards_MxTxA[:, None], actions_MxLxT)
+    return Trajectories(regret_MxL, reward_MxL, None, actions_MxLxT)
 
 
 def fol_rollouts(logits_MxTxA: jax.Array, rewards_MxTxA: jax.Array, key: jax.Array, num_rollouts: int,

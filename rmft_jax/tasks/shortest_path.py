@@ -25,6 +25,7 @@ import numpy as np
 from rmft_jax import _checks, models, regret
 from rmft_jax.baselines import full_info
 from rmft_jax.core import loop, selection, sft
+from rmft_jax.tasks import rollout
 from rmft_jax.training import driver
 
 # Edge index of (layer, from, to): 0-1 s->u_i, 2-5 u_i->v_j (2 + 2i + j), 6-7 v_j->t.
@@ -74,11 +75,9 @@ class ShortestPathTask:
         logits_MxTxP = self.apply(params, losses_MxTxE)
         paths_MxLxT = jax.random.categorical(key_roll, logits_MxTxP[:, None] / self.temperature, axis=-1,
                                              shape=(self.num_scenarios, self.num_rollouts, self.horizon))
-        rewards_MxTxP = path_rewards(losses_MxTxE)
-        played_MxLxT = jnp.take_along_axis(rewards_MxTxP[:, None], paths_MxLxT[..., None], axis=-1)[..., 0]
-        reward_MxL = jnp.sum(played_MxLxT, axis=-1)
-        best_M = jnp.max(jnp.sum(rewards_MxTxP, axis=1), axis=-1)  # the best fixed path in hindsight
-        return loop.Rollouts(best_M[:, None] - reward_MxL, reward_MxL, (losses_MxTxE, paths_MxLxT))
+        # Regret against the best fixed path in hindsight, from the integer paths (no one-hot).
+        regret_MxL, reward_MxL = rollout.sampled_regret_and_reward(path_rewards(losses_MxTxE)[:, None], paths_MxLxT)
+        return loop.Rollouts(regret_MxL, reward_MxL, (losses_MxTxE, paths_MxLxT))
 
     def sft_batch(self, rolls: loop.Rollouts, keep_Mxk) -> loop.SFTBatch:
         """One row per scenario: its losses, and the mean of its k kept paths one-hot (they share the inputs)."""

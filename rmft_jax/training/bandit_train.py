@@ -3,12 +3,11 @@
 For each init in cfg.inits with S > 0 seeds ("scratch": the model as built; "greedy": first fitted to
 Greedy's trajectories), S models (seeds cfg.seed .. cfg.seed + S - 1) train together: the iteration
 is vmapped over seeds, one compiled call, one checkpoint directory (workdir/checkpoints/INIT). Resume,
-NaN stop and finished-run detection come from `train_loop`, as for FOL. Then every method is scored
+checkpoint cadence and NaN stop come from `driver.train`, as for FOL. Then every method is scored
 on the same held-out instances and reward draws, and results.json and the figures are written.
 """
 from __future__ import annotations
 
-import json
 import os
 import time
 from typing import Any, Callable
@@ -152,8 +151,7 @@ def _run_locked(cfg: Any, workdir: str, log: Callable[[str], None]) -> dict:
     if finished(cfg, workdir):
         log(f"{workdir} already finished {cfg.rmft.num_iterations} iterations; nothing to do "
             f"(results in {results_path}).")
-        with open(results_path) as fh:
-            return json.load(fh)
+        return workdir_files.load_json(results_path)
     settings = bandit.BanditSettings.from_config(cfg)
     env, eval_env = bandit.build_envs(cfg)
     optimizer = sft.optimizer_from_config(cfg)
