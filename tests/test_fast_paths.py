@@ -1,4 +1,4 @@
-"""The opt-in fast paths of the FOL iteration: inverse-CDF sampling with integer actions, the matmul prefix sum."""
+"""The fast paths of the FOL iteration (the configs' defaults): inverse-CDF sampling with integer actions, the matmul prefix sum."""
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -60,9 +60,25 @@ def test_fast_iteration_keeps_the_k_best_and_imitates_their_mean():
     assert bool(metrics["finite"]) and float(metrics["selected_regret"]) <= float(metrics["rollout_regret"])
 
 
-def test_inverse_cdf_needs_sampled_actions():
-    with pytest.raises(ValueError, match="inverse_cdf.*exploration='sample'"):
-        fol.validate_config(fast_smoke(exploration="logit_noise"))
+def test_inverse_cdf_with_logit_noise_samples_each_rollouts_noisy_policy():
+    # Zero logits plus N(0, 2^2) noise: a rollout's action frequencies follow its own noisy softmax, so
+    # across rollouts the marginal stays uniform while single rollouts are far from uniform.
+    logits_1xTxA = jnp.zeros((1, 3000, 3))
+    rewards_1xTxA = jax.random.uniform(jax.random.key(1), (1, 3000, 3))
+    traj = rollout.fol_rollouts(logits_1xTxA, rewards_1xTxA, jax.random.key(2), 64, exploration="logit_noise",
+                                noise_std=2.0, sampler="inverse_cdf")
+    actions_LxT = np.asarray(traj.actions_MxLxT[0])
+    key_noise, _ = jax.random.split(jax.random.key(2))
+    noisy_LxTxA = 2.0 * np.asarray(jax.random.normal(key_noise, (1, 64, 3000, 3)))[0]
+    probs_LxTxA = np.exp(noisy_LxTxA) / np.exp(noisy_LxTxA).sum(-1, keepdims=True)
+    # The probability each rollout gave its sampled actions, against the uniform 1/3: the noisy policy explains them.
+    played = np.take_along_axis(probs_LxTxA, actions_LxT[..., None], axis=-1)[..., 0]
+    assert played.mean() > 0.5  # E[p(a)] under a ~ p is sum p^2, about 0.6 here; 1/3 if the noise were ignored
+    np.testing.assert_allclose(np.mean(actions_LxT[..., None] == np.arange(3), axis=(0, 1)), 1 / 3, atol=0.01)
+    # target='policy' samples nothing: the sampler does not apply.
+    policy = rollout.fol_rollouts(logits_1xTxA, rewards_1xTxA, jax.random.key(2), 4, exploration="logit_noise",
+                                  target="policy", sampler="inverse_cdf")
+    assert policy.actions_MxLxT is None and policy.targets_MxLxTxA.shape == (1, 4, 3000, 3)
     with pytest.raises(ValueError, match="rmft.sampler"):
         fol.validate_config(fast_smoke(sampler="nope"))
 

@@ -16,8 +16,9 @@ def base_config() -> ml_collections.ConfigDict:
     c.model = ml_collections.ConfigDict()
     c.model.name = "linear_attention"
     c.model.init_scale = 0.1
-    # Full-pass prefix sum over rounds: cumsum (every quoted number) | matmul (faster on CPU, other rounding).
-    c.model.prefix_sum = "cumsum"
+    # Full-pass prefix sum over rounds: matmul (one strictly-lower-triangular matmul; fast on CPU) | cumsum
+    # (XLA's cumsum; runs made before 2026-12 used it, and their saved configs say so).
+    c.model.prefix_sum = "matmul"
 
     c.rmft = ml_collections.ConfigDict()
     # 40 iterations plateau near 5.2 on this mixture; the drop below Hedge comes later (docs/results.md).
@@ -27,9 +28,10 @@ def base_config() -> ml_collections.ConfigDict:
     c.rmft.num_selected = 2  # k
     c.rmft.selection = "regret"  # regret | reward | random
     c.rmft.exploration = "sample"  # sample (a_t ~ pi_t) | logit_noise
-    # How sampled actions are drawn: gumbel (jax.random.categorical, one-hot targets; every quoted number) |
-    # inverse_cdf (one uniform per round and trajectory, integer actions: faster, another random stream).
-    c.rmft.sampler = "gumbel"
+    # How sampled actions are drawn: inverse_cdf (one uniform per round and trajectory, integer actions until
+    # selection: the fast path) | gumbel (jax.random.categorical on (M, L, T, A) logits, one-hot targets; runs
+    # made before 2026-12 used it, and their saved configs say so). Another sampler is another random stream.
+    c.rmft.sampler = "inverse_cdf"
     c.rmft.temperature = 1.0
     c.rmft.noise_std = 1.0  # logit noise, used by exploration='logit_noise'
     # True: each of a scenario's L rollouts draws its own table from the scenario's process (same means,

@@ -104,17 +104,26 @@ def attack_methods(policies: dict[str, Callable], horizons: list[int], num_actio
     return {"worst_regret": worst, "details": details}
 
 
-def training_worst_case(cfg: Any, graphdef, params, eta_tuned: float) -> dict:
-    """The end-of-run check: worst found regret of the model and of tuned Hedge at the training horizon."""
+def training_worst_case(cfg: Any, graphdef, params, eta_tuned: float, hedge: dict | None = None) -> dict:
+    """The end-of-run check: worst found regret of the model and of tuned Hedge at the training horizon.
+
+    `hedge` is `hedge_worst_case(cfg, eta_tuned)` when already computed (it does not depend on the model).
+    """
     budget = attacks.AttackBudget.from_config(cfg.attack)
     horizon, num_actions = int(cfg.env.horizon), int(cfg.env.num_actions)
-    key = jax.random.key(int(cfg.attack.get("seed", 0)))
     model = attacks.worst_case_regret(model_policy(graphdef, params, float(cfg.rmft.temperature)), horizon,
-                                      num_actions, key, budget)
-    hedge = attacks.worst_case_regret(lambda r: full_info.ftrl(r, eta_tuned), horizon, num_actions, key, budget)
+                                      num_actions, jax.random.key(int(cfg.attack.get("seed", 0))), budget)
+    hedge = hedge if hedge is not None else hedge_worst_case(cfg, eta_tuned)
     return {"horizon": horizon, "model": model["worst"], "model_method": model["worst_method"],
             "hedge_tuned": hedge["worst"], "ratio_to_hedge_tuned": model["worst"] / hedge["worst"],
             "by_method": model["by_method"], "budget": budget.__dict__}
+
+
+def hedge_worst_case(cfg: Any, eta_tuned: float) -> dict:
+    """The end-of-run check's baseline: tuned Hedge attacked with the same budget and key as the model."""
+    return attacks.worst_case_regret(lambda r: full_info.ftrl(r, eta_tuned), int(cfg.env.horizon),
+                                     int(cfg.env.num_actions), jax.random.key(int(cfg.attack.get("seed", 0))),
+                                     attacks.AttackBudget.from_config(cfg.attack))
 
 
 def run(workdir: str, cfg: Any, log: Callable[[str], None] = print) -> dict:

@@ -101,9 +101,6 @@ def validate_config(cfg: Any) -> None:
     _checks.check_choice("rmft.exploration", r.exploration, rollout.EXPLORATIONS)
     _checks.check_choice("sft.target", s.target, rollout.TARGETS)
     _checks.check_choice("rmft.sampler", r.get("sampler", "gumbel"), rollout.SAMPLERS)
-    if r.get("sampler", "gumbel") == "inverse_cdf" and (r.exploration != "sample" or s.target != "actions"):
-        raise ValueError("rmft.sampler='inverse_cdf' draws sampled actions: it needs rmft.exploration='sample' "
-                         "and sft.target='actions'.")
     if s.target == "policy" and r.exploration == "sample":
         raise ValueError("sft.target='policy' needs rmft.exploration='logit_noise': with sampled actions every "
                          "rollout of a scenario has the same policy, so imitating it would change nothing.")

@@ -11,10 +11,11 @@ L trajectories of a scenario differ only in where their randomness enters. Two k
       realized regret of those actions and SFT imitates them (cross-entropy on one-hot targets);
   target="policy": the trajectory is its sequence of policies; its regret is their expected regret
       and SFT imitates the policies themselves (needs logit_noise, or all L would be identical).
-And how sampled actions are drawn (`sampler`, with exploration="sample" and target="actions"):
-  "gumbel" (default): `jax.random.categorical` on the (M, L, T, A) logits; targets are one-hot (M, L, T, A);
-  "inverse_cdf": one uniform per round and trajectory, integer actions (M, L, T) and no one-hot until
-      the kept k are known (the fast path; another random stream, so other numbers than "gumbel").
+And how sampled actions are drawn (`sampler`, with target="actions"; target="policy" samples nothing):
+  "gumbel" (this function's default; the configs' before the fast path): `jax.random.categorical` on the
+      (M, L, T, A) logits; targets are one-hot (M, L, T, A);
+  "inverse_cdf" (the configs' default): one uniform per round and trajectory, integer actions (M, L, T)
+      and no one-hot until the kept k are known (the fast path; another random stream than "gumbel").
 """
 from __future__ import annotations
 
@@ -57,12 +58,15 @@ def sampled_regret_and_reward(rewards_xTxA: jax.Array, actions_xT: jax.Array) ->
     return jnp.max(jnp.sum(rewards_xTxA, axis=-2), axis=-1) - reward_x, reward_x
 
 
-def _inverse_cdf_rollouts(logits_MxTxA, rewards_MxTxA, key, num_rollouts, temperature) -> Trajectories:
-    """Sampled actions from one uniform per round and trajectory; rewards gathered, no one-hot."""
-    num, horizon, _ = logits_MxTxA.shape
-    probs_Mx1xTxA = jax.nn.softmax(logits_MxTxA / temperature, axis=-1)[:, None]
+def _inverse_cdf_rollouts(logits_MxLxTxA, rewards_MxTxA, key, num_rollouts, temperature) -> Trajectories:
+    """Sampled actions from one uniform per round and trajectory; rewards gathered, no one-hot.
+
+    logits_MxLxTxA may have L = 1 (every rollout plays the model's policy: it broadcasts) or L rows (logit noise).
+    """
+    num, _, horizon, _ = logits_MxLxTxA.shape
+    probs_MxLxTxA = jax.nn.softmax(logits_MxLxTxA / temperature, axis=-1)
     uniforms_MxLxT = jax.random.uniform(key, (num, num_rollouts, horizon))
-    actions_MxLxT = inverse_cdf_sample(probs_Mx1xTxA, uniforms_MxLxT)
+    actions_MxLxT = inverse_cdf_sample(probs_MxLxTxA, uniforms_MxLxT)
     regret_MxL, reward_MxL = sampled_regret_and_reward(rewards_MxTxA[:, None], actions_MxLxT)
     return Trajectories(regret_MxL, reward_MxL, None, actions_MxLxT)
 
@@ -73,11 +77,13 @@ def fol_rollouts(logits_MxTxA: jax.Array, rewards_MxTxA: jax.Array, key: jax.Arr
     """Roll out `num_rollouts` trajectories per scenario from the model's logits (see module doc)."""
     num, horizon, num_actions = logits_MxTxA.shape
     key_noise, key_actions = jax.random.split(key)
-    if sampler == "inverse_cdf":
-        return _inverse_cdf_rollouts(logits_MxTxA, rewards_MxTxA, key_actions, num_rollouts, temperature)
     logits_MxLxTxA = jnp.broadcast_to(logits_MxTxA[:, None], (num, num_rollouts, horizon, num_actions))
     if exploration == "logit_noise":
         logits_MxLxTxA = logits_MxLxTxA + noise_std * jax.random.normal(key_noise, logits_MxLxTxA.shape)
+    if sampler == "inverse_cdf" and target == "actions":
+        noisy = exploration == "logit_noise"  # without noise the L rollouts share one policy (no L-fold softmax)
+        return _inverse_cdf_rollouts(logits_MxLxTxA if noisy else logits_MxTxA[:, None], rewards_MxTxA,
+                                     key_actions, num_rollouts, temperature)
     if target == "actions":
         actions_MxLxT = jax.random.categorical(key_actions, logits_MxLxTxA / temperature, axis=-1)
         targets_MxLxTxA = jax.nn.one_hot(actions_MxLxT, num_actions, dtype=rewards_MxTxA.dtype)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from concurrent import futures
 from typing import Any, Callable
 
 import jax
@@ -105,30 +106,27 @@ class FOLExperiment:
         key_eval, key_train = jax.random.split(jax.random.key(int(cfg.seed)), 2)
         graphdef, params = fol.build_model(cfg, seed=int(cfg.seed))
         optimizer = fol.build_optimizer(cfg)
-        heldout_local_NxTxA, labels_N = sample_heldout(env, key_eval, int(cfg.eval.num_scenarios))
-        heldout_NxTxA = parallel.put_batch(mesh, heldout_local_NxTxA)
-        jitted_evaluate = fol.make_evaluate(graphdef, settings.temperature, mesh)
-        curves = lambda p: parallel.to_host(jitted_evaluate(p, heldout_NxTxA)[0])
+        prepared = Prepared(cfg, env, key_eval, graphdef, settings.temperature, mesh, params)
 
         def evaluate(p):
             """Held-out regret, beta-hat and p_reg of params."""
-            return {k: float(v) for k, v in jax.device_get(jitted_evaluate(p, heldout_NxTxA)[1]).items()}
+            return {k: float(v) for k, v in jax.device_get(prepared.evaluate(p)[1]).items()}
 
         def report(init_params, final_params, history):
             """results.json's dict and the figures' writer."""
-            init_curves = curves(parallel.replicate(mesh, init_params))
-            final_curves = curves(final_params)
-            base_stats, base_curves = heldout_baselines(cfg, heldout_local_NxTxA)
+            init_curves = parallel.to_host(prepared.evaluate(parallel.replicate(mesh, init_params))[0])
+            final_curves = parallel.to_host(prepared.evaluate(final_params)[0])
+            base_stats, base_curves = prepared.baselines.result()
             all_curves = {"initial": init_curves, "final": final_curves, **base_curves}
             results = {
                 "config": cfg.to_dict(), "horizon": settings.horizon, "num_actions": settings.num_actions,
                 "iterations": history, "initial": _stats(init_curves), "final": _stats(final_curves), **base_stats,
-                "per_scenario": per_scenario_regret(all_curves, labels_N, tuple(cfg.env.scenarios)),
+                "per_scenario": per_scenario_regret(all_curves, prepared.labels_N(), tuple(cfg.env.scenarios)),
             }
             f, h, i = results["final"], results["ftrl"], results["initial"]
             f["ratio_to_tuned_hedge"], f["ratio_to_initial"] = f["eval_regret"] / h["eval_regret"], f["eval_regret"] / i["eval_regret"]
-            if cfg.get("attack", {}).get("at_end", False):
-                self._worst_case(cfg, graphdef, final_params, results)
+            if prepared.hedge_attack is not None:
+                self._worst_case(cfg, graphdef, final_params, results, prepared.hedge_attack.result())
             self.log(f"final held-out regret {f['eval_regret']:.3f} (beta-hat {f['beta_hat']:.3f}, p_reg "
                      f"{f['p_reg']:.2g}); tuned Hedge {h['eval_regret']:.3f} (eta {h['eta']:.3g}); initial "
                      f"{i['eval_regret']:.3f}")
@@ -139,16 +137,63 @@ class FOLExperiment:
                           key_train=parallel.replicate(mesh, key_train), evaluate=evaluate, report=report,
                           place=lambda tree: parallel.replicate(mesh, tree))
 
-    def _worst_case(self, cfg: Any, graphdef: Any, params: Any, results: dict) -> None:
+    def _worst_case(self, cfg: Any, graphdef: Any, params: Any, results: dict, hedge: dict) -> None:
         """The end-of-run worst-case check (cfg.attack.at_end) into results['worst_case']."""
         from rmft_jax.studies import attack_study  # the attack code only when it runs
 
         t_attack = time.perf_counter()
-        results["worst_case"] = w = attack_study.training_worst_case(cfg, graphdef, params, results["ftrl"]["eta"])
-        results["attack_seconds"] = time.perf_counter() - t_attack
+        results["worst_case"] = w = attack_study.training_worst_case(cfg, graphdef, params, results["ftrl"]["eta"],
+                                                                     hedge)
+        # attack_seconds: the model's search after training; Hedge's ran on the background thread during training.
+        results["attack_seconds"], results["hedge_attack_seconds"] = time.perf_counter() - t_attack, hedge["seconds"]
         self.log(f"worst found regret at T={w['horizon']}: model {w['model']:.3f} ({w['model_method']}), tuned "
                  f"Hedge {w['hedge_tuned']:.3f} ({w['ratio_to_hedge_tuned']:.2f}x; lower bounds, "
-                 f"{results['attack_seconds']:.1f}s)")
+                 f"{results['attack_seconds']:.1f}s + {hedge['seconds']:.1f}s during training)")
+
+
+class Prepared:
+    """What the run needs besides training, started on a background thread while the main thread compiles
+    and trains (the two cores compile two programs at once): the held-out set and its compiled evaluation,
+    the baselines on it and, with cfg.attack.at_end, tuned Hedge's worst case. None of it depends on the
+    model's training, so the numbers are those of a sequential run."""
+
+    def __init__(self, cfg: Any, env: Any, key_eval: jax.Array, graphdef: Any, temperature: float, mesh: Any,
+                 params: Any):
+        """Submit the work; each part is a future, read with .result() (which re-raises its error)."""
+        pool = futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="fol-prepare")
+        heldout = pool.submit(sample_heldout, env, key_eval, int(cfg.eval.num_scenarios))
+        jitted = fol.make_evaluate(graphdef, temperature, mesh)
+
+        def compile_evaluate():
+            heldout_NxTxA = parallel.put_batch(mesh, heldout.result()[0])
+            return jitted.lower(parallel.replicate(mesh, params), heldout_NxTxA).compile(), heldout_NxTxA
+
+        self._evaluate = pool.submit(compile_evaluate)
+        self._heldout = heldout
+        self.baselines = pool.submit(lambda: heldout_baselines(cfg, heldout.result()[0]))
+        self.hedge_attack = None
+        if cfg.get("attack", {}).get("at_end", False):
+            self.hedge_attack = pool.submit(_timed_hedge_worst_case, cfg, self.baselines)
+        pool.shutdown(wait=False)  # the submitted work runs on; nothing else is submitted
+
+    def evaluate(self, params: Any) -> tuple:
+        """(curves (N, T), stats) of params on the held-out set (compiled once)."""
+        compiled, heldout_NxTxA = self._evaluate.result()
+        return compiled(params, heldout_NxTxA)
+
+    def labels_N(self) -> np.ndarray:
+        """Each held-out table's scenario index."""
+        return self._heldout.result()[1]
+
+
+def _timed_hedge_worst_case(cfg: Any, baselines: futures.Future) -> dict:
+    """Tuned Hedge's worst case (attack_study.hedge_worst_case) and its seconds."""
+    from rmft_jax.studies import attack_study
+
+    eta_tuned = baselines.result()[0]["ftrl"]["eta"]
+    start = time.perf_counter()
+    out = attack_study.hedge_worst_case(cfg, eta_tuned)
+    return {**out, "seconds": time.perf_counter() - start}
 
 
 def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
