@@ -56,6 +56,16 @@ WORST_CASE = {
 }
 
 
+# Attack-study flags beyond --workdir, per workdir (the time-aware model is attacked from T/8 to 2T).
+ATTACK_FLAGS = {"fol_time": " --config.horizon_factors='(0.125, 0.25, 0.5, 1.0, 2.0)' "
+                            "--config.methods='(\"model\", \"hedge_anytime\", \"hedge_tuned\")'"}
+
+
+def attack_command(name: str) -> str:
+    """The attack study command of a worst-case workdir."""
+    return f"python -m experiments.attack --workdir=runs/{name}{ATTACK_FLAGS.get(name, '')}"
+
+
 def load_worst_case(runs: str) -> dict[str, Any]:
     """{label: attack.json} for the worst-case workdirs that have been attacked."""
     out = {}
@@ -73,7 +83,7 @@ def worst_case_tables(res: dict) -> list[str]:
     for label, (name, command) in WORST_CASE.items():
         if label not in res.get("worst_case", {}):
             lines += [f"**{label}**: not attacked yet (`{command}`, then "
-                      f"`python -m experiments.attack --workdir=runs/{name}`).", ""]
+                      f"`{attack_command(name)}`).", ""]
             continue
         a = res["worst_case"][label]
         horizons = a["horizons"]
@@ -312,7 +322,7 @@ def write(res: dict, runs: str, out: str) -> str:
     lines += ["", "## Figures", ""] + [f"![{name}](figures/{f})" for name, f in figures]
     lines += ["", "## Regenerate", "", "```bash"] + [cmd for _, cmd, _ in EXPERIMENTS.values()]
     lines += [cmd for name, cmd in WORST_CASE.values() if name not in EXPERIMENTS]
-    lines += [f"python -m experiments.attack --workdir=runs/{name}" for name, _ in WORST_CASE.values()]
+    lines += [attack_command(name) for name, _ in WORST_CASE.values()]
     lines += ["python -m experiments.make_results --runs=runs --out=docs/results.md", "```", ""]
     missing = [n for n in EXPERIMENTS if n not in res]
     if missing:
