@@ -1,5 +1,4 @@
 """The paper's study: python -m experiments.ablations --config=experiments/configs/ablations.py --workdir=DIR."""
-import json
 import os
 import sys
 import time
@@ -10,6 +9,7 @@ from ml_collections import config_flags
 from experiments import distributed  # --compile_cache and multi-host flags
 from rmft_jax import bandit_plots, plotting
 from rmft_jax.studies import bandit_study, fol_study
+from rmft_jax.training import workdir_files
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", "experiments/configs/ablations.py", "Config file, optionally FILE:VARIANT.", lock_config=True)
@@ -40,8 +40,7 @@ def main(argv):
     results = {"config": cfg.to_dict(), "studies": studies, "verdicts": verdicts,
                "seconds": time.perf_counter() - start}
     os.makedirs(workdir, exist_ok=True)
-    with open(os.path.join(workdir, "results.json"), "w") as fh:
-        json.dump(results, fh, indent=2, default=list)
+    workdir_files.write_json_atomic(os.path.join(workdir, "results.json"), results, default=list)
     fol_part = {k: v for k, v in studies.items() if k != "bandit"}
     if fol_part:
         plotting.plot_ablations(fol_part, os.path.join(workdir, "ablations.png"))

@@ -146,3 +146,24 @@ def plot_tradeoff(arms: Mapping[str, Mapping], path: str) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def plot_paradigms(rows: list[dict], path: str) -> None:
+    """Per setting: each paradigm's regret and worst found regret at T, and mean transfer, over tuned Hedge's."""
+    settings = list(dict.fromkeys(r["setting"] for r in rows))
+    fig, axes = plt.subplots(len(settings), 3, figsize=(11, 3.4 * len(settings)), squeeze=False)
+    for ax_row, setting in zip(axes, settings):
+        mine = [r for r in rows if r["setting"] == setting]
+        arms = [r["arm"] for r in mine]
+        bar_panel(ax_row[0], arms, [r["ratio_to_tuned_hedge"]["mean"] for r in mine],
+                  [r["ratio_to_tuned_hedge"]["ci95"] for r in mine], 1.0, "tuned Hedge", f"{setting}: on-distribution",
+                  "regret / tuned Hedge")
+        hedge = mine[0]["hedge_worst_found"]["mean"]
+        bar_panel(ax_row[1], arms, [r["worst_found"]["mean"] for r in mine], [r["worst_found"]["ci95"] for r in mine],
+                  hedge, "tuned Hedge", f"{setting}: worst found at T (lower bound)", "regret", color="tab:red")
+        transfer = [[v["mean"] for k, v in r.items() if k.startswith("transfer:")] for r in mine]
+        bar_panel(ax_row[2], arms, [float(np.mean(t)) for t in transfer], [0.0] * len(mine), 1.0, "tuned Hedge",
+                  f"{setting}: mean over transfer tests", "regret / tuned Hedge", color="tab:green")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

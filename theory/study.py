@@ -21,7 +21,7 @@ import numpy as np
 
 from rmft_jax import models, regret
 from rmft_jax.tasks import fol
-from rmft_jax.training import fol_train
+from rmft_jax.training import fol_train, workdir_files
 from rmft_jax.baselines import full_info
 from theory import fit, iteration_map, operator, plots
 
@@ -260,8 +260,7 @@ def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict[str,
     results["seconds"] = {"full_run": t_run - t0, "iteration_map": t_map - t_run,
                           "total": time.perf_counter() - t0}
     results["acceptance"] = acceptance(results)
-    with open(os.path.join(workdir, "fixed_point.json"), "w") as fh:
-        json.dump(results, fh, indent=2)
+    workdir_files.write_json_atomic(os.path.join(workdir, "fixed_point.json"), results)
     star, f = results["iteration_map"]["fixed_point"], results["final"]
     log(f"eta-hat {f['eta_hat']:.3f}, TV {f['tv_distance']:.4f}, residual {f['structure_residual']:.3f}, "
         f"regret {f['model_regret']:.3f} vs Hedge(eta-hat) {f['hedge_eta_hat_regret']:.3f} vs regret-optimal Hedge "

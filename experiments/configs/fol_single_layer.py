@@ -48,6 +48,15 @@ def base_config() -> ml_collections.ConfigDict:
     c.adversary.attack_step_size = 0.5
     c.adversary.attack_init_scale = 2.0  # std of the attack's random starting logits
 
+    # What an iteration trains on (rmft_jax/core/paradigms.py): rmft (keep the k lowest-regret rollouts, SFT) |
+    # distill (SFT on a teacher's rollouts) | regret_loss (gradient of the expected regret) | policy_gradient.
+    c.paradigm = ml_collections.ConfigDict()
+    c.paradigm.name = "rmft"
+    c.paradigm.teacher = "hedge"  # distill: hedge | ftl
+    c.paradigm.teacher_eta = 0.0  # distill with hedge: 0 = the eta tuned on the training mix (eval.eta_grid)
+    c.paradigm.pg_return = "reward"  # policy_gradient: reward | regret (return = minus regret)
+    c.paradigm.clip = 0.2  # policy_gradient: PPO ratio clip (the first of the sft.num_steps steps is REINFORCE)
+
     c.sft = ml_collections.ConfigDict()
     c.sft.num_steps = 50
     c.sft.learning_rate = 3e-3

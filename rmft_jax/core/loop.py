@@ -78,20 +78,25 @@ def tree_is_finite(tree: Any) -> jax.Array:
     return jnp.all(jnp.stack(leaves)) if leaves else jnp.array(True)
 
 
-def make_phases(task: Task, update: Callable, loop: LoopSettings) -> Phases:
-    """The rollout, selection and update phases of `task` under the loop's settings."""
+def make_phases(task: Task, update: Callable, loop: LoopSettings, select: Callable | None = None) -> Phases:
+    """The rollout, selection and update phases of `task` under the loop's settings.
 
-    def select(rolls: Rollouts, key_select: jax.Array):
+    `select(rollouts, key) -> (keep_Mxk, batch)` replaces the default (keep the top k by `loop.selection`,
+    the task's SFT batch): other paradigms keep every rollout and build another batch (`core.paradigms`).
+    """
+
+    def select_top_k(rolls: Rollouts, key_select: jax.Array):
         scores_MxL = selection.selection_scores(loop.selection, rolls.regret_MxL, rolls.reward_MxL, key_select)
         keep_Mxk = task.shard(selection.top_k_indices(task.shard(scores_MxL), loop.num_selected))
         return keep_Mxk, task.sft_batch(rolls, keep_Mxk)
 
-    return Phases(task.rollout, select, update)
+    return Phases(task.rollout, select or select_top_k, update)
 
 
-def make_iteration(task: Task, update: Callable, loop: LoopSettings) -> Callable:
-    """Unjitted iteration(params, opt_state, key) -> (params, opt_state, metrics): the whole of Iterative RMFT."""
-    phases = make_phases(task, update, loop)
+def make_iteration(task: Task, update: Callable, loop: LoopSettings, select: Callable | None = None) -> Callable:
+    """Unjitted iteration(params, opt_state, key) -> (params, opt_state, metrics): the whole of Iterative RMFT
+    (and, with another `update` and `select`, of the other paradigms: `core.paradigms`)."""
+    phases = make_phases(task, update, loop, select)
 
     def iteration(params, opt_state, key):
         key_env, key_roll, key_select = jax.random.split(key, 3)

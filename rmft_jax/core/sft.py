@@ -43,6 +43,13 @@ def sft_steps(apply_fn: Callable, params: Any, opt_state: Any, optimizer: optax.
     def loss_fn(p):
         return imitation_loss(apply_fn(p, inputs), targets_MxTxA, temperature, weights_M)
 
+    return gradient_steps(loss_fn, params, opt_state, optimizer, num_steps)
+
+
+def gradient_steps(loss_fn: Callable, params: Any, opt_state: Any, optimizer: optax.GradientTransformation,
+                   num_steps: int) -> tuple[Any, Any, jax.Array]:
+    """`num_steps` full-batch optimizer steps on loss_fn(params), one `lax.scan` -> (params, opt_state, losses)."""
+
     def step(carry, _):
         p, s = carry
         loss, grads = jax.value_and_grad(loss_fn)(p)

@@ -1,7 +1,6 @@
 """The classical-baselines study behind `python -m experiments.baselines`: validate, run, summarize."""
 from __future__ import annotations
 
-import json
 import os
 import time
 from typing import Any, Callable
@@ -12,6 +11,7 @@ import numpy as np
 
 from rmft_jax import _checks, envs, metrics, plotting, regret
 from rmft_jax.baselines import bandits, full_info
+from rmft_jax.training import workdir_files
 
 SETTINGS = ("fol", "mab", "nsmab")
 MAB_INSTANCES = ("hard", "easy", "random")
@@ -163,7 +163,6 @@ def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
         best = min(results[name]["methods"].items(), key=lambda kv: kv[1]["regret"])
         log(f"[{index + 1}/{len(cfg.settings)}] {name}: {len(curves)} methods in "
             f"{time.perf_counter() - start:.1f}s; lowest regret {best[0]} = {best[1]['regret']:.2f}")
-    with open(os.path.join(workdir, "results.json"), "w") as fh:
-        json.dump(results, fh, indent=2)
+    workdir_files.write_json_atomic(os.path.join(workdir, "results.json"), results)
     plotting.plot_regret_panels(panels, os.path.join(workdir, "regret_curves.png"))
     return results

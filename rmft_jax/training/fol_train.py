@@ -24,6 +24,7 @@ from rmft_jax.training.train_loop import TrainingDiverged  # noqa: F401  (re-exp
 
 # Fields added after runs were made: a saved config without them trained with these values.
 ADDED_FIELD_DEFAULTS = {"rmft.independent_rewards": False, "rmft.sampler": "gumbel", "model.prefix_sum": "cumsum",
+                        **{f"paradigm.{k}": v for k, v in fol.PARADIGM_DEFAULTS.items()},
                         **{f"adversary.{k}": (list(v) if isinstance(v, tuple) else v)
                            for k, v in adversarial.DEFAULTS.items()}}
 

@@ -26,9 +26,9 @@ def write_text_atomic(path: str, text: str) -> None:
     os.replace(tmp, path)
 
 
-def write_json_atomic(path: str, obj: Any) -> None:
-    """`write_text_atomic` of `obj` as indented JSON."""
-    write_text_atomic(path, json.dumps(obj, indent=2))
+def write_json_atomic(path: str, obj: Any, default: Any = None) -> None:
+    """`write_text_atomic` of `obj` as indented JSON (`default` as in json.dumps)."""
+    write_text_atomic(path, json.dumps(obj, indent=2, default=default))
 
 
 def _flatten(d: dict, prefix: str = "") -> dict:

@@ -1,0 +1,40 @@
+"""Training paradigms side by side (python -m experiments.paradigms). Variants: '' (default), 'shared', 'smoke'.
+
+'' : single-layer linear attention, settings mix / stochastic / trends, six arms (rmft_jax/studies/paradigm_study.py:
+     ARMS), 5 seeds, the FOL default loop (M 256, L 16, k 2, T 50, A 5, 120 iterations of 50 gradient steps);
+'shared': the same with the action-count-free shared model, also tested at A = 3 and 10 (not in the default run);
+'smoke': tiny, for tests.
+"""
+import ml_collections
+
+from experiments.configs import fol_single_layer
+from rmft_jax.studies import fol_study, paradigm_study
+
+
+def get_config(variant: str = "") -> ml_collections.ConfigDict:
+    """Base FOL config, seeds, the study's settings, arms, transfer tests and attack budget."""
+    c = ml_collections.ConfigDict()
+    c.fol = fol_single_layer.base_config()
+    c.seeds = (0, 1, 2, 3, 4)
+    s = c.study = ml_collections.ConfigDict()
+    s.settings = tuple(paradigm_study.SETTINGS)
+    s.arms = tuple(paradigm_study.ARMS)
+    s.horizon_factors = (2, 4)  # transfer to 2T and 4T
+    s.processes = fol_study.HELD_OUT_PROCESSES  # transfer to held-out reward processes at T
+    s.transfer_scenarios = 1024
+    s.num_actions = ()  # transfer to other action counts: only an A-free model (variant 'shared') can be tested
+    # The worst case at T per seed: the end-of-run check's budget (a lower bound, as every search).
+    s.attack = ml_collections.ConfigDict({"restarts": 32, "steps": 200, "learning_rate": 0.1, "init_scale": 2.0,
+                                          "temperature": 0.05, "samples": 128})
+    if variant == "shared":
+        c.fol.model.name = "shared_linear_attention"
+        s.num_actions = (3, 10)
+    elif variant == "smoke":
+        c.fol = fol_single_layer.apply_variant(c.fol, "smoke")
+        c.seeds = (0, 1)
+        s.settings = ("mix", "stochastic")
+        s.horizon_factors, s.processes, s.transfer_scenarios = (2,), ("uniform",), 32
+        s.attack.restarts, s.attack.steps, s.attack.samples = 4, 10, 8
+    elif variant:
+        raise ValueError(f"unknown variant {variant!r}; choose '', 'shared' or 'smoke'.")
+    return c

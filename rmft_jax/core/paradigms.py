@@ -1,0 +1,73 @@
+"""Training paradigms as update rules of the one loop (`core.loop`): what is imitated or optimized per iteration.
+
+    rmft             the model rolls out L per scenario; keep the k lowest-regret; SFT on them (Iterative RMFT)
+    distill          a teacher algorithm rolls out L per scenario; SFT on all L (algorithm distillation: no
+                     filter, the same number of sampled trajectories; the task plays the teacher: `task.with_teacher`)
+    regret_loss      no sampling: Adam on the model's expected regret on the M scenarios (`core.regret_loss`)
+    policy_gradient  the model rolls out L per scenario; keep all; PPO-clipped policy gradient with
+                     return = reward or minus regret (`core.policy_gradient`)
+
+Each paradigm is (the task that rolls out, the selection step, the update rule); `make_iteration`
+hands them to `loop.make_iteration`, so every paradigm runs the same iteration with the same
+scenarios, keys, optimizer and number of gradient steps.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from rmft_jax.core import loop, policy_gradient, regret_loss, sft
+
+PARADIGMS = ("rmft", "distill", "regret_loss", "policy_gradient")
+
+
+@dataclasses.dataclass(frozen=True)
+class ParadigmSettings:
+    """Static paradigm settings: its name, the distillation teacher, the policy-gradient return and clip."""
+
+    name: str = "rmft"
+    teacher: str = "hedge"  # distill: the task's teacher algorithm (FOL: hedge, ftl)
+    teacher_eta: float = 1.0  # distill with teacher hedge: its learning rate
+    pg_return: str = "reward"  # policy_gradient: reward | regret (return = minus regret)
+    clip: float = 0.2  # policy_gradient: PPO ratio clip
+
+
+def _keep_all(regret_MxL: jax.Array) -> jax.Array:
+    """Indices (M, L) of every rollout."""
+    num, rollouts = regret_MxL.shape
+    return jnp.broadcast_to(jnp.arange(rollouts), (num, rollouts))
+
+
+def make_iteration(task: Any, optimizer: optax.GradientTransformation, settings: loop.LoopSettings,
+                   paradigm: ParadigmSettings) -> Callable:
+    """Unjitted iteration(params, opt_state, key) -> (params, opt_state, metrics) of `paradigm` on `task`."""
+    steps, temperature = settings.sft_steps, settings.temperature
+    if paradigm.name == "rmft":
+        return loop.make_iteration(task, sft.make_update(task.apply, optimizer, steps, temperature), settings)
+    if paradigm.name == "distill":
+        teacher_task = task.with_teacher(paradigm.teacher, paradigm.teacher_eta)
+
+        def keep_all_teacher_rollouts(rolls, key_select):  # no filter: imitate all L sampled trajectories
+            keep_MxL = _keep_all(rolls.regret_MxL)
+            return keep_MxL, teacher_task.sft_batch(rolls, keep_MxL)
+
+        return loop.make_iteration(teacher_task, sft.make_update(task.apply, optimizer, steps, temperature), settings,
+                                   keep_all_teacher_rollouts)
+    if paradigm.name == "regret_loss":
+        def select_scenarios(rolls, key_select):
+            return _keep_all(rolls.regret_MxL), task.regret_batch(rolls)
+
+        return loop.make_iteration(task, regret_loss.make_update(task.apply, optimizer, steps, temperature),
+                                   settings, select_scenarios)
+    if paradigm.name == "policy_gradient":
+        def select_all(rolls, key_select):
+            adv_MxL = policy_gradient.advantages(paradigm.pg_return, rolls.regret_MxL, rolls.reward_MxL)
+            return _keep_all(rolls.regret_MxL), task.pg_batch(rolls, adv_MxL)
+
+        update = policy_gradient.make_update(task.apply, optimizer, steps, temperature, paradigm.clip)
+        return loop.make_iteration(task, update, settings, select_all)
+    raise ValueError(f"unknown paradigm {paradigm.name!r}; choose one of {list(PARADIGMS)}.")

@@ -1,0 +1,182 @@
+"""The training paradigms as update rules of the one loop: distillation, regret-loss, policy gradient."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from experiments.configs import fol_single_layer
+from rmft_jax import models, regret
+from rmft_jax.baselines import full_info
+from rmft_jax.core import policy_gradient, regret_loss, sft
+from rmft_jax.tasks import fol
+
+
+def smoke(**paradigm):
+    """The smoke config with paradigm fields set."""
+    cfg = fol_single_layer.get_config("smoke")
+    for field, value in paradigm.items():
+        cfg.paradigm[field] = value
+    return cfg
+
+
+def phases_of(cfg):
+    """(task, settings, params) of a config."""
+    fol.validate_config(cfg)
+    s, env = fol.FOLSettings.from_config(cfg), fol.build_env(cfg)
+    graphdef, params = fol.build_model(cfg, seed=0)
+    return fol.FOLTask(env, graphdef, s), s, params
+
+
+def test_advantages_are_centered_per_scenario_and_equal_for_reward_and_regret_on_shared_tables():
+    reward_MxL = jax.random.uniform(jax.random.key(0), (6, 8)) * 10
+    best_M = jnp.arange(6.0) + 20.0
+    regret_MxL = best_M[:, None] - reward_MxL  # shared tables: one comparator per scenario
+    adv = np.asarray(policy_gradient.advantages("reward", regret_MxL, reward_MxL))
+    centered = np.asarray(reward_MxL) - np.asarray(reward_MxL).mean(1, keepdims=True)
+    np.testing.assert_allclose(adv, centered / (centered.std() + 1e-6), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(policy_gradient.advantages("regret", regret_MxL, reward_MxL)), adv, atol=1e-5)
+    # A per-rollout comparator (bandit pseudo-regret) makes the two signals differ.
+    other = np.asarray(policy_gradient.advantages("regret", regret_MxL + jax.random.normal(jax.random.key(1), (6, 8)),
+                                                  reward_MxL))
+    assert np.abs(other - adv).max() > 0.1
+
+
+def test_first_policy_gradient_step_is_reinforce_and_clipping_stops_runaway_ratios():
+    graphdef, params = models.nnx.split(models.make_model("linear_attention", 4, seed=1, init_scale=0.5))
+    apply_fn = lambda p, x: models.apply(graphdef, p, x)
+    rewards_BxTxA = jax.random.uniform(jax.random.key(2), (3, 7, 4))
+    actions_BxGxT = jax.random.randint(jax.random.key(3), (3, 5, 7), 0, 4)
+    adv_BxG = jax.random.normal(jax.random.key(4), (3, 5))
+    old = policy_gradient.action_log_probs(apply_fn(params, rewards_BxTxA), actions_BxGxT, 1.0)
+
+    def surrogate(p):
+        new = policy_gradient.action_log_probs(apply_fn(p, rewards_BxTxA), actions_BxGxT, 1.0)
+        return policy_gradient.clipped_surrogate(new, old, adv_BxG, 0.2)
+
+    def reinforce(p):  # -mean(A log pi(a)): the score-function estimator, written directly
+        logp = jax.nn.log_softmax(apply_fn(p, rewards_BxTxA), -1)
+        chosen = jnp.take_along_axis(logp[:, None], actions_BxGxT[..., None], -1)[..., 0]
+        return -jnp.mean(adv_BxG[..., None] * chosen)
+
+    g_surrogate, g_reinforce = jax.grad(surrogate)(params), jax.grad(reinforce)(params)
+    for a, b in zip(jax.tree.leaves(g_surrogate), jax.tree.leaves(g_reinforce)):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-6)
+    # Ratios outside [1 - clip, 1 + clip] in the advantage's direction contribute no gradient.
+    logp = jnp.zeros((1, 1, 2))
+    grad_far = jax.grad(lambda x: policy_gradient.clipped_surrogate(x, logp, jnp.ones((1, 1)), 0.2))(logp + 0.5)
+    grad_near = jax.grad(lambda x: policy_gradient.clipped_surrogate(x, logp, jnp.ones((1, 1)), 0.2))(logp + 0.05)
+    assert float(jnp.abs(grad_far).sum()) == 0.0 and float(jnp.abs(grad_near).sum()) > 0.0
+
+
+def test_regret_loss_is_the_expected_regret_and_its_update_lowers_it():
+    rewards_BxTxA = jax.random.uniform(jax.random.key(5), (16, 20, 3))
+    graphdef, params = models.nnx.split(models.make_model("linear_attention", 3, seed=2, init_scale=0.1))
+    apply_fn = lambda p, x: models.apply(graphdef, p, x)
+    logits = apply_fn(params, rewards_BxTxA)
+    expected = regret.static_regret(rewards_BxTxA, jax.nn.softmax(logits, -1))[:, -1].mean()
+    assert float(regret_loss.expected_regret(logits, rewards_BxTxA)) == pytest.approx(float(expected), rel=1e-5)
+    optimizer = sft.make_optimizer(3e-2)
+    update = jax.jit(regret_loss.make_update(apply_fn, optimizer, 100))
+    new, _, losses = update(params, optimizer.init(params), regret_loss.RegretBatch(rewards_BxTxA, rewards_BxTxA))
+    assert float(losses[0]) == pytest.approx(float(expected), rel=1e-5)
+    assert float(regret_loss.expected_regret(apply_fn(new, rewards_BxTxA), rewards_BxTxA)) < 0.7 * float(expected)
+
+
+def test_distillation_rollouts_sample_the_teacher_and_imitate_k_of_them():
+    cfg = smoke(name="distill", teacher_eta=2.0)
+    cfg.rmft.num_rollouts, cfg.rmft.num_selected = 400, 2
+    task, s, params = phases_of(cfg)
+    assert s.paradigm.teacher_eta == 2.0
+    teacher = task.with_teacher("hedge", 2.0)
+    rolls = jax.jit(teacher.rollout)(params, jax.random.key(6), jax.random.key(7))
+    rewards = rolls.data.rewards_SxTxA
+    hedge_SxTxA = np.asarray(full_info.ftrl(rewards, 2.0))
+    actions = np.asarray(rolls.data.shared.actions_MxLxT)
+    freq_SxTxA = np.stack([np.mean(actions == a, axis=1) for a in range(s.num_actions)], axis=-1)
+    np.testing.assert_allclose(freq_SxTxA, hedge_SxTxA, atol=0.09)  # 400 draws per (scenario, round)
+    # FTL: only current leaders are ever played.
+    ftl_rolls = jax.jit(task.with_teacher("ftl", 0.0).rollout)(params, jax.random.key(6), jax.random.key(7))
+    ftl_SxTxA = np.asarray(full_info.ftl(rewards))
+    played = np.take_along_axis(ftl_SxTxA[:, None], np.asarray(ftl_rolls.data.shared.actions_MxLxT)[..., None], -1)
+    assert np.all(played > 0)
+
+
+def test_distilling_hedge_brings_the_model_to_hedge():
+    cfg = smoke(name="distill", teacher_eta=2.0)
+    cfg.rmft.num_scenarios, cfg.rmft.num_rollouts = 64, 16  # distillation imitates all L (k does not apply)
+    cfg.sft.num_steps, cfg.sft.learning_rate = 50, 3e-2
+    task, s, params = phases_of(cfg)
+    optimizer = fol.build_optimizer(cfg)
+    iteration = fol.make_iteration(fol.build_env(cfg), task.graphdef, optimizer, s)
+    rewards = jax.random.uniform(jax.random.key(8), (256, s.horizon, s.num_actions))
+    hedge = full_info.ftrl(rewards, 2.0)
+    tv = lambda p: float(jnp.mean(0.5 * jnp.abs(jax.nn.softmax(models.apply(task.graphdef, p, rewards), -1) - hedge).sum(-1)))
+    before, opt_state = tv(params), optimizer.init(params)
+    for it in range(15):
+        params, opt_state, _ = iteration(params, opt_state, jax.random.key(100 + it))
+    assert tv(params) < 0.05 < before
+
+
+@pytest.mark.parametrize("paradigm", ["distill", "regret_loss", "policy_gradient"])
+def test_other_paradigms_refuse_adversarial_scenarios(paradigm):
+    cfg = smoke(name=paradigm)
+    cfg.adversary.adaptive_share = 0.25
+    with pytest.raises(ValueError, match="shared oblivious tables"):
+        fol.validate_config(cfg)
+    with pytest.raises(ValueError, match="paradigm.name"):
+        fol.validate_config(smoke(name="dpo"))
+    with pytest.raises(ValueError, match="paradigm.pg_return"):
+        fol.validate_config(smoke(name="policy_gradient", pg_return="return"))
+
+
+def test_policy_gradient_iteration_keeps_every_rollout_and_returns_finite_metrics():
+    cfg = smoke(name="policy_gradient")
+    task, s, params = phases_of(cfg)
+    optimizer = fol.build_optimizer(cfg)
+    iteration = fol.make_iteration(fol.build_env(cfg), task.graphdef, optimizer, s)
+    new, _, metrics = iteration(params, optimizer.init(params), jax.random.key(9))
+    assert bool(metrics["finite"])
+    assert float(metrics["selected_regret"]) == pytest.approx(float(metrics["rollout_regret"]), rel=1e-6)
+    assert float(metrics["sft_loss_first"]) == pytest.approx(0.0, abs=1e-5)  # centered advantages, ratio 1
+    assert any(float(jnp.abs(a - b).max()) > 0 for a, b in zip(jax.tree.leaves(new), jax.tree.leaves(params)))
+
+
+def test_paradigm_study_reports_every_arm_and_generates_its_document(tmp_path):
+    import json
+
+    from experiments import make_paradigms
+    from experiments.configs import paradigms as paradigm_configs
+    from rmft_jax.studies import paradigm_study
+
+    cfg = paradigm_configs.get_config("smoke")
+    cfg.study.settings, cfg.study.arms = ("mix",), ("rmft", "distill_hedge", "pg_reward")
+    with pytest.raises(ValueError, match="arms must be"):
+        paradigm_study.validate(("mix",), ("rmft", "dpo"), [0, 1])
+    with pytest.raises(ValueError, match="seeds must be distinct"):
+        paradigm_study.validate(("mix",), ("rmft",), [0, 0])
+    results, params = paradigm_study.run(cfg.fol, cfg.study, [0, 1], log=lambda line: None)
+    arms = results["mix"]
+    assert set(arms) == {"description", "hedge", "rmft", "distill_hedge", "pg_reward"}
+    for arm in ("rmft", "distill_hedge", "pg_reward"):
+        assert len(arms[arm]["per_seed"]) == 2 and len(arms[arm]["transfer"]) == 2
+        assert 0 < arms[arm]["worst_found"]["mean"] <= cfg.fol.env.horizon  # regret of a [0, 1] table is <= T
+        assert jax.tree.leaves(params[("mix", arm)])[0].shape[0] == 2  # one parameter set per seed
+    # The distillation teacher's regret is Hedge's at the teacher's eta on the very held-out sets used.
+    teacher_eta = arms["distill_hedge"]["paradigm"]["teacher_eta"]
+    heldout = paradigm_study.heldout_sets(fol_study_arm(cfg), [0, 1])
+    expected = [float(jnp.mean(full_info.hedge_regret(h, teacher_eta)[:, -1])) for h in heldout]
+    np.testing.assert_allclose(arms["distill_hedge"]["teacher_regret"]["values"], expected, rtol=1e-5)
+    verdicts = paradigm_study.verdicts(results)
+    assert "sanity distill (mix)" in verdicts and "reward RL vs RMFT (mix)" in verdicts
+    data = {"config": cfg.to_dict(), "results": results, "fixed_point": {}, "verdicts": verdicts, "seconds": 1.0}
+    (tmp_path / "paradigms.json").write_text(json.dumps(data))
+    text = make_paradigms.write(json.loads((tmp_path / "paradigms.json").read_text()), str(tmp_path),
+                                str(tmp_path / "paradigms.md"))
+    assert "| `distill_hedge` |" in text and "sanity distill (mix)" in text
+
+
+def fol_study_arm(cfg):
+    """The study's 'mix' setting config."""
+    from rmft_jax.studies import fol_study, paradigm_study
+
+    return fol_study.arm_config(cfg.fol, paradigm_study.SETTINGS["mix"][1])
