@@ -1,6 +1,6 @@
 """Generate docs/paradigms.md from a paradigm study's paradigms.json; never edit the document by hand.
 
-    python -m experiments.make_paradigms --runs=runs/paradigms --out=docs/paradigms.md
+    python -m experiments.make_paradigms --runs=runs/paradigms --fol_on_mab=runs/fol_on_mab --out=docs/paradigms.md
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import shutil
 from rmft_jax.studies import paradigm_study
 
 COMMAND = "python -m experiments.paradigms --config=experiments/configs/paradigms.py --workdir=runs/paradigms"
+FOL_ON_MAB_COMMAND = "python -m experiments.fol_on_mab --out=runs/fol_on_mab"
 
 
 def fmt(x: dict, digits: int = 2) -> str:
@@ -56,7 +57,28 @@ def fixed_point_table(fp: dict) -> list[str]:
     return lines + [""]
 
 
-def write(data: dict, runs: str, out: str) -> str:
+def fol_on_mab_tables(play: dict | None) -> list[str]:
+    """Per bandit instance: each FOL-trained model (importance-weighted play) against the bandit algorithms."""
+    if play is None:
+        return [f"Not run yet (`{FOL_ON_MAB_COMMAND}`).", ""]
+    lines = [f"`{FOL_ON_MAB_COMMAND}`: FOL models {', '.join(f'`{k}` ({v})' for k, v in play['workdirs'].items())} "
+             f"play Bernoulli bandits for T = {play['horizon']} rounds, {play['num_runs']} runs per instance, fed "
+             "EXP3's importance-weighted estimate r_t(a_t) / p_t(a_t) on the played arm and 0 elsewhere "
+             "(`rmft_jax/tasks/fol_on_bandit.py`); gamma mixes uniform exploration into their policy. Every method "
+             "plays the same reward draws.", ""]
+    for instance, methods in play["results"].items():
+        lines += [f"**{instance}**: {methods['description']}", "",
+                  "| method | pseudo-regret at T | beta-hat | SuffFailFreq(T/2) | K*MinFrac(T) |", "|---|---|---|---|---|"]
+        for name, m in methods.items():
+            if name == "description":
+                continue
+            lines.append(f"| {name} | {m['regret']:.2f} ± {1.96 * m['regret_sem']:.2f} | {m['beta_hat']:.2f} | "
+                         f"{m['suff_fail_freq']['half']:.3f} | {m['k_min_frac']['end']:.2f} |")
+        lines.append("")
+    return lines
+
+
+def write(data: dict, runs: str, out: str, play: dict | None = None) -> str:
     """The markdown document (and its figure copied next to it)."""
     cfg, results = data["config"], data["results"]
     fol, study = cfg["fol"], cfg["study"]
@@ -83,6 +105,7 @@ def write(data: dict, runs: str, out: str) -> str:
     lines += ["## Sanity checks and the paper's contrast claims", ""]
     lines += [f"- **{name}**: {line}" for name, line in data["verdicts"].items()]
     lines += ["", "## Where each paradigm lands on the theory's stochastic FOL", ""] + fixed_point_table(data["fixed_point"])
+    lines += ["## Train on FOL, play on MAB", ""] + fol_on_mab_tables(play)
     fig_dir = os.path.join(os.path.dirname(out) or ".", "figures")
     src = os.path.join(runs, "paradigms.png")
     if os.path.exists(src):
@@ -99,11 +122,17 @@ def main() -> None:
     """Parse flags and write the document."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", default="runs/paradigms", help="the study's workdir (paradigms.json)")
+    parser.add_argument("--fol_on_mab", default="runs/fol_on_mab", help="experiments.fol_on_mab's output folder")
     parser.add_argument("--out", default="docs/paradigms.md")
     args = parser.parse_args()
     with open(os.path.join(args.runs, "paradigms.json")) as fh:
         data = json.load(fh)
-    write(data, args.runs, args.out)
+    play_path = os.path.join(args.fol_on_mab, "fol_on_mab.json")
+    play = None
+    if os.path.exists(play_path):
+        with open(play_path) as fh:
+            play = json.load(fh)
+    write(data, args.runs, args.out, play)
     print(f"wrote {args.out}")
 
 

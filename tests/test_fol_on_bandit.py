@@ -47,3 +47,26 @@ def test_round_t_depends_only_on_earlier_feedback():
     a, b = run(rewards), run(changed)
     np.testing.assert_array_equal(np.asarray(a.actions_BxT)[:, :21], np.asarray(b.actions_BxT)[:, :21])
     np.testing.assert_allclose(np.asarray(a.probs_BxTxA)[:, :21], np.asarray(b.probs_BxTxA)[:, :21])
+
+
+def test_fol_on_mab_study_plays_a_trained_workdir_against_the_bandit_algorithms(tmp_path):
+    import pytest
+
+    from experiments.configs import fol_single_layer
+    from rmft_jax.studies import fol_on_mab
+    from rmft_jax.training import fol_train
+
+    workdir = str(tmp_path / "fol")
+    fol_train.run(fol_single_layer.get_config("smoke"), workdir, log=lambda line: None)
+    with pytest.raises(ValueError, match="no config.json"):
+        fol_on_mab.run({"x": str(tmp_path / "missing")}, 20, 50, (0.0,), ("exp3",), 0, log=lambda line: None)
+    out = fol_on_mab.run({"smoke": workdir}, 20, 64, (0.0, 0.5), ("exp3", "ucb1"), 0, log=lambda line: None)
+    assert set(out) == set(fol_on_mab.INSTANCES)
+    for instance, methods in out.items():
+        assert set(methods) == {"description", "smoke (gamma 0)", "smoke (gamma 0.5)", "exp3", "ucb1"}
+        gap = 0.2 if instance == "hard" else 0.5
+        for name, stats in methods.items():
+            if name != "description":  # pseudo-regret of T rounds lies in [0, T * gap]
+                assert 0.0 <= stats["regret"] <= 20 * gap + 1e-6
+        # Mixing in uniform exploration (every arm at least gamma / K per round) spreads the plays.
+        assert methods["smoke (gamma 0.5)"]["k_min_frac"]["end"] > methods["smoke (gamma 0)"]["k_min_frac"]["end"]
