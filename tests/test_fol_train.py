@@ -211,3 +211,23 @@ def test_cli_end_to_end_and_clean_error(tmp_path):
     bad = subprocess.run(cmd[:-1] + ["--config.rmft.num_selected=99"], cwd=ROOT, capture_output=True,
                          text=True, timeout=300)
     assert bad.returncode == 1 and "cannot exceed rmft.num_rollouts" in bad.stderr
+
+
+def test_background_preparation_gives_the_numbers_of_a_sequential_computation(tmp_path):
+    # Held-out set, baselines and tuned Hedge's worst case run on a thread while the iteration compiles and
+    # trains; each must equal the same computation done directly, in order, on the main thread.
+    from rmft_jax.studies import attack_study
+
+    cfg = smoke(2, **{"attack.at_end": True})
+    results = fol_train.run(cfg, str(tmp_path / "run"), log=quiet)
+    key_eval, _ = jax.random.split(jax.random.key(int(cfg.seed)), 2)
+    heldout_NxTxA, labels_N = fol_train.sample_heldout(fol.build_env(cfg), key_eval, int(cfg.eval.num_scenarios))
+    base, _ = fol_train.heldout_baselines(cfg, heldout_NxTxA)
+    for method in ("ftl", "ftrl", "ftrl_theory"):
+        assert results[method]["eval_regret"] == pytest.approx(base[method]["eval_regret"], rel=1e-6)
+    assert results["ftrl"]["eta"] == base["ftrl"]["eta"]
+    hedge = attack_study.hedge_worst_case(cfg, base["ftrl"]["eta"])
+    assert results["worst_case"]["hedge_tuned"] == pytest.approx(hedge["worst"], rel=1e-6)
+    assert results["hedge_attack_seconds"] > 0 and results["attack_seconds"] > 0
+    # The per-scenario split uses the labels of the same held-out draws.
+    assert set(results["per_scenario"]) == {cfg.env.scenarios[i] for i in set(np.asarray(labels_N).tolist())}
