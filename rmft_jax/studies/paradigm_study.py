@@ -23,7 +23,7 @@ from rmft_jax import attacks
 from rmft_jax.baselines import full_info
 from rmft_jax.studies import attack_study, fol_study, fol_sweep
 from rmft_jax.studies.intervals import below, compare, mean_ci95
-from rmft_jax.tasks import fol
+from rmft_jax.tasks import fol, fol_paradigms
 from rmft_jax.training import fol_train
 
 # setting -> (description, config overrides of the base FOL config)
@@ -93,7 +93,7 @@ def run_arm(cfg: Any, seeds: list[int], study: Any, budget: attacks.AttackBudget
                                                tuple(study.processes), int(study.transfer_scenarios),
                                                (cfg, params_S) if action_counts else None, action_counts)
     out["worst_found"] = worst_case(cfg, params_S, seeds, budget)
-    paradigm = fol.paradigm_settings(cfg)
+    paradigm = fol_paradigms.paradigm_settings(cfg)
     out["paradigm"] = {"name": paradigm.name, "teacher": paradigm.teacher, "teacher_eta": paradigm.teacher_eta,
                        "pg_return": paradigm.pg_return, "clip": paradigm.clip}
     if paradigm.name == "distill" and paradigm.teacher == "hedge":

@@ -9,7 +9,6 @@ rollout and the SFT batch; `make_iteration` and `make_evaluate` return jitted fu
 from __future__ import annotations
 
 import dataclasses
-import functools
 from typing import Any, Callable, NamedTuple
 
 import flax.nnx as nnx
@@ -20,7 +19,7 @@ from jax.sharding import Mesh
 
 from rmft_jax import _checks, envs, models, parallel, regret
 from rmft_jax.core import loop, paradigms, policy_gradient, regret_loss, selection, sft
-from rmft_jax.tasks import adversarial, fol_sequential, rollout
+from rmft_jax.tasks import adversarial, fol_paradigms, fol_sequential, rollout
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,65 +67,13 @@ class FOLSettings:
                    adaptive_scenarios=adaptive_count, adversary_kinds=a["kinds"], adversary_prob=a["adversary_prob"],
                    attack_steps=int(a["attack_steps"]), attack_step_size=float(a["attack_step_size"]),
                    attack_init_scale=float(a["attack_init_scale"]),
-                   independent_rewards=bool(r.get("independent_rewards", False)), paradigm=paradigm_settings(cfg))
+                   independent_rewards=bool(r.get("independent_rewards", False)),
+                   paradigm=fol_paradigms.paradigm_settings(cfg))
 
     @property
     def has_paths(self) -> bool:
         """True when some rollouts have tables of their own (adaptive scenarios or independent draws)."""
         return self.adaptive_scenarios > 0 or (self.independent_rewards and self.oblivious_scenarios > 0)
-
-PARADIGM_DEFAULTS = {"name": "rmft", "teacher": "hedge", "teacher_eta": 0.0, "pg_return": "reward", "clip": 0.2}
-TEACHERS = ("hedge", "ftl")
-
-
-def paradigm_settings(cfg: Any) -> paradigms.ParadigmSettings:
-    """The config's `paradigm` section (absent: Iterative RMFT); teacher_eta 0 = Hedge tuned on the training mix."""
-    p = {**PARADIGM_DEFAULTS, **cfg.get("paradigm", {})}
-    eta = float(p["teacher_eta"])
-    if p["name"] == "distill" and p["teacher"] == "hedge" and eta == 0.0:
-        e = cfg.env
-        eta = tuned_hedge_eta(tuple(e.scenarios), tuple(float(w) for w in e.weights), int(e.horizon),
-                              int(e.num_actions), tuple(float(x) for x in cfg.eval.eta_grid))
-    return paradigms.ParadigmSettings(p["name"], p["teacher"], eta, p["pg_return"], float(p["clip"]))
-
-
-@functools.lru_cache(maxsize=None)
-def tuned_hedge_eta(scenarios: tuple, weights: tuple, horizon: int, num_actions: int, grid: tuple) -> float:
-    """Hedge's eta with the least mean regret at T on 1024 draws of the training mix (a fixed key of its own)."""
-    from rmft_jax.baselines import full_info  # noqa: PLC0415  (only the distillation teacher needs it)
-
-    components = tuple(envs.make_fol(n, horizon=horizon, num_actions=num_actions) for n in scenarios)
-    env = components[0] if len(components) == 1 else envs.MixtureFOL(components=components, weights=weights)
-    rewards_NxTxA = envs.sample_batch(env, jax.random.key(20261203), 1024)
-    finals = [float(jnp.mean(full_info.hedge_regret(rewards_NxTxA, eta)[:, -1])) for eta in grid]
-    return grid[int(jnp.argmin(jnp.asarray(finals)))]
-
-
-def teacher_policies(name: str, eta: float, rewards_xTxA: jax.Array) -> jax.Array:
-    """A distillation teacher's policies (..., T, A) on reward tables: Hedge(eta) or FTL."""
-    from rmft_jax.baselines import full_info  # noqa: PLC0415
-
-    return full_info.ftrl(rewards_xTxA, eta) if name == "hedge" else full_info.ftl(rewards_xTxA)
-
-
-def validate_paradigm(cfg: Any) -> None:
-    """Check the config's `paradigm` section; ValueError says what to fix."""
-    p = {**PARADIGM_DEFAULTS, **cfg.get("paradigm", {})}
-    _checks.check_choice("paradigm.name", p["name"], paradigms.PARADIGMS)
-    _checks.check_choice("paradigm.teacher", p["teacher"], TEACHERS)
-    _checks.check_choice("paradigm.pg_return", p["pg_return"], policy_gradient.RETURNS)
-    _checks.check_positive("paradigm.teacher_eta", p["teacher_eta"], allow_zero=True)
-    _checks.check_positive("paradigm.clip", p["clip"])
-    if p["name"] == "rmft":
-        return
-    a = adversarial.settings(cfg)
-    if a["adaptive_share"] or a["attack_share"] or cfg.rmft.get("independent_rewards", False):
-        raise ValueError(f"paradigm {p['name']!r} runs on shared oblivious tables: set adversary.adaptive_share, "
-                         "adversary.attack_share to 0 and rmft.independent_rewards to False.")
-    if p["name"] in ("distill", "policy_gradient") and (cfg.rmft.exploration != "sample" or cfg.sft.target != "actions"):
-        raise ValueError(f"paradigm {p['name']!r} imitates or scores sampled actions: it needs "
-                         "rmft.exploration='sample' and sft.target='actions'.")
-
 
 def validate_config(cfg: Any) -> None:
     """Check an FOL RMFT config before anything compiles; ValueError says what to fix."""
@@ -168,7 +115,7 @@ def validate_config(cfg: Any) -> None:
         raise ValueError(f"parallel.data_axis_size = {devices} must be >= 1 and divide rmft.num_scenarios "
                          f"(M = {r.num_scenarios}): each device gets an equal share of the scenarios.")
     adversarial.validate(cfg)
-    validate_paradigm(cfg)
+    fol_paradigms.validate(cfg)
     st = FOLSettings.from_config(cfg)
     if (st.attack_scenarios or st.has_paths) and devices > 1:
         raise ValueError("adversarial scenarios and rmft.independent_rewards run on one device: set "
@@ -250,14 +197,14 @@ class FOLTask:
         return models.apply(self.graphdef, params, inputs_BxTxA)
 
     def with_teacher(self, name: str, eta: float) -> "FOLTask":
-        """The same task with a teacher algorithm (`teacher_policies`) playing the rollouts instead of the model."""
+        """The same task with a teacher algorithm (`fol_paradigms.teacher_policies`) playing the rollouts instead of the model."""
         return dataclasses.replace(self, teacher=(name, eta))
 
     def _rollout_logits(self, params, rewards_SxTxA):
         """Logits the rollouts sample from: the model's, or log of the teacher's policies."""
         if self.teacher is None:
             return self.apply(params, rewards_SxTxA)
-        return jnp.log(teacher_policies(*self.teacher, rewards_SxTxA))
+        return jnp.log(fol_paradigms.teacher_policies(*self.teacher, rewards_SxTxA))
 
     def pg_batch(self, rolls: loop.Rollouts, advantages_MxL) -> policy_gradient.PGBatch:
         """Every rollout with its advantage; the L rollouts of a scenario share its table (one input row)."""

@@ -18,13 +18,13 @@ import numpy as np
 
 from rmft_jax import envs, parallel, regret
 from rmft_jax.baselines import full_info
-from rmft_jax.tasks import adversarial, fol
+from rmft_jax.tasks import adversarial, fol, fol_paradigms
 from rmft_jax.training import driver, workdir_files
 from rmft_jax.training.train_loop import TrainingDiverged  # noqa: F401  (re-exported: fol_train.TrainingDiverged)
 
 # Fields added after runs were made: a saved config without them trained with these values.
 ADDED_FIELD_DEFAULTS = {"rmft.independent_rewards": False, "rmft.sampler": "gumbel", "model.prefix_sum": "cumsum",
-                        **{f"paradigm.{k}": v for k, v in fol.PARADIGM_DEFAULTS.items()},
+                        **{f"paradigm.{k}": v for k, v in fol_paradigms.PARADIGM_DEFAULTS.items()},
                         **{f"adversary.{k}": (list(v) if isinstance(v, tuple) else v)
                            for k, v in adversarial.DEFAULTS.items()}}
 

@@ -1,0 +1,68 @@
+"""FOL's side of the training paradigms (`rmft_jax.core.paradigms`): the config section and the distillation teacher.
+
+The `paradigm` config section (absent in configs made before it: Iterative RMFT) picks what an FOL
+iteration trains on; distillation's teacher is Hedge (eta given, or 0 = tuned on the training mix) or FTL.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from rmft_jax import _checks, envs
+from rmft_jax.core import paradigms, policy_gradient
+from rmft_jax.tasks import adversarial
+
+PARADIGM_DEFAULTS = {"name": "rmft", "teacher": "hedge", "teacher_eta": 0.0, "pg_return": "reward", "clip": 0.2}
+TEACHERS = ("hedge", "ftl")
+
+
+def paradigm_settings(cfg: Any) -> paradigms.ParadigmSettings:
+    """The config's `paradigm` section (absent: Iterative RMFT); teacher_eta 0 = Hedge tuned on the training mix."""
+    p = {**PARADIGM_DEFAULTS, **cfg.get("paradigm", {})}
+    eta = float(p["teacher_eta"])
+    if p["name"] == "distill" and p["teacher"] == "hedge" and eta == 0.0:
+        e = cfg.env
+        eta = tuned_hedge_eta(tuple(e.scenarios), tuple(float(w) for w in e.weights), int(e.horizon),
+                              int(e.num_actions), tuple(float(x) for x in cfg.eval.eta_grid))
+    return paradigms.ParadigmSettings(p["name"], p["teacher"], eta, p["pg_return"], float(p["clip"]))
+
+
+@functools.lru_cache(maxsize=None)
+def tuned_hedge_eta(scenarios: tuple, weights: tuple, horizon: int, num_actions: int, grid: tuple) -> float:
+    """Hedge's eta with the least mean regret at T on 1024 draws of the training mix (a fixed key of its own)."""
+    from rmft_jax.baselines import full_info  # noqa: PLC0415  (only the distillation teacher needs it)
+
+    components = tuple(envs.make_fol(n, horizon=horizon, num_actions=num_actions) for n in scenarios)
+    env = components[0] if len(components) == 1 else envs.MixtureFOL(components=components, weights=weights)
+    rewards_NxTxA = envs.sample_batch(env, jax.random.key(20261203), 1024)
+    finals = [float(jnp.mean(full_info.hedge_regret(rewards_NxTxA, eta)[:, -1])) for eta in grid]
+    return grid[int(jnp.argmin(jnp.asarray(finals)))]
+
+
+def teacher_policies(name: str, eta: float, rewards_xTxA: jax.Array) -> jax.Array:
+    """A distillation teacher's policies (..., T, A) on reward tables: Hedge(eta) or FTL."""
+    from rmft_jax.baselines import full_info  # noqa: PLC0415
+
+    return full_info.ftrl(rewards_xTxA, eta) if name == "hedge" else full_info.ftl(rewards_xTxA)
+
+
+def validate(cfg: Any) -> None:
+    """Check the config's `paradigm` section; ValueError says what to fix."""
+    p = {**PARADIGM_DEFAULTS, **cfg.get("paradigm", {})}
+    _checks.check_choice("paradigm.name", p["name"], paradigms.PARADIGMS)
+    _checks.check_choice("paradigm.teacher", p["teacher"], TEACHERS)
+    _checks.check_choice("paradigm.pg_return", p["pg_return"], policy_gradient.RETURNS)
+    _checks.check_positive("paradigm.teacher_eta", p["teacher_eta"], allow_zero=True)
+    _checks.check_positive("paradigm.clip", p["clip"])
+    if p["name"] == "rmft":
+        return
+    a = adversarial.settings(cfg)
+    if a["adaptive_share"] or a["attack_share"] or cfg.rmft.get("independent_rewards", False):
+        raise ValueError(f"paradigm {p['name']!r} runs on shared oblivious tables: set adversary.adaptive_share, "
+                         "adversary.attack_share to 0 and rmft.independent_rewards to False.")
+    if p["name"] in ("distill", "policy_gradient") and (cfg.rmft.exploration != "sample" or cfg.sft.target != "actions"):
+        raise ValueError(f"paradigm {p['name']!r} imitates or scores sampled actions: it needs "
+                         "rmft.exploration='sample' and sft.target='actions'.")
