@@ -180,3 +180,31 @@ def fol_study_arm(cfg):
     from rmft_jax.studies import fol_study, paradigm_study
 
     return fol_study.arm_config(cfg.fol, paradigm_study.SETTINGS["mix"][1])
+
+
+@pytest.mark.slow
+def test_paradigms_cli_writes_results_figure_and_document(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    workdir, doc = tmp_path / "paradigms", tmp_path / "paradigms.md"
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    cmd = [sys.executable, "-m", "experiments.paradigms", "--config=experiments/configs/paradigms.py:smoke",
+           "--config.study.settings=('stochastic',)", "--config.study.arms=('rmft', 'regret_loss')",
+           f"--workdir={workdir}", "--nocompile_cache"]
+    done = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    data = json.loads((workdir / "paradigms.json").read_text())
+    assert set(data["results"]["stochastic"]) == {"description", "hedge", "rmft", "regret_loss"}
+    assert set(data["fixed_point"]) == {"regret_optimal_eta", "rmft", "regret_loss"}
+    assert (workdir / "paradigms.png").exists() and "sanity regret-loss (stochastic)" in data["verdicts"]
+    gen = subprocess.run([sys.executable, "-m", "experiments.make_paradigms", f"--runs={workdir}",
+                          f"--fol_on_mab={tmp_path / 'none'}", f"--out={doc}"], cwd=root, capture_output=True, text=True)
+    assert gen.returncode == 0, gen.stderr[-2000:]
+    assert "| `regret_loss` |" in doc.read_text() and "Not run yet" in doc.read_text()
+    # A bad arm name fails at once with one line.
+    bad = subprocess.run(cmd[:-2] + ["--config.study.arms=('dpo',)", f"--workdir={tmp_path / 'bad'}"], cwd=root,
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode != 0 and "arms must be" in bad.stderr
