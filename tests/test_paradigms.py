@@ -208,3 +208,55 @@ def test_paradigms_cli_writes_results_figure_and_document(tmp_path):
     bad = subprocess.run(cmd[:-2] + ["--config.study.arms=('dpo',)", f"--workdir={tmp_path / 'bad'}"], cwd=root,
                          capture_output=True, text=True, timeout=300)
     assert bad.returncode != 0 and "arms must be" in bad.stderr
+
+
+def bandit_smoke(**paradigm):
+    """The MAB smoke config with paradigm fields set, and its task, settings and parameters."""
+    from experiments.configs import mab
+    from rmft_jax.tasks import bandit
+
+    cfg = mab.get_config("smoke")
+    for field, value in paradigm.items():
+        cfg.paradigm[field] = value
+    bandit.validate_config(cfg)
+    env, _ = bandit.build_envs(cfg)
+    s = bandit.BanditSettings.from_config(cfg)
+    graphdef, params = bandit.build_model(cfg, 0)
+    return cfg, bandit.BanditTask(env, graphdef, s), s, params
+
+
+def test_bandit_distillation_rollouts_are_the_teachers_play_on_the_same_tables():
+    from rmft_jax.baselines import bandits
+
+    _, task, s, params = bandit_smoke(name="distill", teacher="thompson")
+    rolls = jax.jit(task.with_teacher("thompson").rollout)(params, jax.random.key(1), jax.random.key(2))
+    scen = jax.vmap(task.env.sample)(jax.random.split(jax.random.key(1), s.num_scenarios))
+    tables = jnp.repeat(scen.rewards_TxA, s.num_rollouts, axis=0)
+    teacher = bandits.make_bandit_fn("thompson", s.num_scenarios * s.num_rollouts,
+                                     bandits.resolve_hparams("thompson", s.horizon, s.num_actions))
+    actions, observed = jax.jit(teacher)(jax.random.key(2), scen.means_TxA[0], tables)
+    shape = (s.num_scenarios, s.num_rollouts, s.horizon)
+    np.testing.assert_array_equal(np.asarray(rolls.data[0]), np.asarray(actions).reshape(shape))
+    np.testing.assert_allclose(np.asarray(rolls.data[1]), np.asarray(observed).reshape(shape))
+    expected = regret.pseudo_regret(jnp.repeat(scen.means_TxA, s.num_rollouts, axis=0), actions)[:, -1]
+    np.testing.assert_allclose(np.asarray(rolls.regret_MxL).ravel(), np.asarray(expected), rtol=1e-5, atol=1e-5)
+
+
+def test_bandit_policy_gradient_batch_and_the_two_returns_differ():
+    from rmft_jax.tasks import bandit, bandit_tokens
+
+    cfg, task, s, params = bandit_smoke(name="policy_gradient")
+    rolls = jax.jit(task.rollout)(params, jax.random.key(3), jax.random.key(4))
+    adv_reward = policy_gradient.advantages("reward", rolls.regret_MxL, rolls.reward_MxL)
+    adv_regret = policy_gradient.advantages("regret", rolls.regret_MxL, rolls.reward_MxL)
+    # Pseudo-regret is computed from the means, reward carries the arms' noise: the signals rank differently.
+    assert float(jnp.abs(adv_reward - adv_regret).max()) > 0.1
+    batch = task.pg_batch(rolls, adv_reward)
+    rows = s.num_scenarios * s.num_rollouts
+    actions_MxLxT, observed_MxLxT = rolls.data
+    assert batch.actions_BxGxT.shape == (rows, 1, s.horizon) and batch.advantages_BxG.shape == (rows, 1)
+    np.testing.assert_array_equal(np.asarray(batch.inputs_BxTxD), np.asarray(bandit_tokens.encode(
+        actions_MxLxT.reshape(rows, -1), observed_MxLxT.reshape(rows, -1), s.num_actions, s.time_feature)))
+    cfg.paradigm.name = "regret_loss"
+    with pytest.raises(ValueError, match="pg_return='regret'"):
+        bandit.validate_config(cfg)

@@ -42,6 +42,14 @@ def base_config() -> ml_collections.ConfigDict:
     c.rmft.temperature = 1.0  # the policy: softmax(logits / temperature) (evaluation, SFT, load_policy)
     c.rmft.rollout_temperature = 1.0  # sampling temperature of the training rollouts
 
+    # What an iteration trains on (rmft_jax/core/paradigms.py): rmft | distill (SFT on a bandit algorithm's
+    # rollouts, `teacher`: ucb1, thompson, sw_ucb, ...) | policy_gradient (return = reward or minus regret).
+    c.paradigm = ml_collections.ConfigDict()
+    c.paradigm.name = "rmft"
+    c.paradigm.teacher = "ucb1"
+    c.paradigm.pg_return = "reward"
+    c.paradigm.clip = 0.2
+
     c.sft = ml_collections.ConfigDict()
     c.sft.num_steps = 50
     c.sft.learning_rate = 3e-3

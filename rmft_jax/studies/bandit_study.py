@@ -30,6 +30,19 @@ STUDIES: dict[str, tuple[str, str, list[tuple[str, dict]]]] = {
     "nsmab_selection": (
         "nsmab", "regret beats reward as the filter (non-stationary bandits, dynamic regret)",
         [(rule, {"rmft.selection": rule}) for rule in RULES]),
+    # Training paradigms on bandits (rmft_jax/core/paradigms.py): where the reward and the regret return of
+    # the policy gradient differ (pseudo-regret from the means, reward with the arms' noise).
+    "mab_paradigms": (
+        "mab", "paradigms on MAB: RMFT vs distillation of UCB1 / Thompson vs RL with return = reward or minus regret",
+        [("rmft", {}), ("distill_ucb1", {"paradigm.name": "distill", "paradigm.teacher": "ucb1"}),
+         ("distill_thompson", {"paradigm.name": "distill", "paradigm.teacher": "thompson"}),
+         ("pg_reward", {"paradigm.name": "policy_gradient"}),
+         ("pg_regret", {"paradigm.name": "policy_gradient", "paradigm.pg_return": "regret"})]),
+    "nsmab_paradigms": (
+        "nsmab", "paradigms on NS-MAB: RMFT vs distillation of SW-UCB vs RL with return = reward or minus regret",
+        [("rmft", {}), ("distill_sw_ucb", {"paradigm.name": "distill", "paradigm.teacher": "sw_ucb"}),
+         ("pg_reward", {"paradigm.name": "policy_gradient"}),
+         ("pg_regret", {"paradigm.name": "policy_gradient", "paradigm.pg_return": "regret"})]),
 }
 # task -> the classical baseline an arm is compared with (the issue's reference for that setting)
 REFERENCE = {"mab": "thompson", "nsmab": "sw_ucb"}
@@ -111,6 +124,9 @@ def verdicts(results: dict) -> dict[str, str]:
         text = ", ".join(f"{arm} {r['mean']:.2f} ± {r['ci95']:.2f}" for arm, r in arms.items())
         if name.endswith("_iteration"):
             verdict = "reproduced" if below(arms["iterative"], arms["one_round"]) else "not reproduced"
+        elif name.endswith("_paradigms"):  # the signal (RL returns) and the paradigm (RMFT vs reward RL)
+            verdict = (f"{compare(arms['pg_regret'], arms['pg_reward'], 'RL on regret', 'RL on reward')}; "
+                       f"{compare(arms['rmft'], arms['pg_reward'], 'RMFT', 'RL on reward')}")
         else:
             verdict = compare(arms["regret"], arms["reward"], "regret", "reward")
         out[name] = f"{verdict}: {text}"

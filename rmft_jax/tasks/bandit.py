@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import optax
 
 from rmft_jax import _checks, envs, models, regret
-from rmft_jax.core import loop, selection, sft
+from rmft_jax.core import loop, paradigms, policy_gradient, selection, sft
 from rmft_jax.tasks import bandit_rollout, bandit_tokens
 from rmft_jax.baselines import bandits as bandit_baselines
 
@@ -40,6 +40,7 @@ class BanditSettings:
     rollout_temperature: float = 1.0
     sft_steps: int = 50
     time_feature: bool = False
+    paradigm: paradigms.ParadigmSettings = paradigms.ParadigmSettings("rmft", teacher="ucb1")
 
     @classmethod
     def from_config(cls, cfg: Any) -> "BanditSettings":
@@ -48,7 +49,31 @@ class BanditSettings:
         return cls(horizon=cfg.env.horizon, num_actions=cfg.env.num_actions, num_scenarios=r.num_scenarios,
                    num_rollouts=r.num_rollouts, num_selected=r.num_selected, selection=r.selection,
                    temperature=float(r.temperature), rollout_temperature=float(r.rollout_temperature),
-                   sft_steps=cfg.sft.num_steps, time_feature=bool(cfg.model.time_feature))
+                   sft_steps=cfg.sft.num_steps, time_feature=bool(cfg.model.time_feature),
+                   paradigm=paradigm_settings(cfg))
+
+
+# The `paradigm` config section (absent in configs made before it: Iterative RMFT); distill's teacher is a bandit algorithm.
+PARADIGM_DEFAULTS = {"name": "rmft", "teacher": "ucb1", "pg_return": "reward", "clip": 0.2}
+
+
+def paradigm_settings(cfg: Any) -> paradigms.ParadigmSettings:
+    """The config's `paradigm` section as settings (teacher_eta does not apply to bandit teachers)."""
+    p = {**PARADIGM_DEFAULTS, **cfg.get("paradigm", {})}
+    return paradigms.ParadigmSettings(p["name"], p["teacher"], 0.0, p["pg_return"], float(p["clip"]))
+
+
+def _validate_paradigm(cfg: Any) -> None:
+    """Check the `paradigm` section; the regret-loss has no exact gradient with bandit feedback."""
+    p = {**PARADIGM_DEFAULTS, **cfg.get("paradigm", {})}
+    _checks.check_choice("paradigm.name", p["name"], paradigms.PARADIGMS)
+    if p["name"] == "regret_loss":
+        raise ValueError("paradigm.name='regret_loss' needs the expected regret as a differentiable function of the "
+                         "parameters, which bandit feedback does not give: its score-function estimator is "
+                         "paradigm.name='policy_gradient' with paradigm.pg_return='regret'.")
+    _checks.check_choice("paradigm.teacher", p["teacher"], bandit_baselines.ALGORITHMS)
+    _checks.check_choice("paradigm.pg_return", p["pg_return"], policy_gradient.RETURNS)
+    _checks.check_positive("paradigm.clip", p["clip"])
 
 
 def _env_kwargs(cfg: Any, section: Any) -> dict:
@@ -105,6 +130,7 @@ def validate_config(cfg: Any) -> None:
         raise ValueError("cfg.inits trains nothing: give inits.scratch or inits.greedy at least one seed.")
     for name in cfg.eval.baselines:
         _checks.check_choice("baseline (eval.baselines)", name, bandit_baselines.ALGORITHMS)
+    _validate_paradigm(cfg)
 
 
 def build_model(cfg: Any, seed: int) -> tuple[nnx.GraphDef, nnx.State]:
@@ -131,6 +157,19 @@ class BanditTask:
     env: Any
     graphdef: nnx.GraphDef
     settings: BanditSettings
+    teacher: str | None = None  # a bandit algorithm plays the rollouts (distillation)
+
+    def with_teacher(self, name: str, eta: float = 0.0) -> "BanditTask":
+        """The same task with a classical bandit algorithm (`baselines.bandits`) playing the rollouts."""
+        return dataclasses.replace(self, teacher=name)
+
+    def pg_batch(self, rolls: loop.Rollouts, advantages_MxL) -> policy_gradient.PGBatch:
+        """Every rollout with its advantage; each has inputs of its own (its actions and rewards)."""
+        s, (actions_MxLxT, observed_MxLxT) = self.settings, rolls.data
+        rows = actions_MxLxT.shape[0] * actions_MxLxT.shape[1]
+        actions_BxT, observed_BxT = actions_MxLxT.reshape(rows, s.horizon), observed_MxLxT.reshape(rows, s.horizon)
+        tokens_BxTxD = bandit_tokens.encode(actions_BxT, observed_BxT, s.num_actions, s.time_feature)
+        return policy_gradient.PGBatch(tokens_BxTxD, actions_BxT[:, None], advantages_MxL.reshape(rows, 1))
 
     def apply(self, params, tokens_BxTxD):
         """Logits (B, T, A) of the model on bandit tokens (teacher forcing)."""
@@ -146,10 +185,16 @@ class BanditTask:
         m, l = s.num_scenarios, s.num_rollouts
         scen = jax.vmap(self.env.sample)(jax.random.split(key_env, m))
         rewards_BxTxA = jnp.repeat(scen.rewards_TxA, l, axis=0)  # B = M*L
-        traj = bandit_rollout.rollout(self.graphdef, params, rewards_BxTxA, key_roll, s.rollout_temperature,
-                                      s.time_feature)
-        actions_MxLxT = traj.actions_BxT.reshape(m, l, s.horizon)
-        observed_MxLxT = traj.rewards_BxT.reshape(m, l, s.horizon)
+        if self.teacher is None:
+            traj = bandit_rollout.rollout(self.graphdef, params, rewards_BxTxA, key_roll, s.rollout_temperature,
+                                          s.time_feature)
+            actions_BxT, observed_BxT = traj.actions_BxT, traj.rewards_BxT
+        else:  # the teacher plays the same tables; its means argument only sets the shapes when a table is given
+            hparams = bandit_baselines.resolve_hparams(self.teacher, s.horizon, s.num_actions)
+            teacher = bandit_baselines.make_bandit_fn(self.teacher, m * l, hparams)
+            actions_BxT, observed_BxT = teacher(key_roll, scen.means_TxA[0], rewards_BxTxA)
+        actions_MxLxT = actions_BxT.reshape(m, l, s.horizon)
+        observed_MxLxT = observed_BxT.reshape(m, l, s.horizon)
         regret_MxL = regret.pseudo_regret(scen.means_TxA[:, None], actions_MxLxT)[..., -1]
         return loop.Rollouts(regret_MxL, jnp.sum(observed_MxLxT, axis=-1), (actions_MxLxT, observed_MxLxT))
 
@@ -166,10 +211,8 @@ class BanditTask:
 def make_iteration(env: Any, graphdef: nnx.GraphDef, optimizer: optax.GradientTransformation,
                    s: BanditSettings) -> Callable:
     """Unjitted iteration(params, opt_state, key) -> (params, opt_state, metrics) for one seed: the core loop."""
-    task = BanditTask(env, graphdef, s)
-    update = sft.make_update(task.apply, optimizer, s.sft_steps, s.temperature)
-    return loop.make_iteration(task, update, loop.LoopSettings(s.selection, s.num_selected, s.sft_steps,
-                                                               s.temperature))
+    settings = loop.LoopSettings(s.selection, s.num_selected, s.sft_steps, s.temperature)
+    return paradigms.make_iteration(BanditTask(env, graphdef, s), optimizer, settings, s.paradigm)
 
 
 def make_imitation(env: Any, graphdef: nnx.GraphDef, optimizer: optax.GradientTransformation, s: BanditSettings,

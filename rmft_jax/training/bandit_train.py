@@ -146,7 +146,7 @@ def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
 
 def _run_locked(cfg: Any, workdir: str, log: Callable[[str], None]) -> dict:
     """`run`'s body, with the workdir's lock held."""
-    workdir_files.check_config(cfg, workdir)
+    workdir_files.check_config(cfg, workdir, {f"paradigm.{k}": v for k, v in bandit.PARADIGM_DEFAULTS.items()})
     results_path = os.path.join(workdir, "results.json")
     if finished(cfg, workdir):
         log(f"{workdir} already finished {cfg.rmft.num_iterations} iterations; nothing to do "
