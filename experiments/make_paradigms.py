@@ -6,21 +6,17 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 
+from experiments.make_results import interval as fmt  # 'mean ± ci95' of a mean_ci95 dict
 from rmft_jax.studies import paradigm_study
+from rmft_jax.training import workdir_files
 
 COMMAND = "python -m experiments.paradigms --config=experiments/configs/paradigms.py --workdir=runs/paradigms"
 FOL_ON_MAB_COMMAND = "python -m experiments.fol_on_mab --out=runs/fol_on_mab"
 BANDIT_COMMAND = ("python -m experiments.ablations --config=experiments/configs/ablations.py:bandit "
                   "--config.bandit_studies=\"('mab_paradigms',)\" --config.seeds=\"(0, 1)\" --workdir=runs/paradigms_mab")
-
-
-def fmt(x: dict, digits: int = 2) -> str:
-    """'mean ± ci95' of a mean_ci95 dict."""
-    return f"{x['mean']:.{digits}f} ± {x['ci95']:.{digits}f}"
 
 
 def setting_table(setting: str, arms: dict) -> list[str]:
@@ -151,18 +147,10 @@ def main() -> None:
     parser.add_argument("--bandit", default="runs/paradigms_mab", help="the bandit paradigm study's workdir")
     parser.add_argument("--out", default="docs/paradigms.md")
     args = parser.parse_args()
-    with open(os.path.join(args.runs, "paradigms.json")) as fh:
-        data = json.load(fh)
-    play_path = os.path.join(args.fol_on_mab, "fol_on_mab.json")
-    play = None
-    if os.path.exists(play_path):
-        with open(play_path) as fh:
-            play = json.load(fh)
-    bandit_path = os.path.join(args.bandit, "results.json")
-    bandit = None
-    if os.path.exists(bandit_path):
-        with open(bandit_path) as fh:
-            bandit = json.load(fh)["studies"].get("bandit")
+    data = workdir_files.load_json(os.path.join(args.runs, "paradigms.json"))
+    optional = lambda path: workdir_files.load_json(path) if os.path.exists(path) else None
+    play = optional(os.path.join(args.fol_on_mab, "fol_on_mab.json"))
+    bandit = (optional(os.path.join(args.bandit, "results.json")) or {}).get("studies", {}).get("bandit")
     write(data, args.runs, args.out, play, bandit)
     print(f"wrote {args.out}")
 

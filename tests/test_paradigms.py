@@ -146,7 +146,7 @@ def test_paradigm_study_reports_every_arm_and_generates_its_document(tmp_path):
 
     from experiments import make_paradigms
     from experiments.configs import paradigms as paradigm_configs
-    from rmft_jax.studies import paradigm_study
+    from rmft_jax.studies import fol_sweep, paradigm_study
 
     cfg = paradigm_configs.get_config("smoke")
     cfg.study.settings, cfg.study.arms = ("mix",), ("rmft", "distill_hedge", "pg_reward")
@@ -163,7 +163,7 @@ def test_paradigm_study_reports_every_arm_and_generates_its_document(tmp_path):
         assert jax.tree.leaves(params[("mix", arm)])[0].shape[0] == 2  # one parameter set per seed
     # The distillation teacher's regret is Hedge's at the teacher's eta on the very held-out sets used.
     teacher_eta = arms["distill_hedge"]["paradigm"]["teacher_eta"]
-    heldout = paradigm_study.heldout_sets(fol_study_arm(cfg), [0, 1])
+    heldout = fol_sweep.heldout_sets(fol_study_arm(cfg), [0, 1])
     expected = [float(jnp.mean(full_info.hedge_regret(h, teacher_eta)[:, -1])) for h in heldout]
     np.testing.assert_allclose(arms["distill_hedge"]["teacher_regret"]["values"], expected, rtol=1e-5)
     verdicts = paradigm_study.verdicts(results)

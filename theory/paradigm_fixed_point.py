@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 
 from rmft_jax import models
-from rmft_jax.studies import fol_study, paradigm_study
+from rmft_jax.studies import fol_study, fol_sweep, paradigm_study
 from rmft_jax.studies.intervals import mean_ci95
 from rmft_jax.tasks import fol
 from theory import fit
@@ -26,7 +26,7 @@ def fits(base: Any, params: dict, seeds: list[int]) -> dict:
     if not any(("stochastic", arm) in params for arm in ARMS):
         return {}
     cfg = fol_study.arm_config(base, paradigm_study.SETTINGS["stochastic"][1])
-    heldout = paradigm_study.heldout_sets(cfg, seeds)
+    heldout = fol_sweep.heldout_sets(cfg, seeds)
     graphdef, _ = fol.build_model(cfg, seed=0)
     temperature = float(cfg.rmft.temperature)
     out = {"regret_optimal_eta": mean_ci95([float(fit.regret_optimal_eta(h)["eta"]) for h in heldout])}

@@ -72,10 +72,10 @@ def run_fol(cfg: Any, key: jax.Array) -> tuple[dict, dict]:
     rewards_NxTxA = envs.sample_batch(fol_scenario(cfg), key, int(f.num_sequences))
     grid = [float(eta) for eta in f.eta_grid]
     # Grid tuning is in-sample (on these same sequences): an optimistic, oracle baseline.
-    hedge_grid = [float(jnp.mean(full_info.hedge_regret(rewards_NxTxA, eta)[:, -1])) for eta in grid]
+    eta_hedge, hedge_grid = full_info.tune_hedge_eta(rewards_NxTxA, grid)
     l2_grid = [float(jnp.mean(regret.static_regret(rewards_NxTxA, full_info.ftrl(rewards_NxTxA, eta, "l2"))[:, -1]))
                for eta in grid]
-    eta_hedge, eta_l2 = grid[int(np.argmin(hedge_grid))], grid[int(np.argmin(l2_grid))]
+    eta_l2 = grid[int(np.argmin(l2_grid))]
     eta_theory = full_info.hedge_theory_eta(f.horizon, f.num_actions)
     curves = {
         "ftl": regret.static_regret(rewards_NxTxA, full_info.ftl(rewards_NxTxA)),

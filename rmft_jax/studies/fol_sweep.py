@@ -30,6 +30,13 @@ def seed_keys(seeds: Sequence[int]) -> tuple[jax.Array, jax.Array]:
     return jnp.stack([p[0] for p in pairs]), jnp.stack([p[1] for p in pairs])
 
 
+def heldout_sets(cfg: Any, seeds: Sequence[int]) -> list[jax.Array]:
+    """Each seed's held-out set (N, T, A): the one `fol_train.run` with that seed evaluates on."""
+    keys_eval, _ = seed_keys(seeds)
+    env = fol.build_env(cfg)
+    return [fol_train.sample_heldout(env, k, int(cfg.eval.num_scenarios))[0] for k in keys_eval]
+
+
 def make_sweep(cfg: Any) -> tuple[Callable, Any, Any]:
     """(jitted sweep(params_S, keys_train_S, heldout_SxNxTxA), graphdef, optimizer) for `cfg`.
 
@@ -69,9 +76,8 @@ def run_seeds(cfg: Any, seeds: Sequence[int], log: Callable[[str], None] = print
     "trace_eval_regret": (I,) mean over seeds, "finite": all seeds finite, "params" (stacked, not JSON)}.
     """
     sweep, graphdef, _ = make_sweep(cfg)
-    keys_eval, keys_train = seed_keys(seeds)
-    env = fol.build_env(cfg)
-    heldout = [fol_train.sample_heldout(env, k, int(cfg.eval.num_scenarios))[0] for k in keys_eval]
+    _, keys_train = seed_keys(seeds)
+    heldout = heldout_sets(cfg, seeds)
     heldout_SxNxTxA = jnp.stack(heldout)
     init_params = stack_trees([fol.build_model(cfg, seed=int(s))[1] for s in seeds])
     start = time.perf_counter()

@@ -24,7 +24,6 @@ from rmft_jax.baselines import full_info
 from rmft_jax.studies import attack_study, fol_study, fol_sweep
 from rmft_jax.studies.intervals import below, compare, mean_ci95
 from rmft_jax.tasks import fol, fol_paradigms
-from rmft_jax.training import fol_train
 
 # setting -> (description, config overrides of the base FOL config)
 SETTINGS: dict[str, tuple[str, dict]] = {
@@ -55,13 +54,6 @@ def validate(settings: tuple, arms: tuple, seeds: list[int]) -> None:
         raise ValueError(f"seeds must be distinct and at least one, got {seeds}.")
 
 
-def heldout_sets(cfg: Any, seeds: list[int]) -> list[jax.Array]:
-    """Each seed's held-out set: exactly the one `fol_sweep.run_seeds` evaluates on."""
-    keys_eval, _ = fol_sweep.seed_keys(seeds)
-    env = fol.build_env(cfg)
-    return [fol_train.sample_heldout(env, k, int(cfg.eval.num_scenarios))[0] for k in keys_eval]
-
-
 def worst_case(cfg: Any, params_S: Any, seeds: list[int], budget: attacks.AttackBudget) -> dict:
     """Worst found regret at the training horizon of each seed's model (mean_ci95 over seeds; lower bounds)."""
     graphdef, _ = fol.build_model(cfg, seed=0)
@@ -74,12 +66,13 @@ def worst_case(cfg: Any, params_S: Any, seeds: list[int], budget: attacks.Attack
     return mean_ci95(found)
 
 
-def hedge_reference(cfg: Any, heldout: list[jax.Array], eta_tuned: list[float], budget: attacks.AttackBudget) -> dict:
-    """Tuned Hedge on each seed's held-out set, and its worst found regret at T (per setting, for scale)."""
+def hedge_reference(cfg: Any, eta_tuned: list[float], budget: attacks.AttackBudget) -> dict:
+    """Hedge at each seed's tuned eta: its worst found regret at T (per setting, for scale); each distinct eta once."""
     horizon, num_actions = int(cfg.env.horizon), int(cfg.env.num_actions)
-    worst = [attacks.worst_case_regret(lambda r, e=eta: full_info.ftrl(r, e), horizon, num_actions,
-                                       jax.random.key(int(cfg.attack.seed)), budget)["worst"] for eta in eta_tuned]
-    return {"worst_found": mean_ci95(worst), "eta": mean_ci95(eta_tuned)}
+    worst_by_eta = {eta: attacks.worst_case_regret(lambda r, e=eta: full_info.ftrl(r, e), horizon, num_actions,
+                                                   jax.random.key(int(cfg.attack.seed)), budget)["worst"]
+                    for eta in set(eta_tuned)}
+    return {"worst_found": mean_ci95([worst_by_eta[eta] for eta in eta_tuned]), "eta": mean_ci95(eta_tuned)}
 
 
 def run_arm(cfg: Any, seeds: list[int], study: Any, budget: attacks.AttackBudget, heldout: list[jax.Array],
@@ -111,7 +104,7 @@ def run(base: Any, study: Any, seeds: list[int], log: Callable[[str], None] = pr
     for setting in study.settings:
         description, overrides = SETTINGS[setting]
         setting_cfg = fol_study.arm_config(base, overrides)
-        heldout = heldout_sets(setting_cfg, seeds)
+        heldout = fol_sweep.heldout_sets(setting_cfg, seeds)
         log(f"setting {setting}: {description}")
         results[setting] = {"description": description}
         for arm in study.arms:
@@ -121,7 +114,7 @@ def run(base: Any, study: Any, seeds: list[int], log: Callable[[str], None] = pr
             results[setting][arm], params[(setting, arm)] = run_arm(cfg, seeds, study, budget, heldout, log)
             results[setting][arm]["seconds_total"] = time.perf_counter() - start
         etas = [r["ftrl"]["eta"] for r in results[setting][study.arms[0]]["per_seed"]]
-        results[setting]["hedge"] = hedge_reference(setting_cfg, heldout, etas, budget)
+        results[setting]["hedge"] = hedge_reference(setting_cfg, etas, budget)
     return results, params
 
 

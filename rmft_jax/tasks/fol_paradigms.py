@@ -9,7 +9,6 @@ import functools
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 
 from rmft_jax import _checks, envs
 from rmft_jax.core import paradigms, policy_gradient
@@ -24,22 +23,18 @@ def paradigm_settings(cfg: Any) -> paradigms.ParadigmSettings:
     p = {**PARADIGM_DEFAULTS, **cfg.get("paradigm", {})}
     eta = float(p["teacher_eta"])
     if p["name"] == "distill" and p["teacher"] == "hedge" and eta == 0.0:
-        e = cfg.env
-        eta = tuned_hedge_eta(tuple(e.scenarios), tuple(float(w) for w in e.weights), int(e.horizon),
-                              int(e.num_actions), tuple(float(x) for x in cfg.eval.eta_grid))
+        from rmft_jax.tasks import fol  # noqa: PLC0415  (fol imports this module)
+
+        eta = tuned_hedge_eta(fol.build_env(cfg), tuple(float(x) for x in cfg.eval.eta_grid))
     return paradigms.ParadigmSettings(p["name"], p["teacher"], eta, p["pg_return"], float(p["clip"]))
 
 
 @functools.lru_cache(maxsize=None)
-def tuned_hedge_eta(scenarios: tuple, weights: tuple, horizon: int, num_actions: int, grid: tuple) -> float:
-    """Hedge's eta with the least mean regret at T on 1024 draws of the training mix (a fixed key of its own)."""
+def tuned_hedge_eta(env: Any, grid: tuple) -> float:
+    """Hedge's eta with the least mean regret at T on 1024 draws of the training mix `env` (a fixed key of its own)."""
     from rmft_jax.baselines import full_info  # noqa: PLC0415  (only the distillation teacher needs it)
 
-    components = tuple(envs.make_fol(n, horizon=horizon, num_actions=num_actions) for n in scenarios)
-    env = components[0] if len(components) == 1 else envs.MixtureFOL(components=components, weights=weights)
-    rewards_NxTxA = envs.sample_batch(env, jax.random.key(20261203), 1024)
-    finals = [float(jnp.mean(full_info.hedge_regret(rewards_NxTxA, eta)[:, -1])) for eta in grid]
-    return grid[int(jnp.argmin(jnp.asarray(finals)))]
+    return full_info.tune_hedge_eta(envs.sample_batch(env, jax.random.key(20261203), 1024), grid)[0]
 
 
 def teacher_policies(name: str, eta: float, rewards_xTxA: jax.Array) -> jax.Array:

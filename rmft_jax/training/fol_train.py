@@ -45,8 +45,7 @@ def _stats(curves_NxT: jax.Array) -> dict[str, float]:
 def heldout_baselines(cfg: Any, rewards_NxTxA: jax.Array) -> tuple[dict, dict]:
     """FTL, Hedge with the theory eta and Hedge with eta tuned on the held-out set: stats and curves."""
     grid = [float(eta) for eta in cfg.eval.eta_grid]
-    finals = [float(jnp.mean(full_info.hedge_regret(rewards_NxTxA, eta)[:, -1])) for eta in grid]
-    eta_tuned = grid[int(np.argmin(finals))]
+    eta_tuned, finals = full_info.tune_hedge_eta(rewards_NxTxA, grid)
     eta_theory = full_info.hedge_theory_eta(cfg.env.horizon, cfg.env.num_actions)
     curves = {"ftl": regret.static_regret(rewards_NxTxA, full_info.ftl(rewards_NxTxA)),
               "ftrl": full_info.hedge_regret(rewards_NxTxA, eta_tuned),
