@@ -1,7 +1,6 @@
 """Generate docs/paradigms.md from a paradigm study's paradigms.json; never edit the document by hand.
 
-    python -m experiments.make_paradigms --runs=runs/paradigms --fol_on_mab=runs/fol_on_mab \
-        --bandit=runs/paradigms_mab --out=docs/paradigms.md
+    python -m experiments.make_paradigms --runs=runs/paradigms --fol_on_mab=runs/fol_on_mab --out=docs/paradigms.md
 """
 from __future__ import annotations
 
@@ -15,8 +14,6 @@ from rmft_jax.training import workdir_files
 
 COMMAND = "python -m experiments.paradigms --config=experiments/configs/paradigms.py --workdir=runs/paradigms"
 FOL_ON_MAB_COMMAND = "python -m experiments.fol_on_mab --out=runs/fol_on_mab"
-BANDIT_COMMAND = ("python -m experiments.ablations --config=experiments/configs/ablations.py:bandit "
-                  "--config.bandit_studies=\"('mab_paradigms',)\" --config.seeds=\"(0, 1)\" --workdir=runs/paradigms_mab")
 
 
 def setting_table(setting: str, arms: dict) -> list[str]:
@@ -77,34 +74,59 @@ def fol_on_mab_tables(play: dict | None) -> list[str]:
     return lines
 
 
-def bandit_tables(bandit: dict | None) -> list[str]:
-    """Per bandit paradigm study: each arm's pseudo-regret and exploration over seeds, against its reference."""
-    if bandit is None:
-        return [f"Not run yet (`{BANDIT_COMMAND}`).", ""]
-    lines = [f"`{BANDIT_COMMAND}` (the bandit default config: M = 256, L = 16, RMFT keeps k = 4, 60 iterations of "
-             "50 Adam steps; distillation and the policy gradient train on all L rollouts; held-out: 1000 draws of the "
-             "hard instance). Mean ± 95% interval over seeds:", ""]
+def bandit_tables(bandit: dict | None, cfg: dict) -> list[str]:
+    """Per bandit paradigm study: each arm's regret, exploration and transfer over seeds, against its reference."""
+    if not bandit:
+        return ["Not in this run (`--config.bandit_studies` was empty).", ""]
+    m = cfg["mab"]
+    lines = [f"The bandit half of `{COMMAND}`: the bandit default loop (M = {m['rmft']['num_scenarios']}, L = "
+             f"{m['rmft']['num_rollouts']}, RMFT keeps k = {m['rmft']['num_selected']}, {m['rmft']['num_iterations']} "
+             f"iterations of {m['sft']['num_steps']} Adam steps, T = {m['env']['horizon']}); distillation and the policy "
+             f"gradient train on {'k random' if m['paradigm'].get('rows', 'all') == 'k' else 'all'} of the L rollouts "
+             f"per scenario (advantages from all L); {m['eval']['num_scenarios']} held-out draws (MAB: the hard "
+             "instance; NS-MAB: the training process). Regret is pseudo-regret on MAB, dynamic regret on NS-MAB. "
+             "Transfer (`rmft_jax/tasks/bandit_transfer.py`): the held-out process at 2T and 4T, and the other task "
+             "(MAB-trained on NS-MAB instances, NS-MAB-trained on MAB's hard instance), each as regret and as a "
+             "ratio to the reference algorithm on the same draws. Mean ± 95% interval over seeds:", ""]
     for name, study in bandit.items():
         arms = study["arms"]
         ref = next(iter(arms.values()))["reference"]
-        lines += [f"**{name}** ({study['task']}, seeds {tuple(study['seeds'])}): {study['claim']}", "",
-                  "| arm | pseudo-regret at T | beta-hat | SuffFailFreq(T/2) | K*MinFrac(T) | initial |",
-                  "|---|---|---|---|---|---|"]
+        tests = list(next(iter(arms.values())).get("transfer", {}))
+        head = "| arm | regret at T | beta-hat | SuffFailFreq(T/2) | K*MinFrac(T) | initial |"
+        for test in tests:
+            t = next(iter(arms.values()))["transfer"][test]
+            head += f" {test}: {t['task']}, T={t['horizon']} (x {t['reference']}) |"
+        lines += [f"**{name}** ({study['task']}, seeds {tuple(study['seeds'])}): {study['claim']}", "", head,
+                  "|---" * (6 + len(tests)) + "|"]
         for arm, a in arms.items():
             f = a["final"]
-            lines.append(f"| `{arm}` | {fmt(f['regret'])} | {fmt(f['beta_hat'])} | {fmt(f['suff_fail_freq_half'], 3)} | "
-                         f"{fmt(f['k_min_frac_end'])} | {fmt(a['initial']['regret'])} |")
-        lines += [f"| {ref['name']} (reference) | {ref['regret']:.2f} | | | | |", ""]
+            row = (f"| `{arm}` | {fmt(f['regret'])} | {fmt(f['beta_hat'])} | {fmt(f['suff_fail_freq_half'], 3)} | "
+                   f"{fmt(f['k_min_frac_end'])} | {fmt(a['initial']['regret'])} |")
+            row += "".join(f" {fmt(a['transfer'][t]['model'])} ({fmt(a['transfer'][t]['ratio'])}) |" for t in tests)
+            lines.append(row)
+        ref_row = f"| {ref['name']} (reference) | {ref['regret']:.2f} | | | | |"
+        first = next(iter(arms.values())).get("transfer", {})
+        ref_row += "".join(f" {first[t]['references'][first[t]['reference']]:.2f} |" for t in tests)
+        lines += [ref_row, ""]
+        per_arm = ", ".join(f"{arm} {a['train_seconds']:.0f} s" for arm, a in arms.items())
+        lines += [f"Training time ({len(study['seeds'])} seeds vmapped): {per_arm}.", ""]
     return lines
 
 
-def write(data: dict, runs: str, out: str, play: dict | None = None, bandit: dict | None = None) -> str:
+def _halves(data: dict) -> str:
+    """': FOL half X min, bandit half Y min' when the run timed its halves."""
+    if "fol_seconds" not in data or "bandit_seconds" not in data:
+        return ""
+    return f": FOL half {data['fol_seconds'] / 60:.1f} min, bandit half {data['bandit_seconds'] / 60:.1f} min"
+
+
+def write(data: dict, runs: str, out: str, play: dict | None = None) -> str:
     """The markdown document (and its figure copied next to it)."""
     cfg, results = data["config"], data["results"]
     fol, study = cfg["fol"], cfg["study"]
     lines = ["# Training paradigms side by side (generated)", "",
              f"Generated by `python -m experiments.make_paradigms --runs={runs} --out={out}` from `{COMMAND}` "
-             f"({data['seconds'] / 60:.1f} min on the 2-core CPU). Every number: mean ± 95% t-interval over seeds "
+             f"({data['seconds'] / 60:.1f} min on the 2-core CPU{_halves(data)}). Every number: mean ± 95% t-interval over seeds "
              f"{tuple(cfg['seeds'])}.", "",
              "Each paradigm is an update rule of the one loop (`rmft_jax/core/paradigms.py`), on the same model "
              f"(`{fol['model']['name']}`), scenario draws and keys, M = {fol['rmft']['num_scenarios']} scenarios, "
@@ -113,7 +135,7 @@ def write(data: dict, runs: str, out: str, play: dict | None = None, bandit: dic
              f"sampling paradigms roll out L = {fol['rmft']['num_rollouts']} per scenario (RMFT keeps "
              f"the k = {fol['rmft']['num_selected']} lowest-regret, distillation and the policy gradient keep all):", ""]
     lines += [f"- `{name}`: {desc}" for name, (desc, _) in paradigm_study.ARMS.items() if name in study["arms"]]
-    lines += ["", "Regret is the expected regret at T of the model's policies on {fol['eval']['num_scenarios']} held-out draws per seed; \"x tuned "
+    lines += ["", f"Regret is the expected regret at T of the model's policies on {fol['eval']['num_scenarios']} held-out draws per seed; \"x tuned "
               "Hedge\" divides by Hedge with eta tuned on those draws (an oracle). Transfer columns are the same "
               "ratio at 2T and 4T of the training mix and on held-out reward processes at T, each against Hedge "
               "tuned for that test. \"Worst found\" is the largest regret a gradient search over reward tables and "
@@ -123,9 +145,9 @@ def write(data: dict, runs: str, out: str, play: dict | None = None, bandit: dic
     for setting, arms in results.items():
         lines += setting_table(setting, arms)
     lines += ["## Sanity checks and the paper's contrast claims", ""]
-    lines += [f"- **{name}**: {line}" for name, line in data["verdicts"].items()]
+    lines += [f"- **{name}**: {line}" for name, line in {**data["verdicts"], **data.get("bandit_verdicts", {})}.items()]
     lines += ["", "## Where each paradigm lands on the theory's stochastic FOL", ""] + fixed_point_table(data["fixed_point"])
-    lines += ["## Bandits: RMFT, distillation and RL where reward and regret differ", ""] + bandit_tables(bandit)
+    lines += ["## Bandits: RMFT, distillation and RL where reward and regret differ", ""] + bandit_tables(data.get("bandit"), cfg)
     lines += ["## Train on FOL, play on MAB", ""] + fol_on_mab_tables(play)
     fig_dir = os.path.join(os.path.dirname(out) or ".", "figures")
     src = os.path.join(runs, "paradigms.png")
@@ -144,14 +166,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", default="runs/paradigms", help="the study's workdir (paradigms.json)")
     parser.add_argument("--fol_on_mab", default="runs/fol_on_mab", help="experiments.fol_on_mab's output folder")
-    parser.add_argument("--bandit", default="runs/paradigms_mab", help="the bandit paradigm study's workdir")
     parser.add_argument("--out", default="docs/paradigms.md")
     args = parser.parse_args()
     data = workdir_files.load_json(os.path.join(args.runs, "paradigms.json"))
     optional = lambda path: workdir_files.load_json(path) if os.path.exists(path) else None
     play = optional(os.path.join(args.fol_on_mab, "fol_on_mab.json"))
-    bandit = (optional(os.path.join(args.bandit, "results.json")) or {}).get("studies", {}).get("bandit")
-    write(data, args.runs, args.out, play, bandit)
+    write(data, args.runs, args.out, play)
     print(f"wrote {args.out}")
 
 

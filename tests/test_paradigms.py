@@ -7,7 +7,7 @@ import pytest
 from experiments.configs import fol_single_layer
 from rmft_jax import models, regret
 from rmft_jax.baselines import full_info
-from rmft_jax.core import policy_gradient, regret_loss, sft
+from rmft_jax.core import paradigms, policy_gradient, regret_loss, sft
 from rmft_jax.tasks import fol
 
 
@@ -175,6 +175,29 @@ def test_paradigm_study_reports_every_arm_and_generates_its_document(tmp_path):
     assert "| `distill_hedge` |" in text and "sanity distill (mix)" in text
 
 
+def test_kl_to_teacher_is_zero_at_the_teacher_and_the_known_start_begins_at_hedge():
+    from rmft_jax.studies import fol_sweep, paradigm_study
+
+    cfg = smoke(name="distill", teacher_eta=2.0)
+    heldout = fol_sweep.heldout_sets(cfg, [0])
+    kwargs = {k: v for k, v in cfg.model.to_dict().items() if k != "name"}
+    at_teacher = fol_sweep.stack_trees([models.hedge_params(2.0, cfg.env.num_actions, **kwargs)[1]])
+    off_teacher = fol_sweep.stack_trees([models.hedge_params(0.5, cfg.env.num_actions, **kwargs)[1]])
+    assert abs(paradigm_study.kl_to_teacher(cfg, at_teacher, heldout, 2.0)[0]) < 1e-5
+    # Against a plain numpy KL between Hedge(2) and Hedge(0.5) on the same tables.
+    r = np.asarray(heldout[0], np.float64)
+    past = np.concatenate([np.zeros_like(r[:, :1]), np.cumsum(r, axis=1)[:, :-1]], axis=1)
+    p, q = (np.exp(e * past) / np.exp(e * past).sum(-1, keepdims=True) for e in (2.0, 0.5))
+    expected = np.mean(np.sum(p * (np.log(p) - np.log(q)), axis=-1))
+    assert paradigm_study.kl_to_teacher(cfg, off_teacher, heldout, 2.0)[0] == pytest.approx(expected, rel=1e-3)
+    # The known-start check trains from Hedge(KNOWN_START_ETA): its initial regret is that Hedge's.
+    rl_cfg = smoke(name="regret_loss")
+    start = paradigm_study.known_start(rl_cfg, [0], log=lambda line: None)
+    hedge = float(jnp.mean(full_info.hedge_regret(fol_sweep.heldout_sets(rl_cfg, [0])[0],
+                                                  paradigm_study.KNOWN_START_ETA)[:, -1]))
+    assert start["initial_regret"]["mean"] == pytest.approx(hedge, rel=1e-4)
+
+
 def fol_study_arm(cfg):
     """The study's 'mix' setting config."""
     from rmft_jax.studies import fol_study, paradigm_study
@@ -251,12 +274,21 @@ def test_bandit_policy_gradient_batch_and_the_two_returns_differ():
     adv_regret = policy_gradient.advantages("regret", rolls.regret_MxL, rolls.reward_MxL)
     # Pseudo-regret is computed from the means, reward carries the arms' noise: the signals rank differently.
     assert float(jnp.abs(adv_reward - adv_regret).max()) > 0.1
-    batch = task.pg_batch(rolls, adv_reward)
+    keep_all = paradigms._keep_rows("all", s.num_selected, rolls.regret_MxL, jax.random.key(5))
+    batch = task.pg_batch(rolls, adv_reward, keep_all)
     rows = s.num_scenarios * s.num_rollouts
     actions_MxLxT, observed_MxLxT = rolls.data
     assert batch.actions_BxGxT.shape == (rows, 1, s.horizon) and batch.advantages_BxG.shape == (rows, 1)
     np.testing.assert_array_equal(np.asarray(batch.inputs_BxTxD), np.asarray(bandit_tokens.encode(
         actions_MxLxT.reshape(rows, -1), observed_MxLxT.reshape(rows, -1), s.num_actions, s.time_feature)))
+    # rows="k": k distinct rollouts per scenario, each row with its own rollout's tokens and advantage.
+    keep_k = paradigms._keep_rows("k", s.num_selected, rolls.regret_MxL, jax.random.key(5))
+    assert keep_k.shape == (s.num_scenarios, s.num_selected)
+    assert all(len(set(row)) == s.num_selected for row in np.asarray(keep_k).tolist())
+    small = task.pg_batch(rolls, adv_reward, keep_k)
+    flat = (np.arange(s.num_scenarios)[:, None] * s.num_rollouts + np.asarray(keep_k)).ravel()
+    np.testing.assert_array_equal(np.asarray(small.inputs_BxTxD), np.asarray(batch.inputs_BxTxD)[flat])
+    np.testing.assert_array_equal(np.asarray(small.advantages_BxG), np.asarray(batch.advantages_BxG)[flat])
     cfg.paradigm.name = "regret_loss"
     with pytest.raises(ValueError, match="pg_return='regret'"):
         bandit.validate_config(cfg)

@@ -56,6 +56,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.paradigm.teacher_eta = 0.0  # distill with hedge: 0 = the eta tuned on the training mix (eval.eta_grid)
     c.paradigm.pg_return = "reward"  # policy_gradient: reward | regret (return = minus regret)
     c.paradigm.clip = 0.2  # policy_gradient: PPO ratio clip (the first of the sft.num_steps steps is REINFORCE)
+    c.paradigm.rows = "all"  # distill / policy_gradient: every one of the L rollouts, or k random ("k")
 
     c.sft = ml_collections.ConfigDict()
     c.sft.num_steps = 50

@@ -2,10 +2,11 @@
 
     rmft             the model rolls out L per scenario; keep the k lowest-regret; SFT on them (Iterative RMFT)
     distill          a teacher algorithm rolls out L per scenario; SFT on all L (algorithm distillation: no
-                     filter, the same number of sampled trajectories; the task plays the teacher: `task.with_teacher`)
+                     filter, the same number of sampled trajectories; the task plays the teacher: `task.with_teacher`),
+                     or on k random ones (`rows="k"`: RMFT's batch size where every rollout is its own row)
     regret_loss      no sampling: Adam on the model's expected regret on the M scenarios (`core.regret_loss`)
-    policy_gradient  the model rolls out L per scenario; keep all; PPO-clipped policy gradient with
-                     return = reward or minus regret (`core.policy_gradient`)
+    policy_gradient  the model rolls out L per scenario; advantages from all L; PPO-clipped policy gradient
+                     with return = reward or minus regret (`core.policy_gradient`) on all L or k random (`rows`)
 
 Each paradigm is (the task that rolls out, the selection step, the update rule); `make_iteration`
 hands them to `loop.make_iteration`, so every paradigm runs the same iteration with the same
@@ -20,9 +21,10 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from rmft_jax.core import loop, policy_gradient, regret_loss, sft
+from rmft_jax.core import loop, policy_gradient, regret_loss, selection, sft
 
 PARADIGMS = ("rmft", "distill", "regret_loss", "policy_gradient")
+ROWS = ("all", "k")  # distill / policy_gradient train on all L rollouts of a scenario, or k random ones
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,12 +36,21 @@ class ParadigmSettings:
     teacher_eta: float = 1.0  # distill with teacher hedge: its learning rate
     pg_return: str = "reward"  # policy_gradient: reward | regret (return = minus regret)
     clip: float = 0.2  # policy_gradient: PPO ratio clip
+    rows: str = "all"  # distill / policy_gradient: all L rollouts per scenario, or k random ("k": RMFT's batch size)
 
 
 def _keep_all(regret_MxL: jax.Array) -> jax.Array:
     """Indices (M, L) of every rollout."""
     num, rollouts = regret_MxL.shape
     return jnp.broadcast_to(jnp.arange(rollouts), (num, rollouts))
+
+
+def _keep_rows(rows: str, num_selected: int, regret_MxL: jax.Array, key: jax.Array) -> jax.Array:
+    """Indices (M, L) of every rollout, or (M, k) of k drawn uniformly without replacement per scenario."""
+    if rows == "all":
+        return _keep_all(regret_MxL)
+    scores_MxL = selection.selection_scores("random", regret_MxL, regret_MxL, key)
+    return selection.top_k_indices(scores_MxL, num_selected)
 
 
 def make_iteration(task: Any, optimizer: optax.GradientTransformation, settings: loop.LoopSettings,
@@ -51,12 +62,12 @@ def make_iteration(task: Any, optimizer: optax.GradientTransformation, settings:
     if paradigm.name == "distill":
         teacher_task = task.with_teacher(paradigm.teacher, paradigm.teacher_eta)
 
-        def keep_all_teacher_rollouts(rolls, key_select):  # no filter: imitate all L sampled trajectories
-            keep_MxL = _keep_all(rolls.regret_MxL)
-            return keep_MxL, teacher_task.sft_batch(rolls, keep_MxL)
+        def keep_teacher_rollouts(rolls, key_select):  # no filter: imitate all L (or k random) trajectories
+            keep = _keep_rows(paradigm.rows, settings.num_selected, rolls.regret_MxL, key_select)
+            return keep, teacher_task.sft_batch(rolls, keep)
 
         return loop.make_iteration(teacher_task, sft.make_update(task.apply, optimizer, steps, temperature), settings,
-                                   keep_all_teacher_rollouts)
+                                   keep_teacher_rollouts)
     if paradigm.name == "regret_loss":
         def select_scenarios(rolls, key_select):
             return _keep_all(rolls.regret_MxL), task.regret_batch(rolls)
@@ -64,10 +75,11 @@ def make_iteration(task: Any, optimizer: optax.GradientTransformation, settings:
         return loop.make_iteration(task, regret_loss.make_update(task.apply, optimizer, steps, temperature),
                                    settings, select_scenarios)
     if paradigm.name == "policy_gradient":
-        def select_all(rolls, key_select):
+        def score_rollouts(rolls, key_select):  # advantages from all L, then all L (or k random) rows
             adv_MxL = policy_gradient.advantages(paradigm.pg_return, rolls.regret_MxL, rolls.reward_MxL)
-            return _keep_all(rolls.regret_MxL), task.pg_batch(rolls, adv_MxL)
+            keep = _keep_rows(paradigm.rows, settings.num_selected, rolls.regret_MxL, key_select)
+            return keep, task.pg_batch(rolls, adv_MxL, keep)
 
         update = policy_gradient.make_update(task.apply, optimizer, steps, temperature, paradigm.clip)
-        return loop.make_iteration(task, update, settings, select_all)
+        return loop.make_iteration(task, update, settings, score_rollouts)
     raise ValueError(f"unknown paradigm {paradigm.name!r}; choose one of {list(PARADIGMS)}.")

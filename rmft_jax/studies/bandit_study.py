@@ -79,23 +79,39 @@ def arm_summary(results: dict, task: str) -> dict:
     return {"final": final, "initial": {"regret": stat(initial_seeds, "regret")},
             "reference": {"name": ref, "regret": methods[ref]["regret"]},
             "train_seconds": results["runs"]["scratch"]["train_seconds"],
-            "compile_seconds": results["runs"]["scratch"]["compile_seconds"]}
+            "compile_seconds": results["runs"]["scratch"]["compile_seconds"],
+            "transfer": results.get("transfer", {}), **_teacher(results)}
 
 
-def run_studies(bases: dict[str, Any], studies: tuple[str, ...], seeds: list[int], workdir: str,
-                log: Callable[[str], None] = print) -> dict:
-    """Train every arm of every chosen bandit study (deduplicated); `bases` maps task -> base config."""
+def _teacher(results: dict) -> dict:
+    """{"teacher": {name, regret}} for a distillation arm whose teacher was evaluated on the held-out set."""
+    paradigm = results["config"].get("paradigm", {})
+    name = paradigm.get("teacher")
+    if paradigm.get("name") != "distill" or name not in results["methods"]:
+        return {}
+    return {"teacher": {"name": name, "regret": results["methods"][name]["regret"]}}
+
+
+def validate_studies(bases: dict[str, Any], studies: tuple[str, ...], seeds: list[int]) -> dict:
+    """Every arm's config {(study, arm): cfg}, each validated; ValueError before anything trains."""
     check_seeds(seeds)
     for name in studies:
         if name not in STUDIES:
             raise ValueError(f"unknown bandit study {name!r}; choose from {sorted(STUDIES)}.")
     configs = {}
-    for name in studies:  # validate every arm before any training starts
+    for name in studies:
         task, _, arms = STUDIES[name]
         for arm, overrides in arms:
             cfg = arm_config(bases[task], overrides, seeds)
             bandit.validate_config(cfg)
             configs[name, arm] = cfg
+    return configs
+
+
+def run_studies(bases: dict[str, Any], studies: tuple[str, ...], seeds: list[int], workdir: str,
+                log: Callable[[str], None] = print) -> dict:
+    """Train every arm of every chosen bandit study (deduplicated); `bases` maps task -> base config."""
+    configs = validate_studies(bases, studies, seeds)
     cache: dict[str, dict] = {}
     results: dict[str, Any] = {}
     for name in studies:
@@ -116,6 +132,38 @@ def run_studies(bases: dict[str, Any], studies: tuple[str, ...], seeds: list[int
     return results
 
 
+def transfer_tally(arms: dict) -> str:
+    """'RMFT vs ARM: better in w, worse in l, tied in t' over the transfer tests (regret, 95% intervals)."""
+    rmft = arms.get("rmft", {}).get("transfer", {})
+    parts = []
+    for arm, a in arms.items():
+        if arm == "rmft" or not a.get("transfer"):
+            continue
+        verdicts = [compare(rmft[test]["model"], a["transfer"][test]["model"], "rmft", arm)
+                    for test in rmft if test in a["transfer"]]
+        wins, losses = sum(v.startswith("rmft") for v in verdicts), sum(v.startswith(arm) for v in verdicts)
+        parts.append(f"RMFT vs {arm}: better in {wins}, worse in {losses}, tied in {len(verdicts) - wins - losses}")
+    return "; ".join(parts)
+
+
+def paradigm_checks(name: str, arms: dict) -> dict[str, str]:
+    """A paradigm study's sanity lines (reward RL improves on the initial model; distilled vs teacher) and transfer."""
+    out = {}
+    if "pg_reward" in arms:
+        pg, init = arms["pg_reward"]["final"]["regret"], arms["pg_reward"]["initial"]["regret"]
+        out[f"sanity policy gradient ({name})"] = (f"{'pass' if below(pg, init) else 'FAIL'}: {pg['mean']:.2f} ± "
+                                                   f"{pg['ci95']:.2f} after training, {init['mean']:.2f} before")
+    for arm, a in arms.items():
+        if "teacher" in a:
+            t, r = a["teacher"], a["final"]["regret"]
+            out[f"distillation ({name}, {arm})"] = (f"{r['mean'] / t['regret']:.3f} x {t['name']}'s regret "
+                                                    f"({r['mean']:.2f} ± {r['ci95']:.2f} vs {t['regret']:.2f})")
+    tally = transfer_tally(arms)
+    if tally:
+        out[f"transfer ({name})"] = tally
+    return out
+
+
 def verdicts(results: dict) -> dict[str, str]:
     """One line per bandit study: does the measurement support the claim (95% intervals over seeds)?"""
     out = {}
@@ -130,4 +178,6 @@ def verdicts(results: dict) -> dict[str, str]:
         else:
             verdict = compare(arms["regret"], arms["reward"], "regret", "reward")
         out[name] = f"{verdict}: {text}"
+        if name.endswith("_paradigms"):
+            out.update(paradigm_checks(name, study["arms"]))
     return out

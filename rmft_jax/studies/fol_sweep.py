@@ -68,8 +68,11 @@ def make_sweep(cfg: Any) -> tuple[Callable, Any, Any]:
     return jax.jit(jax.vmap(one_seed)), graphdef, optimizer
 
 
-def run_seeds(cfg: Any, seeds: Sequence[int], log: Callable[[str], None] = print) -> dict:
+def run_seeds(cfg: Any, seeds: Sequence[int], log: Callable[[str], None] = print, init_params: Any = None) -> dict:
     """Train `cfg` for every seed in one compiled call; per-seed and pooled held-out statistics.
+
+    `init_params` (stacked (S, ...)) replaces the configured model's random initialization (a sanity
+    check's known starting point); the training keys stay the seeds'.
 
     Returns {"seeds", "final": {eval_regret, beta_hat, p_reg: mean_ci95}, "initial", "ftrl"
     (Hedge tuned per seed's held-out set), "ratio_to_tuned_hedge", "per_seed": [...],
@@ -79,7 +82,8 @@ def run_seeds(cfg: Any, seeds: Sequence[int], log: Callable[[str], None] = print
     _, keys_train = seed_keys(seeds)
     heldout = heldout_sets(cfg, seeds)
     heldout_SxNxTxA = jnp.stack(heldout)
-    init_params = stack_trees([fol.build_model(cfg, seed=int(s))[1] for s in seeds])
+    if init_params is None:
+        init_params = stack_trees([fol.build_model(cfg, seed=int(s))[1] for s in seeds])
     start = time.perf_counter()
     compiled = sweep.lower(init_params, keys_train, heldout_SxNxTxA).compile()
     compile_s = time.perf_counter() - start

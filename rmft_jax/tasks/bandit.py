@@ -54,13 +54,13 @@ class BanditSettings:
 
 
 # The `paradigm` config section (absent in configs made before it: Iterative RMFT); distill's teacher is a bandit algorithm.
-PARADIGM_DEFAULTS = {"name": "rmft", "teacher": "ucb1", "pg_return": "reward", "clip": 0.2}
+PARADIGM_DEFAULTS = {"name": "rmft", "teacher": "ucb1", "pg_return": "reward", "clip": 0.2, "rows": "all"}
 
 
 def paradigm_settings(cfg: Any) -> paradigms.ParadigmSettings:
     """The config's `paradigm` section as settings (teacher_eta does not apply to bandit teachers)."""
     p = {**PARADIGM_DEFAULTS, **cfg.get("paradigm", {})}
-    return paradigms.ParadigmSettings(p["name"], p["teacher"], 0.0, p["pg_return"], float(p["clip"]))
+    return paradigms.ParadigmSettings(p["name"], p["teacher"], 0.0, p["pg_return"], float(p["clip"]), p["rows"])
 
 
 def _validate_paradigm(cfg: Any) -> None:
@@ -74,6 +74,7 @@ def _validate_paradigm(cfg: Any) -> None:
     _checks.check_choice("paradigm.teacher", p["teacher"], bandit_baselines.ALGORITHMS)
     _checks.check_choice("paradigm.pg_return", p["pg_return"], policy_gradient.RETURNS)
     _checks.check_positive("paradigm.clip", p["clip"])
+    _checks.check_choice("paradigm.rows", p["rows"], paradigms.ROWS)
 
 
 def _env_kwargs(cfg: Any, section: Any) -> dict:
@@ -131,6 +132,9 @@ def validate_config(cfg: Any) -> None:
     for name in cfg.eval.baselines:
         _checks.check_choice("baseline (eval.baselines)", name, bandit_baselines.ALGORITHMS)
     _validate_paradigm(cfg)
+    from rmft_jax.tasks import bandit_transfer  # noqa: PLC0415  (it imports this module)
+
+    bandit_transfer.validate(cfg)
 
 
 def build_model(cfg: Any, seed: int) -> tuple[nnx.GraphDef, nnx.State]:
@@ -163,13 +167,15 @@ class BanditTask:
         """The same task with a classical bandit algorithm (`baselines.bandits`) playing the rollouts."""
         return dataclasses.replace(self, teacher=name)
 
-    def pg_batch(self, rolls: loop.Rollouts, advantages_MxL) -> policy_gradient.PGBatch:
-        """Every rollout with its advantage; each has inputs of its own (its actions and rewards)."""
+    def pg_batch(self, rolls: loop.Rollouts, advantages_MxL, keep_MxG) -> policy_gradient.PGBatch:
+        """The kept rollouts (M, G) with their advantages; each has inputs of its own (its actions and rewards)."""
         s, (actions_MxLxT, observed_MxLxT) = self.settings, rolls.data
-        rows = actions_MxLxT.shape[0] * actions_MxLxT.shape[1]
-        actions_BxT, observed_BxT = actions_MxLxT.reshape(rows, s.horizon), observed_MxLxT.reshape(rows, s.horizon)
+        rows = keep_MxG.size
+        actions_BxT = selection.gather_rollouts(actions_MxLxT, keep_MxG).reshape(rows, s.horizon)
+        observed_BxT = selection.gather_rollouts(observed_MxLxT, keep_MxG).reshape(rows, s.horizon)
         tokens_BxTxD = bandit_tokens.encode(actions_BxT, observed_BxT, s.num_actions, s.time_feature)
-        return policy_gradient.PGBatch(tokens_BxTxD, actions_BxT[:, None], advantages_MxL.reshape(rows, 1))
+        adv_B = selection.gather_rollouts(advantages_MxL, keep_MxG).reshape(rows, 1)
+        return policy_gradient.PGBatch(tokens_BxTxD, actions_BxT[:, None], adv_B)
 
     def apply(self, params, tokens_BxTxD):
         """Logits (B, T, A) of the model on bandit tokens (teacher forcing)."""

@@ -206,12 +206,13 @@ class FOLTask:
             return self.apply(params, rewards_SxTxA)
         return jnp.log(fol_paradigms.teacher_policies(*self.teacher, rewards_SxTxA))
 
-    def pg_batch(self, rolls: loop.Rollouts, advantages_MxL) -> policy_gradient.PGBatch:
-        """Every rollout with its advantage; the L rollouts of a scenario share its table (one input row)."""
+    def pg_batch(self, rolls: loop.Rollouts, advantages_MxL, keep_MxG) -> policy_gradient.PGBatch:
+        """The kept rollouts (M, G) with their advantages; the rollouts of a scenario share its table (one input row)."""
         shared = rolls.data.shared
         actions_MxLxT = (shared.actions_MxLxT if shared.actions_MxLxT is not None
                          else jnp.argmax(shared.targets_MxLxTxA, axis=-1))
-        return policy_gradient.PGBatch(rolls.data.rewards_SxTxA, actions_MxLxT, advantages_MxL)
+        return policy_gradient.PGBatch(rolls.data.rewards_SxTxA, selection.gather_rollouts(actions_MxLxT, keep_MxG),
+                                       selection.gather_rollouts(advantages_MxL, keep_MxG))
 
     def regret_batch(self, rolls: loop.Rollouts) -> regret_loss.RegretBatch:
         """The M reward tables, as the model's input and as what its regret is measured on."""

@@ -14,7 +14,8 @@ from rmft_jax import _checks, envs
 from rmft_jax.core import paradigms, policy_gradient
 from rmft_jax.tasks import adversarial
 
-PARADIGM_DEFAULTS = {"name": "rmft", "teacher": "hedge", "teacher_eta": 0.0, "pg_return": "reward", "clip": 0.2}
+PARADIGM_DEFAULTS = {"name": "rmft", "teacher": "hedge", "teacher_eta": 0.0, "pg_return": "reward", "clip": 0.2,
+                     "rows": "all"}
 TEACHERS = ("hedge", "ftl")
 
 
@@ -26,7 +27,7 @@ def paradigm_settings(cfg: Any) -> paradigms.ParadigmSettings:
         from rmft_jax.tasks import fol  # noqa: PLC0415  (fol imports this module)
 
         eta = tuned_hedge_eta(fol.build_env(cfg), tuple(float(x) for x in cfg.eval.eta_grid))
-    return paradigms.ParadigmSettings(p["name"], p["teacher"], eta, p["pg_return"], float(p["clip"]))
+    return paradigms.ParadigmSettings(p["name"], p["teacher"], eta, p["pg_return"], float(p["clip"]), p["rows"])
 
 
 @functools.lru_cache(maxsize=None)
@@ -52,6 +53,7 @@ def validate(cfg: Any) -> None:
     _checks.check_choice("paradigm.pg_return", p["pg_return"], policy_gradient.RETURNS)
     _checks.check_positive("paradigm.teacher_eta", p["teacher_eta"], allow_zero=True)
     _checks.check_positive("paradigm.clip", p["clip"])
+    _checks.check_choice("paradigm.rows", p["rows"], paradigms.ROWS)
     if p["name"] == "rmft":
         return
     a = adversarial.settings(cfg)

@@ -18,7 +18,7 @@ import numpy as np
 
 from rmft_jax import envs, metrics, regret
 from rmft_jax.core import sft
-from rmft_jax.tasks import bandit, bandit_eval
+from rmft_jax.tasks import bandit, bandit_eval, bandit_transfer
 from rmft_jax.training import checkpoint, driver, workdir_files, workdir_lock
 
 METHOD_NAMES = {"scratch": ("initial", "rmft"), "greedy": ("greedy_init", "greedy_init_rmft")}
@@ -175,6 +175,10 @@ def _run_locked(cfg: Any, workdir: str, log: Callable[[str], None]) -> dict:
                for name, outs in outputs.items()}
     results = {"task": task, "horizon": settings.horizon, "num_actions": settings.num_actions,
                "num_heldout": int(cfg.eval.num_scenarios), "methods": methods, "runs": runs, "config": cfg.to_dict()}
+    if cfg.eval.get("transfer") and "rmft" in outputs:  # the scratch seeds' final models on the transfer tests
+        graphdef, params_S = demo_models["rmft"]
+        results["transfer"] = bandit_transfer.evaluate(cfg, graphdef, params_S, settings,
+                                                        jax.random.fold_in(key_baselines, 1))
     if task == "nsmab":
         results["variation_budget"] = float(cfg.env.variation_budget)
         results["adapt_window"] = bandit_eval.ADAPT_WINDOW
