@@ -13,7 +13,7 @@ from rmft_jax.studies import paradigm_study
 from rmft_jax.training import workdir_files
 
 COMMAND = "python -m experiments.paradigms --config=experiments/configs/paradigms.py --workdir=runs/paradigms"
-FOL_ON_MAB_COMMAND = "python -m experiments.fol_on_mab --out=runs/fol_on_mab"
+FOL_ON_MAB_COMMAND = "python -m experiments.fol_on_mab --out=runs/fol_on_mab --finetune=headline --finetune_iterations=30"
 
 
 def setting_table(setting: str, arms: dict) -> list[str]:
@@ -62,6 +62,14 @@ def fol_on_mab_tables(play: dict | None) -> list[str]:
              "EXP3's importance-weighted estimate r_t(a_t) / p_t(a_t) on the played arm and 0 elsewhere "
              "(`rmft_jax/tasks/fol_on_bandit.py`); gamma mixes uniform exploration into their policy. Every method "
              "plays the same reward draws.", ""]
+    for name, tuned in play.get("finetune", {}).items():
+        st, hist = tuned["settings"], tuned["history"]
+        lines += [f"`{name} + RMFT on MAB`: the `{name}` model after {st['iterations']} iterations of Iterative RMFT on "
+                  f"MAB in its own input format (`rmft_jax/tasks/fol_on_bandit_rmft.py`: M = {st['num_scenarios']} "
+                  f"instances with gap ~ U[0.1, 0.5], L = {st['num_rollouts']} importance-weighted rollouts, keep k = "
+                  f"{st['num_selected']} lowest pseudo-regret, {st['sft_steps']} Adam steps at lr {st['learning_rate']}, "
+                  f"gamma {st['gamma']:g} in training; {tuned['seconds']:.0f} s); its rollout regret went from "
+                  f"{hist[0]['rollout_regret']:.2f} to {hist[-1]['rollout_regret']:.2f}.", ""]
     for instance, methods in play["results"].items():
         lines += [f"**{instance}**: {methods['description']}", "",
                   "| method | pseudo-regret at T | beta-hat | SuffFailFreq(T/2) | K*MinFrac(T) |", "|---|---|---|---|---|"]
@@ -120,7 +128,23 @@ def _halves(data: dict) -> str:
     return f": FOL half {data['fol_seconds'] / 60:.1f} min, bandit half {data['bandit_seconds'] / 60:.1f} min"
 
 
-def write(data: dict, runs: str, out: str, play: dict | None = None) -> str:
+def other_model_section(workdir: str, data: dict) -> list[str]:
+    """A variant's run with another model (`:shared`, `:transformer`): its loop, setting tables and verdicts."""
+    fol = data["config"]["fol"]
+    m = fol["model"]
+    lines = [f"## Another model: `{m['name']}` ({workdir})", "",
+             f"`python -m experiments.paradigms --config=experiments/configs/paradigms.py:VARIANT --workdir={workdir}` "
+             f"({data['seconds'] / 60:.1f} min): model {', '.join(f'{k}={v}' for k, v in m.items())}; "
+             f"{fol['rmft']['num_iterations']} iterations of {fol['sft']['num_steps']} Adam steps (lr "
+             f"{fol['sft']['learning_rate']}, clip {fol['sft']['grad_clip']}), everything else as above; seeds "
+             f"{tuple(data['config']['seeds'])}.", ""]
+    for setting, arms in data["results"].items():
+        lines += setting_table(setting, arms)
+    lines += [f"- **{name}**: {line}" for name, line in data["verdicts"].items()]
+    return lines + [""]
+
+
+def write(data: dict, runs: str, out: str, play: dict | None = None, others: tuple = ()) -> str:
     """The markdown document (and its figure copied next to it)."""
     cfg, results = data["config"], data["results"]
     fol, study = cfg["fol"], cfg["study"]
@@ -133,7 +157,8 @@ def write(data: dict, runs: str, out: str, play: dict | None = None) -> str:
              f"{fol['rmft']['num_iterations']} iterations of {fol['sft']['num_steps']} Adam steps (lr "
              f"{fol['sft']['learning_rate']}), T = {fol['env']['horizon']}, A = {fol['env']['num_actions']}; the "
              f"sampling paradigms roll out L = {fol['rmft']['num_rollouts']} per scenario (RMFT keeps "
-             f"the k = {fol['rmft']['num_selected']} lowest-regret, distillation and the policy gradient keep all):", ""]
+             f"the k = {fol['rmft']['num_selected']} lowest-regret, distillation and the policy gradient keep "
+             f"{'all' if fol.get('paradigm', {}).get('rows', 'all') == 'all' else 'k random'}):", ""]
     lines += [f"- `{name}`: {desc}" for name, (desc, _) in paradigm_study.ARMS.items() if name in study["arms"]]
     lines += ["", f"Regret is the expected regret at T of the model's policies on {fol['eval']['num_scenarios']} held-out draws per seed; \"x tuned "
               "Hedge\" divides by Hedge with eta tuned on those draws (an oracle). Transfer columns are the same "
@@ -144,11 +169,19 @@ def write(data: dict, runs: str, out: str, play: dict | None = None) -> str:
     lines += ["## Results", ""]
     for setting, arms in results.items():
         lines += setting_table(setting, arms)
-    lines += ["## Sanity checks and the paper's contrast claims", ""]
+    lines += ["## Sanity checks and the paper's contrast claims", "",
+              "Two diagnostics tell a wrong implementation from an optimizer that stopped short. Distillation's "
+              "objective is the cross-entropy to the teacher's policy, KL(teacher || model) plus a constant; Hedge(eta) "
+              "is inside the single-layer model class, so a KL that stays above 0 is a local minimum, not a wrong "
+              "objective. And \"from Hedge(1)\" trains the same arm from the model that plays Hedge(1) (a point in the "
+              "class, off both targets) instead of a random initialization: an implementation that is right moves to "
+              "its target from there.", ""]
     lines += [f"- **{name}**: {line}" for name, line in {**data["verdicts"], **data.get("bandit_verdicts", {})}.items()]
     lines += ["", "## Where each paradigm lands on the theory's stochastic FOL", ""] + fixed_point_table(data["fixed_point"])
     lines += ["## Bandits: RMFT, distillation and RL where reward and regret differ", ""] + bandit_tables(data.get("bandit"), cfg)
     lines += ["## Train on FOL, play on MAB", ""] + fol_on_mab_tables(play)
+    for workdir, other in others:
+        lines += other_model_section(workdir, other)
     fig_dir = os.path.join(os.path.dirname(out) or ".", "figures")
     src = os.path.join(runs, "paradigms.png")
     if os.path.exists(src):
@@ -166,12 +199,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", default="runs/paradigms", help="the study's workdir (paradigms.json)")
     parser.add_argument("--fol_on_mab", default="runs/fol_on_mab", help="experiments.fol_on_mab's output folder")
+    parser.add_argument("--models", default="runs/paradigms_shared,runs/paradigms_transformer",
+                        help="comma-separated workdirs of variant runs with other models (those that exist are added)")
     parser.add_argument("--out", default="docs/paradigms.md")
     args = parser.parse_args()
     data = workdir_files.load_json(os.path.join(args.runs, "paradigms.json"))
     optional = lambda path: workdir_files.load_json(path) if os.path.exists(path) else None
     play = optional(os.path.join(args.fol_on_mab, "fol_on_mab.json"))
-    write(data, args.runs, args.out, play)
+    others = [(w, workdir_files.load_json(os.path.join(w, "paradigms.json"))) for w in args.models.split(",")
+              if w and os.path.exists(os.path.join(w, "paradigms.json"))]
+    write(data, args.runs, args.out, play, others)
     print(f"wrote {args.out}")
 
 

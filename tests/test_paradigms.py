@@ -170,9 +170,11 @@ def test_paradigm_study_reports_every_arm_and_generates_its_document(tmp_path):
     assert "sanity distill (mix)" in verdicts and "reward RL vs RMFT (mix)" in verdicts
     data = {"config": cfg.to_dict(), "results": results, "fixed_point": {}, "verdicts": verdicts, "seconds": 1.0}
     (tmp_path / "paradigms.json").write_text(json.dumps(data))
-    text = make_paradigms.write(json.loads((tmp_path / "paradigms.json").read_text()), str(tmp_path),
-                                str(tmp_path / "paradigms.md"))
+    loaded = json.loads((tmp_path / "paradigms.json").read_text())
+    text = make_paradigms.write(loaded, str(tmp_path), str(tmp_path / "paradigms.md"), others=[("runs/other", loaded)])
     assert "| `distill_hedge` |" in text and "sanity distill (mix)" in text
+    assert "KL(teacher || model)" in verdicts["sanity distill (mix)"]
+    assert text.count("| `distill_hedge` |") == 2 and "## Another model: `linear_attention` (runs/other)" in text
 
 
 def test_kl_to_teacher_is_zero_at_the_teacher_and_the_known_start_begins_at_hedge():

@@ -1,16 +1,18 @@
-"""Training paradigms side by side (python -m experiments.paradigms). Variants: '' (default), 'shared', 'smoke'.
+"""Training paradigms side by side (python -m experiments.paradigms). Variants: '' (default), 'shared', 'transformer', 'smoke'.
 
 '' : FOL: single-layer linear attention, settings mix / stochastic / trends, six arms (rmft_jax/studies/paradigm_study.py:
      ARMS), 5 seeds, the FOL default loop (M 256, L 16, k 2, T 50, A 5, 120 iterations of 50 gradient steps);
      bandits: the studies mab_paradigms and nsmab_paradigms (rmft_jax/studies/bandit_study.py: STUDIES) on the
      bandit default loop (M 256, L 16, k 4, T 100, 60 iterations of 50 steps; distillation and the policy gradient
      train on k random of the L rollouts: paradigm.rows='k'), 5 seeds, with transfer to 2T, 4T and the other task;
-'shared': the same with the action-count-free shared model, also tested at A = 3 and 10 (not in the default run);
+'shared': the FOL half with the action-count-free shared model, also tested at A = 3 and 10 (no bandit half);
+'transformer': the FOL half with the 2-layer transformer of fol_multi_layer.py and its loop (40 iterations of 20
+     steps, lr 1e-3, clip 1), on the mix only (its cost: about 6 min per paradigm for 5 seeds; no bandit half);
 'smoke': tiny, for tests.
 """
 import ml_collections
 
-from experiments.configs import fol_single_layer, mab, nsmab
+from experiments.configs import fol_multi_layer, fol_single_layer, mab, nsmab
 from rmft_jax.studies import fol_study, paradigm_study
 
 
@@ -39,6 +41,10 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
         c.fol.model.name = "shared_linear_attention"
         s.num_actions = (3, 10)
         c.bandit_studies = ()
+    elif variant == "transformer":
+        c.fol = fol_multi_layer.get_config()
+        s.settings = ("mix",)
+        c.bandit_studies = ()
     elif variant == "smoke":
         c.fol = fol_single_layer.apply_variant(c.fol, "smoke")
         c.seeds = (0, 1)
@@ -50,5 +56,5 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
         c.mab.rmft.num_iterations = 2
         c.mab.eval.transfer = ("2T", "other_task")
     elif variant:
-        raise ValueError(f"unknown variant {variant!r}; choose '', 'shared' or 'smoke'.")
+        raise ValueError(f"unknown variant {variant!r}; choose '', 'shared', 'transformer' or 'smoke'.")
     return c
