@@ -20,6 +20,7 @@ _GAMMAS = flags.DEFINE_list("gammas", ["0", "0.1"], "Uniform exploration mixed i
 _SEED = flags.DEFINE_integer("seed", 0, "Key of the instances, the play and the fine-tuning.")
 _FINETUNE = flags.DEFINE_list("finetune", ["headline"], "Workdir names to fine-tune with RMFT on MAB, then play again.")
 _FINETUNE_ITERATIONS = flags.DEFINE_integer("finetune_iterations", 30, "RMFT-on-MAB iterations (0 = no fine-tuning).")
+_FINETUNE_GAMMA = flags.DEFINE_float("finetune_gamma", 0.0, "Uniform exploration mixed into the fine-tuning rollouts.")
 
 
 def main(argv):
@@ -33,7 +34,9 @@ def main(argv):
         if _FINETUNE_ITERATIONS.value < 0:
             raise ValueError(f"--finetune_iterations must be >= 0, got {_FINETUNE_ITERATIONS.value}.")
         names = tuple(_FINETUNE.value) if _FINETUNE_ITERATIONS.value else ()
-        settings = fol_on_mab.Finetune(iterations=_FINETUNE_ITERATIONS.value)
+        if not 0.0 <= _FINETUNE_GAMMA.value < 1.0:
+            raise ValueError(f"--finetune_gamma must be in [0, 1), got {_FINETUNE_GAMMA.value}.")
+        settings = fol_on_mab.Finetune(iterations=_FINETUNE_ITERATIONS.value, gamma=_FINETUNE_GAMMA.value)
         out = fol_on_mab.run(workdirs, _HORIZON.value, _RUNS.value, gammas, ("exp3", "ucb1", "thompson"), _SEED.value,
                              finetune_names=names, settings=settings)
     except ValueError as err:
