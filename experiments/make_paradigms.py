@@ -89,9 +89,11 @@ def bandit_tables(bandit: dict | None, cfg: dict) -> list[str]:
     m = cfg["mab"]
     lines = [f"The bandit half of `{COMMAND}`: the bandit default loop (M = {m['rmft']['num_scenarios']}, L = "
              f"{m['rmft']['num_rollouts']}, RMFT keeps k = {m['rmft']['num_selected']}, {m['rmft']['num_iterations']} "
-             f"iterations of {m['sft']['num_steps']} Adam steps, T = {m['env']['horizon']}); distillation and the policy "
-             f"gradient train on {'k random' if m['paradigm'].get('rows', 'all') == 'k' else 'all'} of the L rollouts "
-             f"per scenario (advantages from all L); {m['eval']['num_scenarios']} held-out draws (MAB: the hard "
+             f"iterations of {m['sft']['num_steps']} Adam steps, T = {m['env']['horizon']}); "
+             + ("distillation and the policy gradient train on k rollouts per instance, RMFT's batch size (the teacher "
+                "plays k; the policy gradient draws k at random of its L, with advantages from all L)"
+                if m['paradigm'].get('rows', 'all') == 'k' else "distillation and the policy gradient train on all L")
+             + f"; {m['eval']['num_scenarios']} held-out draws (MAB: the hard "
              "instance; NS-MAB: the training process). Regret is pseudo-regret on MAB, dynamic regret on NS-MAB. "
              "Transfer (`rmft_jax/tasks/bandit_transfer.py`): the held-out process at 2T and 4T, and the other task "
              "(MAB-trained on NS-MAB instances, NS-MAB-trained on MAB's hard instance), each as regret and as a "

@@ -241,6 +241,7 @@ def bandit_smoke(**paradigm):
     from rmft_jax.tasks import bandit
 
     cfg = mab.get_config("smoke")
+    cfg.rmft.num_selected = 2  # k < L, so that keeping k of L is a real choice
     for field, value in paradigm.items():
         cfg.paradigm[field] = value
     bandit.validate_config(cfg)
@@ -250,20 +251,24 @@ def bandit_smoke(**paradigm):
     return cfg, bandit.BanditTask(env, graphdef, s), s, params
 
 
-def test_bandit_distillation_rollouts_are_the_teachers_play_on_the_same_tables():
+@pytest.mark.parametrize("rows", ["all", "k"])
+def test_bandit_distillation_rollouts_are_the_teachers_play_on_the_same_tables(rows):
     from rmft_jax.baselines import bandits
 
-    _, task, s, params = bandit_smoke(name="distill", teacher="thompson")
+    _, task, s, params = bandit_smoke(name="distill", teacher="thompson", rows=rows)
     rolls = jax.jit(task.with_teacher("thompson").rollout)(params, jax.random.key(1), jax.random.key(2))
+    # rows="k": the teacher plays only the k rollouts per instance that distillation trains on.
+    per_instance = s.num_rollouts if rows == "all" else s.num_selected
+    assert per_instance == (s.num_rollouts if rows == "all" else 2) and s.num_rollouts == 4
     scen = jax.vmap(task.env.sample)(jax.random.split(jax.random.key(1), s.num_scenarios))
-    tables = jnp.repeat(scen.rewards_TxA, s.num_rollouts, axis=0)
-    teacher = bandits.make_bandit_fn("thompson", s.num_scenarios * s.num_rollouts,
+    tables = jnp.repeat(scen.rewards_TxA, per_instance, axis=0)
+    teacher = bandits.make_bandit_fn("thompson", s.num_scenarios * per_instance,
                                      bandits.resolve_hparams("thompson", s.horizon, s.num_actions))
     actions, observed = jax.jit(teacher)(jax.random.key(2), scen.means_TxA[0], tables)
-    shape = (s.num_scenarios, s.num_rollouts, s.horizon)
+    shape = (s.num_scenarios, per_instance, s.horizon)
     np.testing.assert_array_equal(np.asarray(rolls.data[0]), np.asarray(actions).reshape(shape))
     np.testing.assert_allclose(np.asarray(rolls.data[1]), np.asarray(observed).reshape(shape))
-    expected = regret.pseudo_regret(jnp.repeat(scen.means_TxA, s.num_rollouts, axis=0), actions)[:, -1]
+    expected = regret.pseudo_regret(jnp.repeat(scen.means_TxA, per_instance, axis=0), actions)[:, -1]
     np.testing.assert_allclose(np.asarray(rolls.regret_MxL).ravel(), np.asarray(expected), rtol=1e-5, atol=1e-5)
 
 

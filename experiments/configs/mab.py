@@ -49,8 +49,9 @@ def base_config() -> ml_collections.ConfigDict:
     c.paradigm.teacher = "ucb1"
     c.paradigm.pg_return = "reward"
     c.paradigm.clip = 0.2
-    # Every bandit rollout is its own SFT row: "k" trains distillation and the policy gradient on k random of the
-    # L rollouts per scenario (RMFT's batch, M*k rows; the advantages still use all L), "all" on all M*L (4x slower).
+    # Every bandit rollout is its own SFT row: "k" trains distillation and the policy gradient on k rollouts per
+    # scenario (RMFT's batch, M*k rows: the teacher plays k; the policy gradient keeps k random of its L, advantages
+    # from all L), "all" on all M*L (4x slower).
     c.paradigm.rows = "k"
 
     c.sft = ml_collections.ConfigDict()

@@ -3,7 +3,8 @@
     rmft             the model rolls out L per scenario; keep the k lowest-regret; SFT on them (Iterative RMFT)
     distill          a teacher algorithm rolls out L per scenario; SFT on all L (algorithm distillation: no
                      filter, the same number of sampled trajectories; the task plays the teacher: `task.with_teacher`),
-                     or on k random ones (`rows="k"`: RMFT's batch size where every rollout is its own row)
+                     or on k random ones (`rows="k"`: RMFT's batch size where every rollout is its own row;
+                     a task may then let the teacher play only k, as the bandit task does)
     regret_loss      no sampling: Adam on the model's expected regret on the M scenarios (`core.regret_loss`)
     policy_gradient  the model rolls out L per scenario; advantages from all L; PPO-clipped policy gradient
                      with return = reward or minus regret (`core.policy_gradient`) on all L or k random (`rows`)

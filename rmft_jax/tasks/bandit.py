@@ -164,8 +164,15 @@ class BanditTask:
     teacher: str | None = None  # a bandit algorithm plays the rollouts (distillation)
 
     def with_teacher(self, name: str, eta: float = 0.0) -> "BanditTask":
-        """The same task with a classical bandit algorithm (`baselines.bandits`) playing the rollouts."""
-        return dataclasses.replace(self, teacher=name)
+        """The same task with a classical bandit algorithm (`baselines.bandits`) playing the rollouts.
+
+        With `paradigm.rows == "k"` the teacher plays k rollouts per instance, not L: its play does not depend
+        on the model, so k drawn have the distribution of k kept at random out of L drawn (and cost k / L).
+        """
+        s = self.settings
+        if s.paradigm.rows == "k":
+            s = dataclasses.replace(s, num_rollouts=s.num_selected)
+        return dataclasses.replace(self, teacher=name, settings=s)
 
     def pg_batch(self, rolls: loop.Rollouts, advantages_MxL, keep_MxG) -> policy_gradient.PGBatch:
         """The kept rollouts (M, G) with their advantages; each has inputs of its own (its actions and rewards)."""
