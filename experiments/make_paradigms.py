@@ -130,12 +130,16 @@ def _halves(data: dict) -> str:
     return f": FOL half {data['fol_seconds'] / 60:.1f} min, bandit half {data['bandit_seconds'] / 60:.1f} min"
 
 
+VARIANTS = {"shared_linear_attention": "shared", "transformer": "transformer"}  # model -> its paradigms.py variant
+
+
 def other_model_section(workdir: str, data: dict) -> list[str]:
     """A variant's run with another model (`:shared`, `:transformer`): its loop, setting tables and verdicts."""
     fol = data["config"]["fol"]
     m = fol["model"]
     lines = [f"## Another model: `{m['name']}` ({workdir})", "",
-             f"`python -m experiments.paradigms --config=experiments/configs/paradigms.py:VARIANT --workdir={workdir}` "
+             f"`python -m experiments.paradigms --config=experiments/configs/paradigms.py:{VARIANTS.get(m['name'], 'VARIANT')} "
+             f"--workdir={workdir}` "
              f"({data['seconds'] / 60:.1f} min): model {', '.join(f'{k}={v}' for k, v in m.items())}; "
              f"{fol['rmft']['num_iterations']} iterations of {fol['sft']['num_steps']} Adam steps (lr "
              f"{fol['sft']['learning_rate']}, clip {fol['sft']['grad_clip']}), everything else as above; seeds "
