@@ -281,7 +281,7 @@ def test_bandit_policy_gradient_batch_and_the_two_returns_differ():
     adv_regret = policy_gradient.advantages("regret", rolls.regret_MxL, rolls.reward_MxL)
     # Pseudo-regret is computed from the means, reward carries the arms' noise: the signals rank differently.
     assert float(jnp.abs(adv_reward - adv_regret).max()) > 0.1
-    keep_all = paradigms._keep_rows("all", s.num_selected, rolls.regret_MxL, jax.random.key(5))
+    keep_all = paradigms.keep_rows("all", s.num_selected, rolls.regret_MxL, jax.random.key(5))
     batch = task.pg_batch(rolls, adv_reward, keep_all)
     rows = s.num_scenarios * s.num_rollouts
     actions_MxLxT, observed_MxLxT = rolls.data
@@ -289,7 +289,7 @@ def test_bandit_policy_gradient_batch_and_the_two_returns_differ():
     np.testing.assert_array_equal(np.asarray(batch.inputs_BxTxD), np.asarray(bandit_tokens.encode(
         actions_MxLxT.reshape(rows, -1), observed_MxLxT.reshape(rows, -1), s.num_actions, s.time_feature)))
     # rows="k": k distinct rollouts per scenario, each row with its own rollout's tokens and advantage.
-    keep_k = paradigms._keep_rows("k", s.num_selected, rolls.regret_MxL, jax.random.key(5))
+    keep_k = paradigms.keep_rows("k", s.num_selected, rolls.regret_MxL, jax.random.key(5))
     assert keep_k.shape == (s.num_scenarios, s.num_selected)
     assert all(len(set(row)) == s.num_selected for row in np.asarray(keep_k).tolist())
     small = task.pg_batch(rolls, adv_reward, keep_k)

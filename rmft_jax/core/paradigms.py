@@ -46,7 +46,7 @@ def _keep_all(regret_MxL: jax.Array) -> jax.Array:
     return jnp.broadcast_to(jnp.arange(rollouts), (num, rollouts))
 
 
-def _keep_rows(rows: str, num_selected: int, regret_MxL: jax.Array, key: jax.Array) -> jax.Array:
+def keep_rows(rows: str, num_selected: int, regret_MxL: jax.Array, key: jax.Array) -> jax.Array:
     """Indices (M, L) of every rollout, or (M, k) of k drawn uniformly without replacement per scenario."""
     if rows == "all":
         return _keep_all(regret_MxL)
@@ -64,7 +64,7 @@ def make_iteration(task: Any, optimizer: optax.GradientTransformation, settings:
         teacher_task = task.with_teacher(paradigm.teacher, paradigm.teacher_eta)
 
         def keep_teacher_rollouts(rolls, key_select):  # no filter: imitate all L (or k random) trajectories
-            keep = _keep_rows(paradigm.rows, settings.num_selected, rolls.regret_MxL, key_select)
+            keep = keep_rows(paradigm.rows, settings.num_selected, rolls.regret_MxL, key_select)
             return keep, teacher_task.sft_batch(rolls, keep)
 
         return loop.make_iteration(teacher_task, sft.make_update(task.apply, optimizer, steps, temperature), settings,
@@ -78,7 +78,7 @@ def make_iteration(task: Any, optimizer: optax.GradientTransformation, settings:
     if paradigm.name == "policy_gradient":
         def score_rollouts(rolls, key_select):  # advantages from all L, then all L (or k random) rows
             adv_MxL = policy_gradient.advantages(paradigm.pg_return, rolls.regret_MxL, rolls.reward_MxL)
-            keep = _keep_rows(paradigm.rows, settings.num_selected, rolls.regret_MxL, key_select)
+            keep = keep_rows(paradigm.rows, settings.num_selected, rolls.regret_MxL, key_select)
             return keep, task.pg_batch(rolls, adv_MxL, keep)
 
         update = policy_gradient.make_update(task.apply, optimizer, steps, temperature, paradigm.clip)
