@@ -121,3 +121,13 @@ def exploration_stats(actions_NxT: Array, rewards_NxT: Array, best_arm: Array, n
         "k_min_frac_end": k_min_frac(actions_NxT, num_actions, horizon),
         "greedy_frac": greedy_frac(actions_NxT, rewards_NxT, num_actions),
     }
+
+
+def gap_closed(initial: float, model: float, limit: float) -> float:
+    """Share of the initial-to-limit gap closed: (initial - model) / (initial - limit); nan when the gap is 0.
+
+    With a limit that is itself an upper bound on the optimum (the informed bandit policies), values
+    above 1 can happen and are reported as measured."""
+    denominator = initial - limit
+    return float("nan") if denominator == 0 else float((initial - model) / denominator)
+
