@@ -13,7 +13,10 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
     c.temperature = 0.05  # smoothed max of the comparator (gradient only; reported regret uses the exact max)
     c.samples = 256  # sampled paths per action-adaptive adversary
     c.horizon_factors = (0.5, 1.0, 2.0, 4.0)
-    c.methods = ("model", "hedge_tuned", "hedge_theory", "hedge_anytime", "ftl", "l2_ftrl")
+    # adahedge and flipflop are parameter-free; bayes is the Bayes policy of the training mix (its on-distribution
+    # optimum), so its worst case is what being optimal on the training distribution costs against an adversary.
+    c.methods = ("model", "hedge_tuned", "hedge_theory", "hedge_anytime", "ftl", "l2_ftrl", "adahedge", "flipflop",
+                 "bayes")
     if variant == "smoke":
         c.restarts, c.steps, c.samples = 4, 10, 8
         c.horizon_factors = (0.5, 1.0)

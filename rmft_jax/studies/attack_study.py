@@ -21,9 +21,9 @@ import numpy as np
 from rmft_jax import attacks, models
 from rmft_jax.tasks import fol
 from rmft_jax.training import fol_train, workdir_files
-from rmft_jax.baselines import full_info
+from rmft_jax.baselines import adaptive_hedge, fol_bayes, full_info
 
-METHODS = ("model", "hedge_tuned", "hedge_theory", "hedge_anytime", "ftl", "l2_ftrl")
+METHODS = ("model", "hedge_tuned", "hedge_theory", "hedge_anytime", "ftl", "l2_ftrl", "adahedge", "flipflop", "bayes")
 
 
 def model_policy(graphdef, params, temperature: float) -> Callable[[jax.Array], jax.Array]:
@@ -41,7 +41,21 @@ def baseline_policies(horizon: int, num_actions: int, eta_tuned: float, eta_l2: 
         "hedge_anytime": lambda r: full_info.ftrl(r, math.sqrt(8 * math.log(num_actions)), schedule="anytime"),
         "ftl": full_info.ftl,
         "l2_ftrl": lambda r: full_info.ftrl(r, eta_l2, regularizer="l2"),
+        "adahedge": adaptive_hedge.adahedge,
+        "flipflop": adaptive_hedge.flipflop,
     }
+
+
+def bayes_policy(train_cfg: Any, horizon: int) -> Callable[[jax.Array], jax.Array]:
+    """The Bayes policy of the training distribution at horizon T (the same scenario mix, built at T).
+
+    It is piecewise constant in the rewards (an argmax), so the gradient search gets no signal from it:
+    its worst found regret comes from the adaptive adversaries and the random starts (a weaker lower bound)."""
+    cfg = train_cfg.copy_and_resolve_references()
+    with cfg.unlocked():
+        cfg.env.horizon = int(horizon)
+    env = fol.build_env(cfg)
+    return lambda r: fol_bayes.bayes_policies(env, r)
 
 
 def tuned_etas(train_cfg: Any, workdir: str | None = None) -> tuple[float, float]:
@@ -140,6 +154,8 @@ def run(workdir: str, cfg: Any, log: Callable[[str], None] = print) -> dict:
     def policy_at(name: str) -> Callable[[int], Callable]:
         if name == "model":
             return lambda horizon: model_policy(graphdef, params, temperature)
+        if name == "bayes":
+            return lambda horizon: bayes_policy(train_cfg, horizon)
         return lambda horizon: baseline_policies(horizon, num_actions, eta_tuned, eta_l2)[name]
 
     log(f"attacking {workdir} ({train_cfg.model.name}, trained at T={train_horizon}, A={num_actions}) at T in "

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from rmft_jax import _checks, envs, metrics, plotting, regret
-from rmft_jax.baselines import bandits, full_info
+from rmft_jax.baselines import bandits, fol_bayes, fol_registry, full_info
 from rmft_jax.training import workdir_files
 
 SETTINGS = ("fol", "mab", "nsmab")
@@ -67,15 +67,14 @@ def fol_scenario(cfg: Any) -> Any:
 
 
 def run_fol(cfg: Any, key: jax.Array) -> tuple[dict, dict]:
-    """FTL, Hedge (theory, anytime, grid-tuned) and Euclidean FTRL (grid-tuned) on FOL sequences."""
+    """Every FOL reference of the registry and the Bayes policy of the configured distribution, on one draw set."""
     f = cfg.fol
-    rewards_NxTxA = envs.sample_batch(fol_scenario(cfg), key, int(f.num_sequences))
+    env = fol_scenario(cfg)
+    rewards_NxTxA = envs.sample_batch(env, key, int(f.num_sequences))
     grid = [float(eta) for eta in f.eta_grid]
     # Grid tuning is in-sample (on these same sequences): an optimistic, oracle baseline.
     eta_hedge, hedge_grid = full_info.tune_hedge_eta(rewards_NxTxA, grid)
-    l2_grid = [float(jnp.mean(regret.static_regret(rewards_NxTxA, full_info.ftrl(rewards_NxTxA, eta, "l2"))[:, -1]))
-               for eta in grid]
-    eta_l2 = grid[int(np.argmin(l2_grid))]
+    eta_l2, l2_grid = fol_registry.tune("l2_ftrl_tuned", rewards_NxTxA, grid)
     eta_theory = full_info.hedge_theory_eta(f.horizon, f.num_actions)
     curves = {
         "ftl": regret.static_regret(rewards_NxTxA, full_info.ftl(rewards_NxTxA)),
@@ -84,13 +83,30 @@ def run_fol(cfg: Any, key: jax.Array) -> tuple[dict, dict]:
         "hedge_tuned": full_info.hedge_regret(rewards_NxTxA, eta_hedge),
         "l2_ftrl_tuned": regret.static_regret(rewards_NxTxA, full_info.ftrl(rewards_NxTxA, eta_l2, "l2")),
     }
+    extra = {}
+    for name in ("adahedge", "flipflop", "optimistic_hedge_tuned"):
+        curves[name], extra[name] = fol_registry.regret_curves(name, rewards_NxTxA, grid)
+    curves["bayes"] = regret.static_regret(rewards_NxTxA, fol_bayes.bayes_policies(env, rewards_NxTxA))
     methods = {name: summarize(c) for name, c in curves.items()}
     methods["hedge_theory"]["eta"], methods["hedge_tuned"]["eta"] = eta_theory, eta_hedge
     methods["l2_ftrl_tuned"]["eta"] = eta_l2
+    methods["optimistic_hedge_tuned"]["eta"] = extra["optimistic_hedge_tuned"]["eta"]
+    best_name, best = fol_registry.best_of({n: m["regret"] for n, m in methods.items()})
     result = {"horizon": f.horizon, "num_actions": f.num_actions, "num_sequences": f.num_sequences,
               "scenarios": dict(zip(f.scenarios, map(float, f.weights))), "methods": methods,
-              "eta_grid": grid, "hedge_grid_regret": hedge_grid, "l2_grid_regret": l2_grid}
+              "eta_grid": grid, "hedge_grid_regret": hedge_grid, "l2_grid_regret": l2_grid,
+              "optimistic_grid_regret": extra["optimistic_hedge_tuned"]["grid_regret"],
+              "kinds": {n: fol_kind(n) for n in methods},
+              "best_prior_free": {"name": best_name, "regret": best},
+              "limit": {"name": "bayes", "regret": methods["bayes"]["regret"]}}
     return result, curves
+
+
+def fol_kind(name: str) -> str:
+    """prior_free, tuned_in_sample (eta picked on the scored draws) or bayes (knows the distribution)."""
+    if name == "bayes":
+        return "bayes"
+    return "tuned_in_sample" if fol_registry.FOL_ALGORITHMS[name].tuned else "prior_free"
 
 
 def run_bandits_on(scenarios: Any, algorithms: list[str], key: jax.Array) -> dict[str, tuple]:

@@ -121,9 +121,15 @@ def generalization(cfg: Any, params_S: Any, seeds: list[int], horizons: tuple[in
             model = fol_train._stats(curves_NxT)
             rows.append({"model": model["eval_regret"], "beta_hat": model["beta_hat"], "p_reg": model["p_reg"],
                          "hedge_tuned": base["ftrl"]["eval_regret"], "hedge_eta": base["ftrl"]["eta"],
-                         "ftl": base["ftl"]["eval_regret"]})
+                         "ftl": base["ftl"]["eval_regret"], "adahedge": base["adahedge"]["eval_regret"],
+                         "best_prior_free": fol_train.grade_scenario(
+                             {"final": model["eval_regret"], "initial": model["eval_regret"],
+                              **{k: v["eval_regret"] for k, v in base.items()}})["best_prior_free_regret"],
+                         "bayes": base["bayes"]["eval_regret"]})
         out[label] = {key: mean_ci95([r[key] for r in rows]) for key in rows[0]}
         out[label]["ratio_to_tuned_hedge"] = mean_ci95([r["model"] / r["hedge_tuned"] for r in rows])
+        out[label]["ratio_to_best_prior_free"] = mean_ci95([r["model"] / r["best_prior_free"] for r in rows])
+        out[label]["excess_over_limit"] = mean_ci95([r["model"] - r["bayes"] for r in rows])
         out[label]["horizon"], out[label]["process"], out[label]["num_actions"] = t, process or "train mix", a
         out[label]["model_name"] = model_cfg.model.name
     return out

@@ -68,6 +68,10 @@ def make_sweep(cfg: Any) -> tuple[Callable, Any, Any]:
     return jax.jit(jax.vmap(one_seed)), graphdef, optimizer
 
 
+# The references every seed is graded against (fol_train.heldout_baselines): prior-free ones and the Bayes limit.
+REFERENCES = (*fol_train.PRIOR_FREE_EXTRA, "bayes")
+
+
 def run_seeds(cfg: Any, seeds: Sequence[int], log: Callable[[str], None] = print, init_params: Any = None) -> dict:
     """Train `cfg` for every seed in one compiled call; per-seed and pooled held-out statistics.
 
@@ -98,7 +102,9 @@ def run_seeds(cfg: Any, seeds: Sequence[int], log: Callable[[str], None] = print
         per_seed.append({"seed": int(seed), "final": final, "initial": fol_train._stats(init_curves),
                          "ftrl": {k: base["ftrl"][k] for k in ("eval_regret", "beta_hat", "p_reg", "eta")},
                          "ftl": {k: base["ftl"][k] for k in ("eval_regret", "beta_hat", "p_reg")},
+                         **{name: {"eval_regret": base[name]["eval_regret"]} for name in REFERENCES},
                          "finite": bool(np.all(np.asarray(trace["finite"][i])))})
+        per_seed[-1]["grade"] = fol_train.grade({**per_seed[-1], "ftrl_theory": base["ftrl_theory"]})
     pooled = lambda part, key: mean_ci95([r[part][key] for r in per_seed])
     out = {
         "seeds": [int(s) for s in seeds],
@@ -107,6 +113,11 @@ def run_seeds(cfg: Any, seeds: Sequence[int], log: Callable[[str], None] = print
         "ftrl": {k: pooled("ftrl", k) for k in ("eval_regret", "eta")},
         "ftl": {"eval_regret": pooled("ftl", "eval_regret")},
         "ratio_to_tuned_hedge": mean_ci95([r["final"]["eval_regret"] / r["ftrl"]["eval_regret"] for r in per_seed]),
+        **{name: {"eval_regret": pooled(name, "eval_regret")} for name in REFERENCES},
+        "grade": {k: mean_ci95([r["grade"][k] for r in per_seed])
+                  for k in ("best_prior_free_regret", "limit_regret", "ratio_to_best_prior_free", "excess_over_limit",
+                            "gap_closed")},
+        "best_prior_free_names": [r["grade"]["best_prior_free"] for r in per_seed],
         "per_seed": per_seed,
         "trace_eval_regret": [float(v) for v in np.mean(np.asarray(trace["eval_regret"]), axis=0)],
         "finite": all(r["finite"] for r in per_seed),

@@ -16,8 +16,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rmft_jax import envs, parallel, regret
-from rmft_jax.baselines import full_info
+from rmft_jax import envs, metrics, parallel, regret
+from rmft_jax.baselines import fol_bayes, fol_registry, full_info
 from rmft_jax.tasks import adversarial, fol, fol_paradigms
 from rmft_jax.training import driver, workdir_files
 from rmft_jax.training.train_loop import TrainingDiverged  # noqa: F401  (re-exported: fol_train.TrainingDiverged)
@@ -42,18 +42,44 @@ def _stats(curves_NxT: jax.Array) -> dict[str, float]:
             "p_reg": float(fit["p_reg"]), "num_fit_rounds": int(fit["num_points"])}
 
 
-def heldout_baselines(cfg: Any, rewards_NxTxA: jax.Array) -> tuple[dict, dict]:
-    """FTL, Hedge with the theory eta and Hedge with eta tuned on the held-out set: stats and curves."""
+# The prior-free references scored next to the model (ftl is already there); the best of them is named.
+PRIOR_FREE_EXTRA = ("hedge_anytime", "adahedge", "flipflop")
+
+
+def heldout_baselines(cfg: Any, rewards_NxTxA: jax.Array, env: Any = None) -> tuple[dict, dict]:
+    """Stats and curves on the held-out set of: FTL, Hedge (theory eta; eta tuned on the held-out set, in-sample),
+    the prior-free references (anytime Hedge, AdaHedge, FlipFlop) and the limit, the Bayes policy of cfg.env."""
     grid = [float(eta) for eta in cfg.eval.eta_grid]
     eta_tuned, finals = full_info.tune_hedge_eta(rewards_NxTxA, grid)
     eta_theory = full_info.hedge_theory_eta(cfg.env.horizon, cfg.env.num_actions)
+    env = fol.build_env(cfg) if env is None else env
     curves = {"ftl": regret.static_regret(rewards_NxTxA, full_info.ftl(rewards_NxTxA)),
               "ftrl": full_info.hedge_regret(rewards_NxTxA, eta_tuned),
-              "ftrl_theory": full_info.hedge_regret(rewards_NxTxA, eta_theory)}
+              "ftrl_theory": full_info.hedge_regret(rewards_NxTxA, eta_theory),
+              **{name: fol_registry.regret_curves(name, rewards_NxTxA)[0] for name in PRIOR_FREE_EXTRA},
+              "bayes": regret.static_regret(rewards_NxTxA, fol_bayes.bayes_policies(env, rewards_NxTxA))}
     stats = {name: _stats(c) for name, c in curves.items()}
     stats["ftrl"]["eta"], stats["ftrl_theory"]["eta"] = eta_tuned, eta_theory
     stats["ftrl"]["eta_grid"], stats["ftrl"]["grid_regret"] = grid, finals
     return stats, curves
+
+
+def grade_scenario(row: dict, model: str = "final") -> dict:
+    """`grade` on one scenario kind's row of per_scenario ({method: mean regret at T})."""
+    best_name, best = fol_registry.best_of(row, ("ftl", "ftrl_theory", *PRIOR_FREE_EXTRA))
+    return {"best_prior_free": best_name, "best_prior_free_regret": best, "limit_regret": row["bayes"],
+            "model_regret": row[model], "excess_over_limit": row[model] - row["bayes"],
+            "gap_closed": metrics.gap_closed(row["initial"], row[model], row["bayes"])}
+
+
+def grade(results: dict, model: str = "final") -> dict:
+    """The model against the strongest references: best prior-free classical (named), the Bayes limit, gap closed."""
+    prior_free = {name: results[name]["eval_regret"] for name in ("ftl", "ftrl_theory", *PRIOR_FREE_EXTRA)}
+    best_name, best = fol_registry.best_of(prior_free, tuple(prior_free))
+    limit, value, initial = results["bayes"]["eval_regret"], results[model]["eval_regret"], results["initial"]["eval_regret"]
+    return {"best_prior_free": best_name, "best_prior_free_regret": best, "limit": "bayes", "limit_regret": limit,
+            "ratio_to_best_prior_free": value / best, "excess_over_limit": value - limit,
+            "gap_closed": metrics.gap_closed(initial, value, limit)}
 
 
 def sample_heldout(env: Any, key: jax.Array, num: int) -> tuple[jax.Array, np.ndarray]:
@@ -75,8 +101,9 @@ def _write_figures(workdir: str, results: dict, curves: dict, history: list) -> 
     from rmft_jax import plotting  # matplotlib only when figures are written
 
     labels = {"initial": "initial model", "final": "RMFT model", "ftl": "FTL",
-              "ftrl": f"Hedge (tuned eta={results['ftrl']['eta']:.3g})"}
-    panel = {labels[k]: np.asarray(curves[k]) for k in ("initial", "final", "ftl", "ftrl")}
+              "ftrl": f"Hedge (tuned in-sample, eta={results['ftrl']['eta']:.3g})", "adahedge": "AdaHedge",
+              "bayes": "Bayes limit"}
+    panel = {labels[k]: np.asarray(curves[k]) for k in labels if k in curves}
     plotting.plot_regret_panels({f"held-out FOL, T={results['horizon']}, A={results['num_actions']}": panel},
                                 os.path.join(workdir, "regret_curves.png"), ylabel=None)
     evaluated = [r for r in history if r.get("eval_regret") is not None]
@@ -125,11 +152,15 @@ class FOLExperiment:
             }
             f, h, i = results["final"], results["ftrl"], results["initial"]
             f["ratio_to_tuned_hedge"], f["ratio_to_initial"] = f["eval_regret"] / h["eval_regret"], f["eval_regret"] / i["eval_regret"]
+            results["grade"] = g = grade(results)
+            results["grade_per_scenario"] = {name: grade_scenario(row) for name, row in results["per_scenario"].items()}
             if prepared.hedge_attack is not None:
                 self._worst_case(cfg, graphdef, final_params, results, prepared.hedge_attack.result())
             self.log(f"final held-out regret {f['eval_regret']:.3f} (beta-hat {f['beta_hat']:.3f}, p_reg "
                      f"{f['p_reg']:.2g}); tuned Hedge {h['eval_regret']:.3f} (eta {h['eta']:.3g}); initial "
-                     f"{i['eval_regret']:.3f}")
+                     f"{i['eval_regret']:.3f}; best prior-free {g['best_prior_free']} {g['best_prior_free_regret']:.3f} "
+                     f"({g['ratio_to_best_prior_free']:.2f}x); Bayes limit {g['limit_regret']:.3f}; gap closed "
+                     f"{g['gap_closed']:.0%}")
             return results, lambda workdir: _write_figures(workdir, results, all_curves, history)
 
         return driver.Run(iteration=fol.make_iteration(env, graphdef, optimizer, settings, mesh),
@@ -170,7 +201,7 @@ class Prepared:
 
         self._evaluate = pool.submit(compile_evaluate)
         self._heldout = heldout
-        self.baselines = pool.submit(lambda: heldout_baselines(cfg, heldout.result()[0]))
+        self.baselines = pool.submit(lambda: heldout_baselines(cfg, heldout.result()[0], env))
         self.hedge_attack = None
         if cfg.get("attack", {}).get("at_end", False):
             self.hedge_attack = pool.submit(_timed_hedge_worst_case, cfg, self.baselines)
