@@ -21,16 +21,21 @@ def setting_table(setting: str, arms: dict) -> list[str]:
     names = [a for a in arms if a not in ("description", "hedge")]
     transfer = list(arms[names[0]]["transfer"])
     head = ["paradigm", "regret at T", "x tuned Hedge", "worst found at T"] + [f"{t} (x Hedge)" for t in transfer]
+    head += ["best prior-free", "x best prior-free", "Bayes limit", "gap closed"]
     lines = [f"### {setting}: {arms['description']}", "", "| " + " | ".join(head) + " |",
              "|" + "---|" * len(head)]
     for name in names:
         r = arms[name]
         cells = [f"`{name}`", fmt(r["final"]["eval_regret"]), fmt(r["ratio_to_tuned_hedge"]), fmt(r["worst_found"], 1)]
         cells += [fmt(r["transfer"][t]["ratio_to_tuned_hedge"]) for t in transfer]
+        g = r.get("grade")  # runs made before grading have none
+        names_pf = "/".join(sorted(set(r.get("best_prior_free_names", []))))
+        cells += ([f"{names_pf} {fmt(g['best_prior_free_regret'])}", fmt(g["ratio_to_best_prior_free"]),
+                   fmt(g["limit_regret"]), fmt(g["gap_closed"])] if g else ["n/a"] * 4)
         lines.append("| " + " | ".join(cells) + " |")
     first = arms[names[0]]
     lines.append(f"| tuned Hedge (eta {fmt(arms['hedge']['eta'])}) | {fmt(first['ftrl']['eval_regret'])} | 1 | "
-                 f"{fmt(arms['hedge']['worst_found'], 1)} |" + " 1 |" * len(transfer))
+                 f"{fmt(arms['hedge']['worst_found'], 1)} |" + " 1 |" * len(transfer) + " | | | |")
     if "distill_hedge" in arms:
         d = arms["distill_hedge"]
         lines += ["", f"Distillation teacher: Hedge(eta = {d['paradigm']['teacher_eta']:.3g}) (tuned on 1024 draws of the "
@@ -102,25 +107,34 @@ def bandit_tables(bandit: dict | None, cfg: dict) -> list[str]:
         arms = study["arms"]
         ref = next(iter(arms.values()))["reference"]
         tests = list(next(iter(arms.values())).get("transfer", {}))
-        head = "| arm | regret at T | beta-hat | SuffFailFreq(T/2) | K*MinFrac(T) | initial |"
+        head = ("| arm | regret at T | beta-hat | SuffFailFreq(T/2) | K*MinFrac(T) | initial | best prior-free | "
+                "limit (best informed) | gap closed |")
         for test in tests:
             t = next(iter(arms.values()))["transfer"][test]
             head += f" {test}: {t['task']}, T={t['horizon']} (x {t['reference']}) |"
         lines += [f"**{name}** ({study['task']}, seeds {tuple(study['seeds'])}): {study['claim']}", "", head,
-                  "|---" * (6 + len(tests)) + "|"]
+                  "|---" * (9 + len(tests)) + "|"]
         for arm, a in arms.items():
             f = a["final"]
             row = (f"| `{arm}` | {fmt(f['regret'])} | {fmt(f['beta_hat'])} | {fmt(f['suff_fail_freq_half'], 3)} | "
-                   f"{fmt(f['k_min_frac_end'])} | {fmt(a['initial']['regret'])} |")
+                   f"{fmt(f['k_min_frac_end'])} | {fmt(a['initial']['regret'])} | {_bandit_grade(a.get('grade'))} |")
             row += "".join(f" {fmt(a['transfer'][t]['model'])} ({fmt(a['transfer'][t]['ratio'])}) |" for t in tests)
             lines.append(row)
-        ref_row = f"| {ref['name']} (reference) | {ref['regret']:.2f} | | | | |"
+        ref_row = f"| {ref['name']} (reference) | {ref['regret']:.2f} | | | | | | | |"
         first = next(iter(arms.values())).get("transfer", {})
         ref_row += "".join(f" {first[t]['references'][first[t]['reference']]:.2f} |" for t in tests)
         lines += [ref_row, ""]
         per_arm = ", ".join(f"{arm} {a['train_seconds']:.0f} s" for arm, a in arms.items())
         lines += [f"Training time ({len(study['seeds'])} seeds vmapped): {per_arm}.", ""]
     return lines
+
+
+def _bandit_grade(g: dict | None) -> str:
+    """'best prior-free | limit | gap closed' cells of a bandit arm (n/a for runs made before grading)."""
+    if not g:
+        return "n/a | n/a | n/a"
+    return (f"{g['best_prior_free']} {fmt(g['best_prior_free_regret'])} | {g['limit']} {fmt(g['limit_regret'])} | "
+            f"{fmt(g.get('gap_closed'))}")
 
 
 def _halves(data: dict) -> str:

@@ -214,7 +214,15 @@ def test_mab_results_figures_and_policy(mab_run):
     for name in ("results.json", "config.json", "regret_curves.png", "training_curves.png"):
         assert os.path.exists(os.path.join(workdir, name)), name
     assert set(results["methods"]) == {"initial", "rmft", "greedy_init", "greedy_init_rmft", "ucb1", "thompson",
-                                       "greedy", "exp3"}
+                                       "greedy", "exp3", "kl_ucb", "gap_bayes_greedy"}
+    # Graded: the best prior-free algorithm and the informed limit are the minima over their kinds.
+    assert results["kinds"]["kl_ucb"] == "prior_free" and results["kinds"]["gap_bayes_greedy"] == "informed"
+    grade, methods = results["grade"], results["methods"]
+    prior_free = {n: methods[n]["regret"] for n in ("ucb1", "thompson", "greedy", "exp3", "kl_ucb")}
+    assert grade["best_prior_free"] == min(prior_free, key=prior_free.get) and grade["limit"] == "gap_bayes_greedy"
+    initial, final, limit = methods["initial"]["regret"], methods["rmft"]["regret"], grade["limit_regret"]
+    assert grade["gap_closed"] == pytest.approx((initial - final) / (initial - limit))
+    assert set(results["grades"]) == {"rmft", "greedy_init_rmft"}
     for entry in results["methods"].values():
         assert METHOD_KEYS <= set(entry)
         assert set(entry["suff_fail_freq"]) == {"half", "end"}

@@ -22,7 +22,9 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
     c.mab.instance = "hard"  # hard (K=5, gap 0.2), easy (K=4, gap 0.5) or random (means ~ U[0,1])
     c.mab.horizon = 100
     c.mab.num_runs = 2000
-    c.mab.algorithms = ("ucb1", "thompson", "greedy", "eps_greedy", "exp3")
+    # Prior-free algorithms, then the informed policies on the exact posterior of the MAB training prior (gap ~ U[0.1, 0.5]).
+    c.mab.algorithms = ("ucb1", "thompson", "greedy", "eps_greedy", "exp3", "kl_ucb", "moss", "tsallis_inf",
+                        "gap_bayes_greedy", "gap_bayes_thompson", "gap_bayes_kg")
 
     # Non-stationary MAB: abrupt changes under a variation budget.
     c.nsmab = ml_collections.ConfigDict()
@@ -31,7 +33,10 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
     c.nsmab.horizon = 200
     c.nsmab.variation_budget = 2.0
     c.nsmab.num_runs = 1000
-    c.nsmab.algorithms = ("ucb1", "thompson", "exp3", "sw_ucb", "d_ucb")
+    # Prior-free algorithms, the oracles restarted at the true change points, and the particle-filter policies.
+    c.nsmab.algorithms = ("ucb1", "thompson", "exp3", "sw_ucb", "d_ucb", "kl_ucb", "discounted_thompson",
+                          "ucb1_restart", "thompson_restart", "abrupt_bayes_greedy", "abrupt_bayes_thompson",
+                          "abrupt_bayes_kg")
 
     if variant in ("fol", "mab", "nsmab"):
         c.settings = (variant,)
@@ -40,6 +45,8 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
         c.fol.eta_grid = (0.1, 1.0)
         c.mab.horizon, c.mab.num_runs = 30, 64
         c.nsmab.horizon, c.nsmab.num_runs = 40, 64
+        c.mab.algorithms = ("ucb1", "thompson", "kl_ucb", "gap_bayes_greedy")
+        c.nsmab.algorithms = ("ucb1", "sw_ucb", "ucb1_restart", "abrupt_bayes_greedy")
     elif variant:
         raise ValueError(f"unknown variant {variant!r}; choose one of '', 'fol', 'mab', 'nsmab', 'smoke'.")
     return c

@@ -1,4 +1,4 @@
-"""Iterative RMFT on FOL with the single-layer linear self-attention model. Variants: '', smoke, adversarial, adversarial_smoke, time."""
+"""Iterative RMFT on FOL with the single-layer linear self-attention model. Variants: '', smoke, adversarial, adversarial_smoke, time, distill_bayes."""
 import ml_collections
 
 
@@ -95,7 +95,11 @@ def base_config() -> ml_collections.ConfigDict:
 
 def apply_variant(c: ml_collections.ConfigDict, variant: str) -> ml_collections.ConfigDict:
     """'smoke': a tiny, fast run; 'adversarial': a third adaptive adversaries, a third attack-made tables;
-    'adversarial_smoke': both; 'time': the time-aware model on the adversarial mix at T = 200."""
+    'adversarial_smoke': both; 'time': the time-aware model on the adversarial mix at T = 200;
+    'distill_bayes': distillation of the Bayes policy of the training mix (an attempt to reach the limit)."""
+    if variant == "distill_bayes":  # the teacher plays k rollouts per scenario; the model imitates its actions
+        c.paradigm.name, c.paradigm.teacher, c.paradigm.rows = "distill", "bayes", "k"
+        variant = ""
     if variant == "time":  # the time-aware model, adversarial mix, trained at T = 200 (no-regret across horizons)
         c.model.name = "time_linear_attention"
         c.env.horizon = 200
@@ -117,7 +121,8 @@ def apply_variant(c: ml_collections.ConfigDict, variant: str) -> ml_collections.
         c.attack.restarts, c.attack.steps, c.attack.samples = 4, 10, 8
         c.attack.at_end = variant_adversarial  # keeps the plain smoke runs of the tests short
     elif variant:
-        raise ValueError(f"unknown variant {variant!r}; choose '', 'smoke', 'adversarial', 'adversarial_smoke' or 'time'.")
+        raise ValueError(f"unknown variant {variant!r}; choose '', 'smoke', 'adversarial', 'adversarial_smoke', 'time' "
+                         "or 'distill_bayes'.")
     return c
 
 

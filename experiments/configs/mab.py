@@ -68,6 +68,9 @@ def base_config() -> ml_collections.ConfigDict:
     c.eval.num_scenarios = 2000
     c.eval.every = 5
     c.eval.baselines = ("ucb1", "thompson", "greedy", "exp3")
+    # Graded against (bandit_eval.reference_kind): parameter-free algorithms, and informed policies on the exact
+    # posterior of the training prior (cfg.env), the best of which bounds the Bayes-optimal regret from above.
+    c.eval.references = ("kl_ucb", "moss", "tsallis_inf", "gap_bayes_greedy", "gap_bayes_thompson", "gap_bayes_kg")
 
     c.checkpoint = ml_collections.ConfigDict()
     c.checkpoint.max_to_keep = 2
@@ -76,8 +79,13 @@ def base_config() -> ml_collections.ConfigDict:
 
 
 def apply_variant(c: ml_collections.ConfigDict, variant: str) -> ml_collections.ConfigDict:
-    """'smoke': tiny and fast; 'transformer': a 2-layer transformer; 'greedy_sweep': greedy init only, more seeds."""
-    if variant == "smoke":
+    """'smoke': tiny and fast; 'transformer': a 2-layer transformer; 'greedy_sweep': greedy init only, more seeds;
+    'distill_bayes': distillation of the best informed policy of the training prior (an attempt to reach the limit)."""
+    if variant == "distill_bayes":  # MAB: greedy on the exact gap posterior; NS-MAB: KG on the particle filter
+        c.paradigm.name = "distill"
+        c.paradigm.teacher = "gap_bayes_greedy" if c.task == "mab" else "abrupt_bayes_kg"
+        c.inits.greedy = 0
+    elif variant == "smoke":
         c.env.horizon = 12
         c.inits.greedy = 2
         c.greedy_init.num_rounds, c.greedy_init.num_scenarios, c.greedy_init.sft_steps = 2, 16, 5
@@ -87,6 +95,8 @@ def apply_variant(c: ml_collections.ConfigDict, variant: str) -> ml_collections.
         c.eval.num_scenarios = 32
         c.eval.every = 1
         c.checkpoint.every = 1  # the driver tests stop and resume smoke runs at any iteration
+        # One prior-free and one informed reference (a graded smoke run); each reference is one more compile.
+        c.eval.references = ("kl_ucb", "gap_bayes_greedy") if c.task == "mab" else ("ucb1_restart", "abrupt_bayes_greedy")
     elif variant == "transformer":
         c.model = ml_collections.ConfigDict()
         c.model.name = "transformer"
@@ -103,7 +113,8 @@ def apply_variant(c: ml_collections.ConfigDict, variant: str) -> ml_collections.
         c.inits.greedy = 5
         c.rmft.num_iterations = 80
     elif variant:
-        raise ValueError(f"unknown variant {variant!r}; choose '', 'smoke', 'transformer' or 'greedy_sweep'.")
+        raise ValueError(f"unknown variant {variant!r}; choose '', 'smoke', 'transformer', 'greedy_sweep' or "
+                         "'distill_bayes'.")
     return c
 
 

@@ -5,7 +5,8 @@ the minor axis, so XLA vectorizes every step over runs and a reduction over arms
 over A rows. `run_bandit` drives it with one `lax.scan` over rounds under `jax.jit` and returns (N, T)
 arrays. Rounds are 0-indexed: in round t the learner has seen t rewards. Every argmax breaks ties
 uniformly at random. UCB1, Greedy, eps-Greedy, SW-UCB and D-UCB open with one pull per arm in order
-0..A-1 (rounds 0..A-1).
+0..A-1 (rounds 0..A-1). `register` adds more: bandit_references.py registers KL-UCB, MOSS, Tsallis-INF,
+discounted Thompson and two change-point oracles.
 
 Randomness, per round and run (`counter_rng.py`): a tie-breaking word from a cheap hash stream, and
 the Threefry-2x32 words that draw Bernoulli rewards and eps-Greedy's and EXP3's choices, in counter
@@ -47,6 +48,10 @@ class Algorithm(NamedTuple):
     defaults: Callable[[int, int], dict] = lambda horizon, num_actions: {}
     check: Callable[[dict], None] = lambda hp: None
     num_words: int = 0  # Threefry words per run and round that select uses (Draws.words)
+    # Oracle restart: state back to init(...) whenever the next round opens a new segment of means_TxA (the
+    # rounds t with means_TxA[t] != means_TxA[t - 1]); for the change-point oracles, which read the instance.
+    restarts: bool = False
+    unit_rewards: bool = False  # run_bandit checks that reward tables lie in [0, 1] (Beta / Bernoulli-kl models)
 
 
 def _one_hot(actions_N: Array, num_actions: int) -> Array:
@@ -260,8 +265,18 @@ ALGORITHMS: dict[str, Algorithm] = {
 }
 
 
-def resolve_hparams(name: str, horizon: int, num_actions: int, **hparams: Any) -> tuple:
-    """Validate hyperparameters, fill defaults (None means default) and return sorted hashable items."""
+def register(algorithms: dict) -> None:
+    """Add {name: Algorithm} entries to ALGORITHMS; ValueError if a name is already registered (nothing added)."""
+    taken = sorted(set(algorithms) & set(ALGORITHMS))
+    if taken:
+        raise ValueError(f"bandit algorithm name(s) {taken} already registered; pick new names.")
+    ALGORITHMS.update(algorithms)
+
+
+def resolve_hparams(name: str, horizon: int, num_actions: int, /, **hparams: Any) -> tuple:
+    """Validate hyperparameters, fill defaults (None means default) and return sorted hashable items.
+
+    The first three are positional-only, so a hyperparameter may be called `horizon` (MOSS's known T)."""
     _checks.check_choice("bandit algorithm", name, ALGORITHMS)
     algorithm = ALGORITHMS[name]
     resolved = algorithm.defaults(horizon, num_actions)
@@ -284,6 +299,12 @@ def _arms_major_table(rewards: Array) -> Array:
     """Reward table (T, A) or (N, T, A) -> (T, A, B), B = 1 (shared by all runs) or N, arms-major like the state."""
     rewards = jnp.asarray(rewards, jnp.float32)
     return rewards[:, :, None] if rewards.ndim == 2 else jnp.transpose(rewards, (1, 2, 0))
+
+
+def _segment_starts_next(means_TxA: Array) -> Array:
+    """True at t where round t + 1 opens a new segment (means_TxA[t + 1] != means_TxA[t]) -> (T,) bool."""
+    changed_T = jnp.any(means_TxA[1:] != means_TxA[:-1], axis=1)
+    return jnp.concatenate([changed_T, jnp.zeros((1,), bool)])  # nothing follows the last round
 
 
 def make_bandit_fn(name: str, num_runs: int, hparams: tuple = ()) -> Callable:
@@ -321,12 +342,15 @@ def make_bandit_fn(name: str, num_runs: int, hparams: tuple = ()) -> Callable:
             Made here, XLA would fuse the argmax or Threefry chain into each (A, N) consumer and repeat it
             once per arm; through the carry each is computed once."""
             state, actions_N, reward_word_N, next_draws = carry
-            t, means_Ax1, table_AxB = xs
+            t, means_Ax1, table_AxB, restart_next = xs
             if table_AxB is None:
                 rewards_N = (counter_rng.uniform(reward_word_N) < _take(means_Ax1, actions_N)).astype(jnp.float32)
             else:
                 rewards_N = _take(table_AxB, actions_N)
             state = algorithm.update(state, t, actions_N, rewards_N, hp)
+            if restart_next is not None:
+                # Round t + 1 opens a new segment: it acts from a fresh state (randomness keeps its global round).
+                state = jax.tree.map(lambda fresh, old: jnp.where(restart_next, fresh, old), init_state, state)
             carry = (state, select_at(state, t + 1, next_draws), reward_word_at(t + 1), draws_at(t + 2))
             return carry, (actions_N.astype(actions_dtype), rewards_N.astype(rewards_dtype))
 
@@ -334,9 +358,10 @@ def make_bandit_fn(name: str, num_runs: int, hparams: tuple = ()) -> Callable:
         # XLA from widening before it transposes (measured: about 5 ms of 30 ms at N = 4096, T = 1000).
         actions_dtype = jnp.int8 if num_actions <= 128 else jnp.int32
         rewards_dtype = jnp.bool_ if table_TxAxB is None else jnp.float32
-        state, zero = algorithm.init(num_runs, num_actions, hp), jnp.int32(0)
-        init = (state, select_at(state, zero, draws_at(zero)), reward_word_at(zero), draws_at(zero + 1))
-        xs = (jnp.arange(horizon), means_TxAx1, table_TxAxB)
+        init_state, zero = algorithm.init(num_runs, num_actions, hp), jnp.int32(0)
+        init = (init_state, select_at(init_state, zero, draws_at(zero)), reward_word_at(zero), draws_at(zero + 1))
+        restart_T = _segment_starts_next(means_TxAx1[:, :, 0]) if algorithm.restarts else None
+        xs = (jnp.arange(horizon), means_TxAx1, table_TxAxB, restart_T)
         _, (actions_TxN, rewards_TxN) = jax.lax.scan(step, init, xs)
         actions_NxT, rewards_NxT = jax.lax.optimization_barrier((actions_TxN.T, rewards_TxN.T))
         return actions_NxT.astype(jnp.int32), rewards_NxT.astype(jnp.float32)
@@ -374,15 +399,25 @@ def run_bandit(name: str, key: Array, means: Array, num_runs: int = 1, rewards: 
 
     `means` (T, A) are per-round Bernoulli means (non-stationary instances allowed). Realized
     `rewards` (T, A) or (N, T, A) replace the Bernoulli draws (common random numbers; Gaussian arms);
-    `means` is then only used for its shape. Hyperparameters (None = default):
+    `means` is then only used for its shape, and by the restart oracles for its change points (shared by
+    all runs). Hyperparameters (None = default):
       ucb1: c=2.0 (bonus sqrt(c ln t / n_a)).  greedy: none.  eps_greedy: epsilon=0.1.
       thompson: prior='beta' (Beta(1, 1)) or 'gaussian'.  exp3: gamma=min(1, sqrt(A ln A / ((e - 1) T))).
       sw_ucb: window=int(2 sqrt(T ln T)), xi=0.6.  d_ucb: discount=1 - 1/(4 sqrt(T)), xi=0.6.
+    Classical references (bandit_references.py):
+      kl_ucb: c=3.0 (f(t) = ln t + c ln ln t).  moss: horizon=T.
+      tsallis_inf: estimator='reduced_variance' (eta_t = 4/sqrt(t)) or 'importance_weighted' (2/sqrt(t)).
+      discounted_thompson: discount=1 - 1/(4 sqrt(T)).
+    Oracles that read the true change points of `means` (upper references, not algorithms):
+      ucb1_restart: c=2.0.  thompson_restart: none.
+    kl_ucb, discounted_thompson and thompson_restart need reward tables in [0, 1].
     """
     _checks.check_choice("bandit algorithm", name, ALGORITHMS)
     _check_inputs(means, num_runs, rewards)
     horizon, num_actions = np.shape(means)
     items = resolve_hparams(name, horizon, num_actions, **hparams)
+    if ALGORITHMS[name].unit_rewards and rewards is not None:
+        _checks.check_in_range(f"rewards (for {name}, a Bernoulli-reward model)", rewards, 0.0, 1.0)
     if name == "thompson" and dict(items)["prior"] == "beta" and rewards is not None:
         # A Beta posterior needs rewards in [0, 1]; the Gaussian one takes any real rewards.
         _checks.check_in_range("rewards (for prior='beta'; use prior='gaussian' for others)", rewards, 0.0, 1.0)

@@ -49,8 +49,8 @@ def baseline_policies(horizon: int, num_actions: int, eta_tuned: float, eta_l2: 
 def bayes_policy(train_cfg: Any, horizon: int) -> Callable[[jax.Array], jax.Array]:
     """The Bayes policy of the training distribution at horizon T (the same scenario mix, built at T).
 
-    It is piecewise constant in the rewards (an argmax), so the gradient search gets no signal from it:
-    its worst found regret comes from the adaptive adversaries and the random starts (a weaker lower bound)."""
+    It is piecewise constant in the rewards (an argmax): the gradient search sees how the regret moves with the
+    rewards but not how the policy responds to them, so its lower bound may be weaker than for a smooth policy."""
     cfg = train_cfg.copy_and_resolve_references()
     with cfg.unlocked():
         cfg.env.horizon = int(horizon)

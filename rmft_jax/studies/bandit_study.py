@@ -78,6 +78,7 @@ def arm_summary(results: dict, task: str) -> dict:
     ref = REFERENCE[task]
     return {"final": final, "initial": {"regret": stat(initial_seeds, "regret")},
             "reference": {"name": ref, "regret": methods[ref]["regret"]},
+            "grade": results.get("grade"),  # best prior-free, best informed (limit), gap closed (of the seed mean)
             "train_seconds": results["runs"]["scratch"]["train_seconds"],
             "compile_seconds": results["runs"]["scratch"]["compile_seconds"],
             "transfer": results.get("transfer", {}), **_teacher(results)}

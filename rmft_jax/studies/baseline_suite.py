@@ -11,6 +11,7 @@ import numpy as np
 
 from rmft_jax import _checks, envs, metrics, plotting, regret
 from rmft_jax.baselines import bandits, fol_bayes, fol_registry, full_info
+from rmft_jax.tasks import bandit_eval
 from rmft_jax.training import workdir_files
 
 SETTINGS = ("fol", "mab", "nsmab")
@@ -109,13 +110,14 @@ def fol_kind(name: str) -> str:
     return "tuned_in_sample" if fol_registry.FOL_ALGORITHMS[name].tuned else "prior_free"
 
 
-def run_bandits_on(scenarios: Any, algorithms: list[str], key: jax.Array) -> dict[str, tuple]:
+def run_bandits_on(scenarios: Any, algorithms: list[str], key: jax.Array,
+                   hparams: dict | None = None) -> dict[str, tuple]:
     """Each algorithm once per scenario, on the scenario's pre-drawn rewards -> {name: (actions_NxT, rewards_NxT)}."""
     means_NxTxA, table_NxTxA = scenarios.means_TxA, scenarios.rewards_TxA
     num, horizon, num_actions = means_NxTxA.shape
     out = {}
     for i, name in enumerate(algorithms):
-        items = bandits.resolve_hparams(name, horizon, num_actions)
+        items = bandits.resolve_hparams(name, horizon, num_actions, **(hparams or {}).get(name, {}))
         rollout = bandits.make_bandit_fn(name, 1, items)  # one run per scenario, vmapped over scenarios
         keys = jax.random.split(jax.random.fold_in(key, i), num)
         actions_Nx1xT, rewards_Nx1xT = jax.jit(jax.vmap(rollout))(keys, means_NxTxA, table_NxTxA)
@@ -134,13 +136,27 @@ def run_mab(cfg: Any, key: jax.Array) -> tuple[dict, dict]:
     scenarios = envs.sample_batch(params, key_env, int(m.num_runs))
     best_N = jnp.argmax(scenarios.means_TxA[:, 0], axis=-1)
     curves, methods = {}, {}
-    for name, (actions_NxT, rewards_NxT) in run_bandits_on(scenarios, list(m.algorithms), key_alg).items():
+    # The gap-posterior policies know the MAB training prior (their defaults); on random instances it is not theirs.
+    names = [n for n in m.algorithms if not (m.instance == "random" and bandit_eval.reference_kind(n) == "informed")]
+    for name, (actions_NxT, rewards_NxT) in run_bandits_on(scenarios, names, key_alg).items():
         curves[name] = regret.pseudo_regret(scenarios.means_TxA, actions_NxT)
         stats = metrics.exploration_stats(actions_NxT, rewards_NxT, best_N, params.num_actions)
         methods[name] = {**summarize(curves[name]), **{k: float(v) for k, v in stats.items()}}
     result = {"instance": m.instance, "horizon": m.horizon, "num_actions": params.num_actions,
-              "num_runs": m.num_runs, "methods": methods}
+              "num_runs": m.num_runs, "methods": methods, **bandit_grading(methods)}
     return result, curves
+
+
+def bandit_grading(methods: dict) -> dict:
+    """kinds, the best prior-free algorithm and the best informed policy (limit) among the measured methods."""
+    kinds = {n: bandit_eval.reference_kind(n) for n in methods}
+    best = {}
+    for kind, key in (("prior_free", "best_prior_free"), ("informed", "limit")):
+        names = [n for n in methods if kinds[n] == kind]
+        if names:
+            name = min(names, key=lambda n: methods[n]["regret"])
+            best[key] = {"name": name, "regret": methods[name]["regret"]}
+    return {"kinds": kinds, **best}
 
 
 def run_nsmab(cfg: Any, key: jax.Array) -> tuple[dict, dict]:
@@ -150,12 +166,18 @@ def run_nsmab(cfg: Any, key: jax.Array) -> tuple[dict, dict]:
                              variation_budget=n.variation_budget)
     key_env, key_alg = jax.random.split(key)
     scenarios = envs.sample_batch(params, key_env, int(n.num_runs))
+    # The particle-filter policies know the abrupt process (its settings here); a smooth drift is not theirs.
+    names = [a for a in n.algorithms if not (n.kind != "abrupt" and bandit_eval.reference_kind(a) == "informed")]
+    prior = {"num_changes": int(params.num_changes), "variation_budget": float(n.variation_budget),
+             "horizon": int(n.horizon)} if n.kind == "abrupt" else {}
+    hparams = {a: prior for a in names if bandit_eval.reference_kind(a) == "informed"}
     curves = {name: regret.dynamic_regret(scenarios.means_TxA, actions_NxT)
-              for name, (actions_NxT, _) in run_bandits_on(scenarios, list(n.algorithms), key_alg).items()}
+              for name, (actions_NxT, _) in run_bandits_on(scenarios, names, key_alg, hparams).items()}
+    methods = {name: summarize(c) for name, c in curves.items()}
     result = {"kind": n.kind, "horizon": n.horizon, "num_actions": n.num_actions, "num_runs": n.num_runs,
               "variation_budget": n.variation_budget,
               "realized_variation_mean": float(jnp.mean(scenarios.variation)),
-              "methods": {name: summarize(c) for name, c in curves.items()}}
+              "methods": methods, **bandit_grading(methods)}
     return result, curves
 
 

@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from rmft_jax import metrics, regret
+from rmft_jax.baselines import bandit_bayes, nsmab_bayes
 from rmft_jax.baselines import bandits as bandit_baselines
 
 ADAPT_WINDOW = 20  # rounds after a change of the best arm in which adaptation is measured
@@ -86,3 +87,63 @@ def run_baselines(names: tuple, key: jax.Array, means_NxTxA: jax.Array, rewards_
                                                                 num_runs=num, rewards=rewards_NxTxA)
         out[name] = (actions_NxT, observed_NxT, regret.pseudo_regret(means_NxTxA, actions_NxT))
     return out
+
+
+# Informed policies: they know the training prior (its parameters come from the training config's env).
+INFORMED = {**{n: "gap" for n in bandit_bayes.GAP_ALGORITHMS}, **{n: "abrupt" for n in nsmab_bayes.ABRUPT_ALGORITHMS}}
+
+
+def reference_kind(name: str) -> str:
+    """prior_free (a bandit algorithm), oracle (reads the instance's change points) or informed (knows the prior)."""
+    if name in INFORMED:
+        return "informed"
+    return "oracle" if bandit_baselines.ALGORITHMS[name].restarts else "prior_free"
+
+
+def prior_hparams(cfg: Any, name: str) -> dict | None:
+    """The informed policy's hyperparameters from the training distribution cfg.env; None when it is not its prior."""
+    family = INFORMED.get(name)
+    if family is None:
+        return {}
+    if family != cfg.env.name:
+        return None  # e.g. gap posterior policies on a RandomMAB training prior: not applicable
+    if family == "gap":
+        if cfg.env.get("gap_range") is None or not cfg.env.get("random_best_arm", True):
+            return None
+        low, high = (float(v) for v in cfg.env.gap_range)
+        return {"gap_low": low, "gap_high": high}
+    return {"num_changes": int(cfg.env.num_changes), "variation_budget": float(cfg.env.variation_budget),
+            "horizon": int(cfg.env.horizon)}
+
+
+def run_per_instance(names: tuple, key: jax.Array, means_NxTxA: jax.Array, rewards_NxTxA: jax.Array,
+                     hparams: dict | None = None) -> dict:
+    """Like run_baselines, one run per instance (vmapped): an oracle sees each instance's own change points."""
+    out = {}
+    num, horizon, num_actions = means_NxTxA.shape
+    for i, name in enumerate(names):
+        items = bandit_baselines.resolve_hparams(name, horizon, num_actions, **(hparams or {}).get(name, {}))
+        rollout = bandit_baselines.make_bandit_fn(name, 1, items)
+        keys = jax.random.split(jax.random.fold_in(key, i), num)
+        actions_Nx1xT, observed_Nx1xT = jax.jit(jax.vmap(rollout))(keys, means_NxTxA, rewards_NxTxA)
+        actions_NxT = actions_Nx1xT[:, 0]
+        out[name] = (actions_NxT, observed_Nx1xT[:, 0], regret.pseudo_regret(means_NxTxA, actions_NxT))
+    return out
+
+
+def grade(methods: dict, kinds: dict, model: str = "rmft", initial: str = "initial") -> dict | None:
+    """The model against the best prior-free algorithm (named) and the best informed policy (the limit, an upper
+    bound on the Bayes-optimal regret); gap closed = (initial - model) / (initial - limit). None without both."""
+    prior_free = {n: methods[n]["regret"] for n, k in kinds.items() if k == "prior_free" and n in methods}
+    informed = {n: methods[n]["regret"] for n, k in kinds.items() if k == "informed" and n in methods}
+    if model not in methods or not prior_free or not informed:
+        return None
+    best_name, limit_name = min(prior_free, key=prior_free.get), min(informed, key=informed.get)
+    value, limit = methods[model]["regret"], informed[limit_name]
+    out = {"best_prior_free": best_name, "best_prior_free_regret": prior_free[best_name], "limit": limit_name,
+           "limit_regret": limit, "ratio_to_best_prior_free": value / prior_free[best_name],
+           "ratio_to_limit": value / limit, "excess_over_limit": value - limit}
+    if initial in methods:
+        out["gap_closed"] = metrics.gap_closed(methods[initial]["regret"], value, limit)
+    return out
+

@@ -204,7 +204,7 @@ class FOLTask:
         """Logits the rollouts sample from: the model's, or log of the teacher's policies."""
         if self.teacher is None:
             return self.apply(params, rewards_SxTxA)
-        return jnp.log(fol_paradigms.teacher_policies(*self.teacher, rewards_SxTxA))
+        return jnp.log(fol_paradigms.teacher_policies(*self.teacher, rewards_SxTxA, env=self.env))
 
     def pg_batch(self, rolls: loop.Rollouts, advantages_MxL, keep_MxG) -> policy_gradient.PGBatch:
         """The kept rollouts (M, G) with their advantages; the rollouts of a scenario share its table (one input row)."""

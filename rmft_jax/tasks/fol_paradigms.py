@@ -1,7 +1,8 @@
 """FOL's side of the training paradigms (`rmft_jax.core.paradigms`): the config section and the distillation teacher.
 
 The `paradigm` config section (absent in configs made before it: Iterative RMFT) picks what an FOL
-iteration trains on; distillation's teacher is Hedge (eta given, or 0 = tuned on the training mix) or FTL.
+iteration trains on; distillation's teacher is Hedge (eta given, or 0 = tuned on the training mix), FTL, or the
+Bayes policy of the training distribution (`baselines.fol_bayes`: the limit itself, a push toward it).
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from rmft_jax.tasks import adversarial
 
 PARADIGM_DEFAULTS = {"name": "rmft", "teacher": "hedge", "teacher_eta": 0.0, "pg_return": "reward", "clip": 0.2,
                      "rows": "all"}
-TEACHERS = ("hedge", "ftl")
+TEACHERS = ("hedge", "ftl", "bayes")
 
 
 def paradigm_settings(cfg: Any) -> paradigms.ParadigmSettings:
@@ -38,10 +39,12 @@ def tuned_hedge_eta(env: Any, grid: tuple) -> float:
     return full_info.tune_hedge_eta(envs.sample_batch(env, jax.random.key(20261203), 1024), grid)[0]
 
 
-def teacher_policies(name: str, eta: float, rewards_xTxA: jax.Array) -> jax.Array:
-    """A distillation teacher's policies (..., T, A) on reward tables: Hedge(eta) or FTL."""
-    from rmft_jax.baselines import full_info  # noqa: PLC0415
+def teacher_policies(name: str, eta: float, rewards_xTxA: jax.Array, env: Any = None) -> jax.Array:
+    """A distillation teacher's policies (..., T, A) on reward tables: Hedge(eta), FTL or the Bayes policy of `env`."""
+    from rmft_jax.baselines import fol_bayes, full_info  # noqa: PLC0415
 
+    if name == "bayes":
+        return fol_bayes.bayes_policies(env, rewards_xTxA)
     return full_info.ftrl(rewards_xTxA, eta) if name == "hedge" else full_info.ftl(rewards_xTxA)
 
 

@@ -8,6 +8,7 @@ on the same held-out instances and reward draws, and results.json and the figure
 """
 from __future__ import annotations
 
+import json
 import os
 import time
 from typing import Any, Callable
@@ -136,6 +137,22 @@ def finished(cfg: Any, workdir: str) -> bool:
     return True
 
 
+# The references' outputs depend only on the held-out set, the seed and the training prior, not on what an arm
+# trains: the arms of a study share them within a process.
+_REFERENCE_CACHE: dict[str, dict] = {}
+
+
+def _references(cfg: Any, names: tuple, key_baselines: jax.Array, heldout: Any, hparams: dict) -> dict:
+    """eval.references on the held-out set (cached per held-out set, seed and prior)."""
+    signature = json.dumps([names, cfg.task, int(cfg.seed), cfg.env.to_dict(), cfg.eval.env.to_dict(),
+                            int(cfg.eval.num_scenarios)], sort_keys=True, default=str)
+    if signature not in _REFERENCE_CACHE:
+        # fold_in(key_baselines, 2): a stream of its own, so the baselines' draws are those of runs made before.
+        _REFERENCE_CACHE[signature] = bandit_eval.run_per_instance(
+            names, jax.random.fold_in(key_baselines, 2), heldout.means_TxA, heldout.rewards_TxA, hparams)
+    return _REFERENCE_CACHE[signature]
+
+
 def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
     """Train every init (or resume, or just report a finished run) and return the results dict; one run per workdir."""
     bandit.validate_config(cfg)
@@ -146,7 +163,9 @@ def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
 
 def _run_locked(cfg: Any, workdir: str, log: Callable[[str], None]) -> dict:
     """`run`'s body, with the workdir's lock held."""
-    workdir_files.check_config(cfg, workdir, {f"paradigm.{k}": v for k, v in bandit.PARADIGM_DEFAULTS.items()})
+    # eval.references are scored after training: adding or changing them does not change what was trained.
+    workdir_files.check_config(cfg, workdir, {f"paradigm.{k}": v for k, v in bandit.PARADIGM_DEFAULTS.items()},
+                               ignored_prefixes=("attack.", "eval.references"))
     results_path = os.path.join(workdir, "results.json")
     if finished(cfg, workdir):
         log(f"{workdir} already finished {cfg.rmft.num_iterations} iterations; nothing to do "
@@ -171,10 +190,21 @@ def _run_locked(cfg: Any, workdir: str, log: Callable[[str], None]) -> dict:
     for name, out in bandit_eval.run_baselines(tuple(cfg.eval.baselines), key_baselines, means,
                                                heldout.rewards_TxA).items():
         outputs[name] = [out]
+    references = [n for n in cfg.eval.get("references", ()) if bandit_eval.prior_hparams(cfg, n) is not None]
+    hparams = {n: bandit_eval.prior_hparams(cfg, n) for n in references}
+    for name, out in _references(cfg, tuple(references), key_baselines, heldout, hparams).items():
+        outputs[name] = [out]
     methods = {name: bandit_eval.mean_over_seeds([bandit_eval.method_stats(c, a, o, means, task) for a, o, c in outs])
                for name, outs in outputs.items()}
     results = {"task": task, "horizon": settings.horizon, "num_actions": settings.num_actions,
                "num_heldout": int(cfg.eval.num_scenarios), "methods": methods, "runs": runs, "config": cfg.to_dict()}
+    baselines = (*cfg.eval.baselines, *references)
+    results["kinds"] = {n: bandit_eval.reference_kind(n) for n in baselines}
+    results["reference_hparams"] = hparams
+    grades = {model: bandit_eval.grade(methods, results["kinds"], model, first)
+              for first, model in METHOD_NAMES.values() if model in methods}
+    results["grade"] = grades.get("rmft")
+    results["grades"] = grades
     if cfg.eval.get("transfer") and "rmft" in outputs:  # the scratch seeds' final models on the transfer tests
         graphdef, params_S = demo_models["rmft"]
         results["transfer"] = bandit_transfer.evaluate(cfg, graphdef, params_S, settings,
@@ -192,6 +222,12 @@ def _run_locked(cfg: Any, workdir: str, log: Callable[[str], None]) -> dict:
             f"SuffFail(T/2) {m['suff_fail_freq']['half']:.3f} K*MinFrac(T) {m['k_min_frac']['end']:.3f} "
             f"GreedyFrac(T) {m['greedy_frac']['end']:.3f}"
             + (f" adapt {m['adapt_share']:.3f}" if "adapt_share" in m else ""))
+    for model, g in grades.items():
+        if g is not None:
+            log(f"{model}: regret {methods[model]['regret']:.3f}; best prior-free {g['best_prior_free']} "
+                f"{g['best_prior_free_regret']:.3f} ({g['ratio_to_best_prior_free']:.2f}x); limit {g['limit']} "
+                f"{g['limit_regret']:.3f} ({g['ratio_to_limit']:.2f}x, an upper bound on the Bayes-optimal regret); "
+                f"gap closed {g.get('gap_closed', float('nan')):.0%}")
     return results
 
 
