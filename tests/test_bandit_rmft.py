@@ -261,7 +261,12 @@ def test_resume_equals_uninterrupted_run(tmp_path):
 def test_nsmab_run_reports_dynamic_regret_and_adaptation(tmp_path):
     workdir = str(tmp_path / "nsmab")
     results = bandit_train.run(tiny("nsmab"), workdir, log=quiet)
-    assert set(results["methods"]) == {"initial", "rmft", "ucb1", "thompson", "greedy", "exp3", "sw_ucb", "d_ucb"}
+    assert set(results["methods"]) == {"initial", "rmft", "ucb1", "thompson", "greedy", "exp3", "sw_ucb", "d_ucb",
+                                       "ucb1_restart", "abrupt_bayes_greedy"}
+    # The restart oracle reads the true change points: an upper reference, never the best prior-free algorithm.
+    assert results["kinds"]["ucb1_restart"] == "oracle" and results["grade"]["best_prior_free"] != "ucb1_restart"
+    assert results["grade"]["limit"] == "abrupt_bayes_greedy"
+    assert results["reference_hparams"]["abrupt_bayes_greedy"]["num_changes"] == results["config"]["env"]["num_changes"]
     assert results["variation_budget"] == 2.0
     for entry in results["methods"].values():
         assert METHOD_KEYS | {"adapt_share"} <= set(entry)
