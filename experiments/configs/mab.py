@@ -70,7 +70,9 @@ def base_config() -> ml_collections.ConfigDict:
     c.eval.baselines = ("ucb1", "thompson", "greedy", "exp3")
     # Graded against (bandit_eval.reference_kind): parameter-free algorithms, and informed policies on the exact
     # posterior of the training prior (cfg.env), the best of which bounds the Bayes-optimal regret from above.
-    c.eval.references = ("kl_ucb", "moss", "tsallis_inf", "gap_bayes_greedy", "gap_bayes_thompson", "gap_bayes_kg")
+    # eps_greedy (epsilon = 0.1, the textbook default) is last so that the others keep their keys (fold_in by index).
+    c.eval.references = ("kl_ucb", "moss", "tsallis_inf", "gap_bayes_greedy", "gap_bayes_thompson", "gap_bayes_kg",
+                         "eps_greedy")
 
     c.checkpoint = ml_collections.ConfigDict()
     c.checkpoint.max_to_keep = 2

@@ -27,7 +27,7 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
     # Oracles (restarted at the true change points) are upper references, not algorithms; the abrupt_bayes policies
     # run a particle filter of the training process (cfg.env).
     c.eval.references = ("kl_ucb", "discounted_thompson", "ucb1_restart", "thompson_restart", "abrupt_bayes_greedy",
-                         "abrupt_bayes_thompson", "abrupt_bayes_kg")
+                         "abrupt_bayes_thompson", "abrupt_bayes_kg", "eps_greedy")
     if variant == "greedy_sweep":
         raise ValueError("variant 'greedy_sweep' is MAB only; choose '', 'smoke', 'transformer' or 'distill_bayes'.")
     c = mab.apply_variant(c, variant)
