@@ -93,6 +93,13 @@ def _teacher(results: dict) -> dict:
     return {"teacher": {"name": name, "regret": results["methods"][name]["regret"]}}
 
 
+def arm_tag(cfg: Any) -> str:
+    """The arm directory's hash: its config without eval.references, which grade a run but do not train it."""
+    training = cfg.to_dict()
+    training["eval"] = {k: v for k, v in training["eval"].items() if k != "references"}
+    return hashlib.sha1(json.dumps(training, sort_keys=True, default=str).encode()).hexdigest()[:8]
+
+
 def validate_studies(bases: dict[str, Any], studies: tuple[str, ...], seeds: list[int]) -> dict:
     """Every arm's config {(study, arm): cfg}, each validated; ValueError before anything trains."""
     check_seeds(seeds)
@@ -123,7 +130,7 @@ def run_studies(bases: dict[str, Any], studies: tuple[str, ...], seeds: list[int
             cfg = configs[name, arm]
             signature = json.dumps(cfg.to_dict(), sort_keys=True, default=str)
             if signature not in cache:
-                tag = hashlib.sha1(signature.encode()).hexdigest()[:8]
+                tag = arm_tag(cfg)
                 arm_dir = os.path.join(workdir, "bandit", f"{task}_{arm}_{tag}")
                 log(f"  arm {arm}: training {len(seeds)} seeds in {arm_dir}")
                 cache[signature] = arm_summary(bandit_train.run(copy.deepcopy(cfg), arm_dir, log=log), task)

@@ -168,9 +168,13 @@ def _run_locked(cfg: Any, workdir: str, log: Callable[[str], None]) -> dict:
                                ignored_prefixes=("attack.", "eval.references"))
     results_path = os.path.join(workdir, "results.json")
     if finished(cfg, workdir):
-        log(f"{workdir} already finished {cfg.rmft.num_iterations} iterations; nothing to do "
-            f"(results in {results_path}).")
-        return workdir_files.load_json(results_path)
+        stored = workdir_files.load_json(results_path)
+        if list(stored["config"]["eval"].get("references", ())) == list(cfg.eval.get("references", ())):
+            log(f"{workdir} already finished {cfg.rmft.num_iterations} iterations; nothing to do "
+                f"(results in {results_path}).")
+            return stored
+        # Stale grading, not stale training: resume from the final checkpoints and score the new references.
+        log(f"{workdir}: eval.references changed since results.json was written; re-evaluating the finished run.")
     settings = bandit.BanditSettings.from_config(cfg)
     env, eval_env = bandit.build_envs(cfg)
     optimizer = sft.optimizer_from_config(cfg)
