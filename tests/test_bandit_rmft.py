@@ -2,6 +2,7 @@
 import functools
 import json
 import os
+import shutil
 import tempfile
 
 import chex
@@ -17,6 +18,7 @@ from benchmarks.bench_bandit_rollout import uncached_rollout  # the prefix-recom
 from experiments.configs import mab, nsmab
 from rmft_jax import envs, load_policy, metrics, models, regret
 from rmft_jax.tasks import bandit, bandit_eval, bandit_rollout, bandit_tokens, fol
+from rmft_jax.studies import bandit_study
 from rmft_jax.training import bandit_train
 
 quiet = lambda msg: None
@@ -243,6 +245,30 @@ def test_finished_run_is_not_redone(mab_run):
     lines = []
     again = bandit_train.run(tiny(), workdir, log=lines.append)
     assert any("already finished" in line for line in lines) and again == json.loads(json.dumps(results))
+
+
+def test_changed_references_regrade_without_retraining(mab_run, tmp_path):
+    workdir, results = mab_run
+    copy = str(tmp_path / "copy")
+    shutil.copytree(workdir, copy)  # the shared fixture's workdir stays as it was
+    references = (*tiny().eval.references, "eps_greedy")
+    lines = []
+    again = bandit_train.run(tiny(**{"eval.references": references}), copy, log=lines.append)
+    assert any("re-evaluating" in line for line in lines) and not any("already finished" in line for line in lines)
+    assert "eps_greedy" in again["methods"] and again["kinds"]["eps_greedy"] == "prior_free"
+    before = json.loads(json.dumps(results))
+    for name in before["methods"]:  # trained models and earlier references: the same numbers
+        assert again["methods"][name] == before["methods"][name], name
+    assert without_timing(again)["runs"] == without_timing(before)["runs"]
+    prior_free = {n: m["regret"] for n, m in again["methods"].items() if again["kinds"].get(n) == "prior_free"}
+    assert again["grade"]["best_prior_free"] == min(prior_free, key=prior_free.get)
+
+
+def test_study_arm_dirs_do_not_depend_on_references():
+    cfg = tiny()
+    graded = tiny(**{"eval.references": (*cfg.eval.references, "eps_greedy")})
+    assert bandit_study.arm_tag(cfg) == bandit_study.arm_tag(graded)
+    assert bandit_study.arm_tag(cfg) != bandit_study.arm_tag(tiny(**{"rmft.num_selected": 1}))
 
 
 def test_resume_equals_uninterrupted_run(tmp_path):
