@@ -82,7 +82,13 @@ def base_config() -> ml_collections.ConfigDict:
 
 def apply_variant(c: ml_collections.ConfigDict, variant: str) -> ml_collections.ConfigDict:
     """'smoke': tiny and fast; 'transformer': a 2-layer transformer; 'greedy_sweep': greedy init only, more seeds;
-    'distill_bayes': distillation of the best informed policy of the training prior (an attempt to reach the limit)."""
+    'distill_bayes': distillation of the best informed policy of the training prior (an attempt to reach the limit);
+    a suffix 'on_prior' ('on_prior', 'distill_bayes_on_prior') scores 5 scratch seeds on the training prior itself."""
+    on_prior = variant.endswith("on_prior")
+    variant = variant.removesuffix("on_prior").rstrip("_") if on_prior else variant
+    if on_prior:  # the limit's goal holds on the training distribution too, not only on the hard instance
+        c.eval.env = ml_collections.ConfigDict(c.env.to_dict())
+        c.inits.scratch, c.inits.greedy = 5, 0
     if variant == "distill_bayes":  # MAB: greedy on the exact gap posterior; NS-MAB: KG on the particle filter
         c.paradigm.name = "distill"
         c.paradigm.teacher = "gap_bayes_greedy" if c.task == "mab" else "abrupt_bayes_kg"
@@ -116,7 +122,7 @@ def apply_variant(c: ml_collections.ConfigDict, variant: str) -> ml_collections.
         c.rmft.num_iterations = 80
     elif variant:
         raise ValueError(f"unknown variant {variant!r}; choose '', 'smoke', 'transformer', 'greedy_sweep' or "
-                         "'distill_bayes'.")
+                         "'distill_bayes', optionally with the suffix 'on_prior'.")
     return c
 
 
