@@ -15,6 +15,8 @@ import os
 import shutil
 from typing import Any
 
+from rmft_jax.studies.intervals import mean_ci95
+
 # name -> (results file inside RUNS/name, command that writes it, figures to copy)
 EXPERIMENTS = {
     "fol_single_layer": ("results.json", "python -m experiments.fol_single_layer "
@@ -155,7 +157,6 @@ def _over_seeds(values: list[float], digits: int = 2, suffix: str = "") -> str:
     """'mean ± t-interval' over seeds, or the one value; '(n seeds)' is said by the table's seeds column."""
     if len(values) == 1:
         return f"{fmt(values[0], digits)}{suffix}"
-    from rmft_jax.studies.intervals import mean_ci95  # jax-backed: only when there is more than one seed
     return f"{interval(mean_ci95(values), digits)}{suffix}"
 
 
@@ -163,7 +164,7 @@ def _fol_attempt(runs_: list[dict]) -> list[str]:
     """Cells of a FOL attempt: regret, limit, per-half model vs limit, worst found (each over seeds)."""
     limit = [r["grade"]["limit_regret"] for r in runs_]
     cells = []
-    for kind, g in runs_[0]["grade_per_scenario"].items():
+    for kind in runs_[0]["grade_per_scenario"]:
         model = [r["grade_per_scenario"][kind]["model_regret"] for r in runs_]
         lim = [r["grade_per_scenario"][kind]["limit_regret"] for r in runs_]
         if min(lim) > 0:  # a ratio where the limit is positive (stochastic half), else the excess
