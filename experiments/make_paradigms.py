@@ -8,6 +8,7 @@ import argparse
 import os
 import shutil
 
+from experiments.make_results import fmt as number  # one float
 from experiments.make_results import interval as fmt  # 'mean ± ci95' of a mean_ci95 dict
 from rmft_jax.studies import paradigm_study
 from rmft_jax.training import workdir_files
@@ -133,8 +134,8 @@ def _bandit_grade(g: dict | None) -> str:
     """'best prior-free | limit | gap closed' cells of a bandit arm (n/a for runs made before grading)."""
     if not g:
         return "n/a | n/a | n/a"
-    return (f"{g['best_prior_free']} {fmt(g['best_prior_free_regret'])} | {g['limit']} {fmt(g['limit_regret'])} | "
-            f"{fmt(g.get('gap_closed'))}")
+    return (f"{g['best_prior_free']} {number(g['best_prior_free_regret'])} | {g['limit']} "
+            f"{number(g['limit_regret'])} | {number(g.get('gap_closed'))}")
 
 
 def _halves(data: dict) -> str:
