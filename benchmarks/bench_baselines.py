@@ -6,6 +6,7 @@ Hedge: N sequences x T rounds x A actions from one reward table; both sides comp
 sequence's expected-regret curve. UCB1: N runs on Bernoulli arms; both sides draw rewards per round.
 Compile time is reported apart from run time (best of several runs, after a warm-up call).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -102,12 +103,19 @@ def bench_hedge(num: int, horizon: int, num_actions: int, repeats: int) -> dict:
     exp_s = exps / exp_rate(exps)
     table_s = rewards.nbytes / copy_rate(rewards.nbytes) * 1.0  # one read of the table
     return {
-        "N": num, "T": horizon, "A": num_actions, "eta": eta,
+        "N": num,
+        "T": horizon,
+        "A": num_actions,
+        "eta": eta,
         "max_abs_diff_vs_numpy": float(np.abs(jax_curve - numpy_curve).max()),
-        "compile_s": compile_s, "jax_s": jax_s, "numpy_s": numpy_s,
-        "jax_env_steps_per_s": steps / jax_s, "numpy_env_steps_per_s": steps / numpy_s,
+        "compile_s": compile_s,
+        "jax_s": jax_s,
+        "numpy_s": numpy_s,
+        "jax_env_steps_per_s": steps / jax_s,
+        "numpy_env_steps_per_s": steps / numpy_s,
         "speedup": numpy_s / jax_s,
-        "exp_bound_s": exp_s, "table_read_bound_s": table_s,
+        "exp_bound_s": exp_s,
+        "table_read_bound_s": table_s,
         "fraction_of_exp_bound": exp_s / jax_s,
     }
 
@@ -127,9 +135,14 @@ def bench_ucb1(num: int, horizon: int, num_actions: int, repeats: int) -> dict:
     regret_of = lambda actions_NxT: float(np.mean(horizon * means_A.max() - means_A[actions_NxT].sum(1)))
     steps = num * horizon
     return {
-        "N": num, "T": horizon, "A": num_actions,
-        "compile_s": max(first_s - jax_s, 0.0), "jax_s": jax_s, "numpy_s": numpy_s,
-        "jax_env_steps_per_s": steps / jax_s, "numpy_env_steps_per_s": steps / numpy_s,
+        "N": num,
+        "T": horizon,
+        "A": num_actions,
+        "compile_s": max(first_s - jax_s, 0.0),
+        "jax_s": jax_s,
+        "numpy_s": numpy_s,
+        "jax_env_steps_per_s": steps / jax_s,
+        "numpy_env_steps_per_s": steps / numpy_s,
         "speedup": numpy_s / jax_s,
         # Both sides must learn alike, or the speed comparison means nothing.
         "mean_pseudo_regret_jax": regret_of(jax_actions_NxT),
@@ -146,9 +159,13 @@ def main() -> None:
     num, horizon = (256, 100) if args.quick else (4096, 1000)
     repeats = 2 if args.quick else 6
     result = {
-        "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
-                    "jax": jax.__version__, "backend": jax.default_backend(),
-                    "devices": [str(d) for d in jax.devices()]},
+        "machine": {
+            "platform": platform.platform(),
+            "cpu_count": os.cpu_count(),
+            "jax": jax.__version__,
+            "backend": jax.default_backend(),
+            "devices": [str(d) for d in jax.devices()],
+        },
         "hedge": bench_hedge(num, horizon, 10, repeats),
         "ucb1": bench_ucb1(num, horizon, 10, repeats),
     }

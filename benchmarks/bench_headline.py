@@ -8,6 +8,7 @@ now-warm cache (the second run of a config). Records each run's wall time and th
 results.json holds (compile, iterations, end-of-run worst-case check); the rest is import, held-out
 sampling, baselines, figures and interpreter start-up.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,11 +38,18 @@ def one_run(config: str, workdir: str, cache_dir: str | None) -> dict:
     if done.returncode:
         raise SystemExit(f"headline run failed:\n{done.stderr[-2000:]}")
     results = workdir_files.load_json(os.path.join(workdir, "results.json"))
-    split = {"compile_s": results["compile_seconds"], "iterations_s": results["train_seconds"],
-             "attack_s": results.get("attack_seconds", 0.0)}
+    split = {
+        "compile_s": results["compile_seconds"],
+        "iterations_s": results["train_seconds"],
+        "attack_s": results.get("attack_seconds", 0.0),
+    }
     split["other_s"] = wall - sum(split.values())
-    return {"wall_s": wall, **split, "held_out_regret": results["final"]["eval_regret"],
-            "last_line": done.stdout.strip().splitlines()[-1]}
+    return {
+        "wall_s": wall,
+        **split,
+        "held_out_regret": results["final"]["eval_regret"],
+        "last_line": done.stdout.strip().splitlines()[-1],
+    }
 
 
 def main() -> None:
@@ -52,17 +60,27 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         cache = os.path.join(tmp, "cache")
-        runs = {"no_cache": one_run(args.config, os.path.join(tmp, "a"), None),
-                "cold_cache": one_run(args.config, os.path.join(tmp, "b"), cache),
-                "warm_cache": one_run(args.config, os.path.join(tmp, "c"), cache)}
-    out = {"machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
-                       "load_avg_1_5_15": list(os.getloadavg())},
-           "command": f"python -m experiments.fol_single_layer --config={args.config}", "runs": runs}
+        runs = {
+            "no_cache": one_run(args.config, os.path.join(tmp, "a"), None),
+            "cold_cache": one_run(args.config, os.path.join(tmp, "b"), cache),
+            "warm_cache": one_run(args.config, os.path.join(tmp, "c"), cache),
+        }
+    out = {
+        "machine": {
+            "platform": platform.platform(),
+            "cpu_count": os.cpu_count(),
+            "load_avg_1_5_15": list(os.getloadavg()),
+        },
+        "command": f"python -m experiments.fol_single_layer --config={args.config}",
+        "runs": runs,
+    }
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     workdir_files.write_json_atomic(args.out, out)
     for name, r in runs.items():
-        print(f"{name:>10}: {r['wall_s']:5.1f}s wall (compile {r['compile_s']:.1f}, iterations {r['iterations_s']:.1f}, "
-              f"worst-case check {r['attack_s']:.1f}, other {r['other_s']:.1f}); held-out {r['held_out_regret']:.3f}")
+        print(
+            f"{name:>10}: {r['wall_s']:5.1f}s wall (compile {r['compile_s']:.1f}, iterations {r['iterations_s']:.1f}, "
+            f"worst-case check {r['attack_s']:.1f}, other {r['other_s']:.1f}); held-out {r['held_out_regret']:.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@
 `--quick` shrinks everything to smoke sizes and skips the scaled run, so CI can run it on a CPU in
 seconds (it checks that the script works, not the numbers). Writes DIR/gpu_suite.json; the runs' workdirs go under DIR/runs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,19 +39,31 @@ def throughput(cfg, repeats: int) -> dict:
     steps = s.num_scenarios * s.num_rollouts * s.horizon
     rollout_s = best_time(lambda: rollout(params, key_env, key_roll), repeats)
     iteration_s = best_time(lambda: iteration(params, opt_state, key_it), repeats)
-    return {"M": s.num_scenarios, "L": s.num_rollouts, "T": s.horizon, "A": s.num_actions,
-            "rollout_s": rollout_s, "iteration_s": iteration_s,
-            "rollout_trajectory_steps_per_s": steps / rollout_s, "iteration_trajectory_steps_per_s": steps / iteration_s}
+    return {
+        "M": s.num_scenarios,
+        "L": s.num_rollouts,
+        "T": s.horizon,
+        "A": s.num_actions,
+        "rollout_s": rollout_s,
+        "iteration_s": iteration_s,
+        "rollout_trajectory_steps_per_s": steps / rollout_s,
+        "iteration_trajectory_steps_per_s": steps / iteration_s,
+    }
 
 
 def timed_run(cfg, workdir: str) -> dict:
     """One driver run from scratch: wall time and its headline numbers."""
     start = time.perf_counter()
     results = fol_train.run(cfg, workdir, log=lambda line: None)
-    return {"wall_s": time.perf_counter() - start, "compile_s": results["compile_seconds"],
-            "train_s": results["train_seconds"], "held_out_regret": results["final"]["eval_regret"],
-            "tuned_hedge_regret": results["ftrl"]["eval_regret"], "M": int(cfg.rmft.num_scenarios),
-            "iterations": int(cfg.rmft.num_iterations)}
+    return {
+        "wall_s": time.perf_counter() - start,
+        "compile_s": results["compile_seconds"],
+        "train_s": results["train_seconds"],
+        "held_out_regret": results["final"]["eval_regret"],
+        "tuned_hedge_regret": results["ftrl"]["eval_regret"],
+        "M": int(cfg.rmft.num_scenarios),
+        "iterations": int(cfg.rmft.num_iterations),
+    }
 
 
 def main() -> None:
@@ -65,9 +78,15 @@ def main() -> None:
     base.attack.at_end = False  # the worst-case check is timed by experiments.attack, not here
     scaled = fol_single_layer.get_config(variant)
     scaled.rmft.num_scenarios, scaled.attack.at_end = scaled_m, False
-    out = {"machine": {"platform": platform.platform(), "backend": jax.default_backend(),
-                       "devices": [str(d) for d in jax.devices()], "jax": jax.__version__},
-           "quick": args.quick}
+    out = {
+        "machine": {
+            "platform": platform.platform(),
+            "backend": jax.default_backend(),
+            "devices": [str(d) for d in jax.devices()],
+            "jax": jax.__version__,
+        },
+        "quick": args.quick,
+    }
     out["throughput"] = {"default": throughput(base, repeats), "scaled": throughput(scaled, repeats)}
     print(json.dumps(out["throughput"]), flush=True)
     out["headline"] = timed_run(base, os.path.join(args.out, "runs", "headline"))

@@ -12,6 +12,7 @@ the k lowest-regret, cross-entropy SFT with Adam), written the way one would fir
 It uses the same model, env sampler, optimizer and loss definition, so its policies and losses equal
 ours (`bench_rmft` checks both); only the way the work is organized differs.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -37,21 +38,23 @@ def make_naive_iteration(env: Any, graphdef: Any, optimizer: optax.GradientTrans
             prefix_MxTxA = jnp.where((jnp.arange(horizon) < t)[None, :, None], rewards_MxTxA, 0.0)
             logits_MxA = jax.lax.dynamic_index_in_dim(apply_fn(params, prefix_MxTxA), t, axis=1, keepdims=False)
             key_t = jax.random.fold_in(key_roll, t)
-            actions_MxL = jax.random.categorical(key_t, logits_MxA[:, None] / s.temperature, axis=-1,
-                                                 shape=(num, s.num_rollouts))
+            actions_MxL = jax.random.categorical(
+                key_t, logits_MxA[:, None] / s.temperature, axis=-1, shape=(num, s.num_rollouts)
+            )
             reward_t_MxA = jax.lax.dynamic_index_in_dim(rewards_MxTxA, t, axis=1, keepdims=False)
             gained_MxL = jnp.take_along_axis(reward_t_MxA, actions_MxL, axis=1)
             return total_MxL + gained_MxL, (actions_MxL, logits_MxA)
 
         total_MxL, (actions_TxMxL, logits_TxMxA) = jax.lax.scan(
-            round_fn, jnp.zeros((num, s.num_rollouts)), jnp.arange(horizon))
+            round_fn, jnp.zeros((num, s.num_rollouts)), jnp.arange(horizon)
+        )
         regret_MxL = jnp.max(jnp.sum(rewards_MxTxA, axis=1), axis=-1)[:, None] - total_MxL
         return rewards_MxTxA, jnp.transpose(actions_TxMxL, (1, 2, 0)), regret_MxL, jnp.swapaxes(logits_TxMxA, 0, 1)
 
     @jax.jit
     def select(rewards_MxTxA, actions_MxLxT, regret_MxL):
         """The k lowest-regret trajectories, flattened into a batch of M*k (inputs, one-hot targets)."""
-        keep_Mxk = jnp.argsort(regret_MxL, axis=1)[:, :s.num_selected]
+        keep_Mxk = jnp.argsort(regret_MxL, axis=1)[:, : s.num_selected]
         kept_MxkxT = jnp.take_along_axis(actions_MxLxT, keep_Mxk[:, :, None], axis=1)
         inputs_BxTxA = jnp.repeat(rewards_MxTxA, s.num_selected, axis=0)
         return inputs_BxTxA, jax.nn.one_hot(kept_MxkxT.reshape(-1, horizon), num_actions)
@@ -77,6 +80,10 @@ def make_naive_iteration(env: Any, graphdef: Any, optimizer: optax.GradientTrans
             params, opt_state, loss = sft_step(params, opt_state, inputs_BxTxA, targets_BxTxA)
         return params, opt_state, {"rollout_regret": jnp.mean(regret_MxL), "sft_loss": loss}
 
-    return {"rollout": rollout, "select": select, "sft_step": sft_step, "loss": jax.jit(loss_fn),
-            "iteration": iteration}
-
+    return {
+        "rollout": rollout,
+        "select": select,
+        "sft_step": sft_step,
+        "loss": jax.jit(loss_fn),
+        "iteration": iteration,
+    }

@@ -5,11 +5,13 @@ Each phase is jitted on its own from the same pure functions the fused iteration
 from `.lower().compile()` apart. XLA's cost analysis of each compiled phase gives the FLOPs, bytes and
 transcendentals it does (a `scan` body is counted once by XLA, so SFT is one step times the step count).
 """
+
 from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import numpy as np
@@ -75,13 +77,18 @@ def ours(cfg: Any, repeats: int, fused: bool = True) -> dict:
         "sft_s": best_time(lambda: sft_fn(*sft_args), repeats),
         "eval_s": best_time(lambda: evaluate(params, heldout_NxTxA), repeats),
         "phase_compile_s": c_roll + c_sel + c_sft + c_eval,
-        "cost": {"rollout": cost_of(roll), "select": cost_of(sel), "sft": cost_of(step, s.sft_steps),
-                 "eval": cost_of(evaluate)},
+        "cost": {
+            "rollout": cost_of(roll),
+            "select": cost_of(sel),
+            "sft": cost_of(step, s.sft_steps),
+            "eval": cost_of(evaluate),
+        },
     }
     out["iteration_phases_s"] = out["rollout_s"] + out["select_s"] + out["sft_s"]
     if fused:
-        iteration, out["compile_s"] = compile_timed(fol.make_iteration(env, graphdef, optimizer, s),
-                                                    params, opt_state, key_env)
+        iteration, out["compile_s"] = compile_timed(
+            fol.make_iteration(env, graphdef, optimizer, s), params, opt_state, key_env
+        )
         out["iteration_s"] = best_time(lambda: iteration(params, opt_state, key_env), repeats)
         mem = iteration.memory_analysis()
         out["peak_bytes"] = int(mem.argument_size_in_bytes + mem.output_size_in_bytes + mem.temp_size_in_bytes)
@@ -144,6 +151,8 @@ def agreement(cfg: Any) -> dict:
     return {
         "same_rewards": bool(np.array_equal(np.asarray(rewards_MxTxA), np.asarray(ours_rewards_MxTxA))),
         "max_abs_policy_logit_diff": float(np.abs(np.asarray(naive_logits_MxTxA - ours_logits_MxTxA)).max()),
-        "naive_sft_loss": float(fns["loss"](params, inputs, targets)), "ours_sft_loss": float(ours_loss),
-        "naive_rollout_regret": float(regret_MxL.mean()), "ours_rollout_regret": float(rolls.regret_MxL.mean()),
+        "naive_sft_loss": float(fns["loss"](params, inputs, targets)),
+        "ours_sft_loss": float(ours_loss),
+        "naive_rollout_regret": float(regret_MxL.mean()),
+        "ours_rollout_regret": float(rolls.regret_MxL.mean()),
     }

@@ -1,4 +1,5 @@
 """The paper's study: python -m experiments.ablations --config=experiments/configs/ablations.py --workdir=DIR."""
+
 import os
 import sys
 import time
@@ -12,7 +13,8 @@ from rmft_jax.studies import bandit_study, fol_study
 from rmft_jax.training import workdir_files
 
 _CONFIG = config_flags.DEFINE_config_file(
-    "config", "experiments/configs/ablations.py", "Config file, optionally FILE:VARIANT.", lock_config=True)
+    "config", "experiments/configs/ablations.py", "Config file, optionally FILE:VARIANT.", lock_config=True
+)
 _WORKDIR = flags.DEFINE_string("workdir", "runs/ablations", "results.json and figures go here.")
 
 
@@ -32,13 +34,18 @@ def main(argv):
         studies = fol_study.run_studies(cfg.fol, tuple(cfg.studies), seeds, cfg.generalization)
         verdicts = fol_study.verdicts(studies)
         if cfg.bandit_studies:
-            bandit = bandit_study.run_studies({"mab": cfg.mab, "nsmab": cfg.nsmab}, tuple(cfg.bandit_studies),
-                                              seeds, workdir)
+            bandit = bandit_study.run_studies(
+                {"mab": cfg.mab, "nsmab": cfg.nsmab}, tuple(cfg.bandit_studies), seeds, workdir
+            )
             studies["bandit"], verdicts = bandit, {**verdicts, **bandit_study.verdicts(bandit)}
     except ValueError as err:
         sys.exit(f"error: {err}")
-    results = {"config": cfg.to_dict(), "studies": studies, "verdicts": verdicts,
-               "seconds": time.perf_counter() - start}
+    results = {
+        "config": cfg.to_dict(),
+        "studies": studies,
+        "verdicts": verdicts,
+        "seconds": time.perf_counter() - start,
+    }
     os.makedirs(workdir, exist_ok=True)
     workdir_files.write_json_atomic(os.path.join(workdir, "results.json"), results, default=list)
     fol_part = {k: v for k, v in studies.items() if k != "bandit"}

@@ -1,4 +1,5 @@
 """Worst found regret of an FOL workdir's model and the baselines: python -m experiments.attack --workdir=DIR."""
+
 import sys
 
 from absl import app, flags
@@ -9,8 +10,11 @@ from rmft_jax.studies import attack_study
 from rmft_jax.training import checkpoint
 
 _CONFIG = config_flags.DEFINE_config_file(
-    "config", "experiments/configs/attack.py", "Attack config (budget, horizons), optionally FILE:VARIANT.",
-    lock_config=True)
+    "config",
+    "experiments/configs/attack.py",
+    "Attack config (budget, horizons), optionally FILE:VARIANT.",
+    lock_config=True,
+)
 _WORKDIR = flags.DEFINE_string("workdir", None, "A trained FOL workdir; attack.json and worst_case.png go here.")
 
 

@@ -1,4 +1,5 @@
 """Classical baselines on FOL, MAB and NS-MAB: python -m experiments.baselines --config=... --workdir=DIR."""
+
 from absl import app, flags, logging
 from ml_collections import config_flags
 
@@ -6,7 +7,8 @@ from experiments import distributed  # --compile_cache and multi-host flags
 from rmft_jax.studies import baseline_suite
 
 _CONFIG = config_flags.DEFINE_config_file(
-    "config", "experiments/configs/baselines.py", "Config file, optionally FILE:VARIANT.", lock_config=True)
+    "config", "experiments/configs/baselines.py", "Config file, optionally FILE:VARIANT.", lock_config=True
+)
 _WORKDIR = flags.DEFINE_string("workdir", "runs/baselines", "Where results.json and the figure go.")
 
 

@@ -2,6 +2,7 @@
 
 --finetune=NAME,... also plays those models after --finetune_iterations of RMFT on MAB (0 or no names: skip).
 """
+
 import os
 import sys
 
@@ -11,8 +12,11 @@ from experiments import distributed  # --compile_cache flag
 from rmft_jax.studies import fol_on_mab
 from rmft_jax.training import workdir_files
 
-_WORKDIRS = flags.DEFINE_list("workdirs", ["headline=runs/fol_single_layer", "adversarial=runs/fol_adversarial"],
-                              "NAME=FOL_WORKDIR pairs: the FOL-trained models to play.")
+_WORKDIRS = flags.DEFINE_list(
+    "workdirs",
+    ["headline=runs/fol_single_layer", "adversarial=runs/fol_adversarial"],
+    "NAME=FOL_WORKDIR pairs: the FOL-trained models to play.",
+)
 _OUT = flags.DEFINE_string("out", "runs/fol_on_mab", "fol_on_mab.json goes here.")
 _HORIZON = flags.DEFINE_integer("horizon", 100, "Rounds per bandit run.")
 _RUNS = flags.DEFINE_integer("num_runs", 2000, "Runs (instances with their reward draws) per bandit instance.")
@@ -37,13 +41,23 @@ def main(argv):
         if not 0.0 <= _FINETUNE_GAMMA.value < 1.0:
             raise ValueError(f"--finetune_gamma must be in [0, 1), got {_FINETUNE_GAMMA.value}.")
         settings = fol_on_mab.Finetune(iterations=_FINETUNE_ITERATIONS.value, gamma=_FINETUNE_GAMMA.value)
-        out = fol_on_mab.run(workdirs, _HORIZON.value, _RUNS.value, gammas, ("exp3", "ucb1", "thompson"), _SEED.value,
-                             finetune_names=names, settings=settings)
+        out = fol_on_mab.run(
+            workdirs,
+            _HORIZON.value,
+            _RUNS.value,
+            gammas,
+            ("exp3", "ucb1", "thompson"),
+            _SEED.value,
+            finetune_names=names,
+            settings=settings,
+        )
     except ValueError as err:
         sys.exit(f"error: {err}")
     os.makedirs(_OUT.value, exist_ok=True)
-    workdir_files.write_json_atomic(os.path.join(_OUT.value, "fol_on_mab.json"),
-                                    {"workdirs": workdirs, "horizon": _HORIZON.value, "num_runs": _RUNS.value, **out})
+    workdir_files.write_json_atomic(
+        os.path.join(_OUT.value, "fol_on_mab.json"),
+        {"workdirs": workdirs, "horizon": _HORIZON.value, "num_runs": _RUNS.value, **out},
+    )
     print(f"wrote {_OUT.value}/fol_on_mab.json")
 
 

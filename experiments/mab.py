@@ -1,4 +1,5 @@
 """Iterative RMFT on MAB: python -m experiments.mab --workdir=DIR [--config=experiments/configs/mab.py:VARIANT]."""
+
 from absl import app, flags
 from ml_collections import config_flags
 
@@ -6,7 +7,8 @@ from experiments import distributed  # --compile_cache and multi-host flags
 from rmft_jax.training import bandit_train
 
 _CONFIG = config_flags.DEFINE_config_file(
-    "config", "experiments/configs/mab.py", "Config file, optionally FILE:VARIANT.", lock_config=True)
+    "config", "experiments/configs/mab.py", "Config file, optionally FILE:VARIANT.", lock_config=True
+)
 _WORKDIR = flags.DEFINE_string("workdir", "runs/mab", "Checkpoints, results.json and figures go here.")
 
 

@@ -6,6 +6,7 @@ Reads RUNS/<name>/results.json (or fixed_point.json) for the experiments in EXPE
 one becomes a "not run" line with its command. One table per claim of the paper, each row with its
 numbers and a verdict.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,51 +20,91 @@ from rmft_jax.studies.intervals import mean_ci95
 
 # name -> (results file inside RUNS/name, command that writes it, figures to copy)
 EXPERIMENTS = {
-    "fol_single_layer": ("results.json", "python -m experiments.fol_single_layer "
-                         "--config=experiments/configs/fol_single_layer.py --workdir=runs/fol_single_layer",
-                         ("regret_curves.png", "training_curves.png")),
-    "fol_multi_layer": ("results.json", "python -m experiments.fol_multi_layer "
-                        "--config=experiments/configs/fol_multi_layer.py --workdir=runs/fol_multi_layer",
-                        ("regret_curves.png",)),
-    "ablations": ("results.json", "python -m experiments.ablations --config=experiments/configs/ablations.py "
-                  "--workdir=runs/ablations", ("ablations.png", "bandit_ablations.png")),
-    "ablations_actions": ("results.json", "python -m experiments.ablations --config=experiments/configs/ablations.py:actions "
-                          "--workdir=runs/ablations_actions", ()),
-    "ablations_selection": ("results.json", "python -m experiments.ablations "
-                            "--config=experiments/configs/ablations.py:selection --workdir=runs/ablations_selection", ()),
-    "tradeoff_single": ("tradeoff.json", "python -m experiments.tradeoff --config=experiments/configs/tradeoff.py:single "
-                        "--workdir=runs/tradeoff_single", ("tradeoff.png",)),
-    "tradeoff_transformer": ("tradeoff.json", "python -m experiments.tradeoff "
-                             "--config=experiments/configs/tradeoff.py:transformer --workdir=runs/tradeoff_transformer",
-                             ("tradeoff.png",)),
-    "theory": ("fixed_point.json", "python -m theory.fixed_point --config=theory/configs/fixed_point.py "
-               "--workdir=runs/theory", ("traces.png", "iteration_map.png")),
-    "mab": ("results.json", "python -m experiments.mab --config=experiments/configs/mab.py --workdir=runs/mab",
-            ("regret_curves.png",)),
-    "nsmab": ("results.json", "python -m experiments.nsmab --config=experiments/configs/nsmab.py --workdir=runs/nsmab",
-              ("regret_curves.png", "arm_choices.png")),
+    "fol_single_layer": (
+        "results.json",
+        "python -m experiments.fol_single_layer "
+        "--config=experiments/configs/fol_single_layer.py --workdir=runs/fol_single_layer",
+        ("regret_curves.png", "training_curves.png"),
+    ),
+    "fol_multi_layer": (
+        "results.json",
+        "python -m experiments.fol_multi_layer "
+        "--config=experiments/configs/fol_multi_layer.py --workdir=runs/fol_multi_layer",
+        ("regret_curves.png",),
+    ),
+    "ablations": (
+        "results.json",
+        "python -m experiments.ablations --config=experiments/configs/ablations.py --workdir=runs/ablations",
+        ("ablations.png", "bandit_ablations.png"),
+    ),
+    "ablations_actions": (
+        "results.json",
+        "python -m experiments.ablations --config=experiments/configs/ablations.py:actions "
+        "--workdir=runs/ablations_actions",
+        (),
+    ),
+    "ablations_selection": (
+        "results.json",
+        "python -m experiments.ablations "
+        "--config=experiments/configs/ablations.py:selection --workdir=runs/ablations_selection",
+        (),
+    ),
+    "tradeoff_single": (
+        "tradeoff.json",
+        "python -m experiments.tradeoff --config=experiments/configs/tradeoff.py:single --workdir=runs/tradeoff_single",
+        ("tradeoff.png",),
+    ),
+    "tradeoff_transformer": (
+        "tradeoff.json",
+        "python -m experiments.tradeoff "
+        "--config=experiments/configs/tradeoff.py:transformer --workdir=runs/tradeoff_transformer",
+        ("tradeoff.png",),
+    ),
+    "theory": (
+        "fixed_point.json",
+        "python -m theory.fixed_point --config=theory/configs/fixed_point.py --workdir=runs/theory",
+        ("traces.png", "iteration_map.png"),
+    ),
+    "mab": (
+        "results.json",
+        "python -m experiments.mab --config=experiments/configs/mab.py --workdir=runs/mab",
+        ("regret_curves.png",),
+    ),
+    "nsmab": (
+        "results.json",
+        "python -m experiments.nsmab --config=experiments/configs/nsmab.py --workdir=runs/nsmab",
+        ("regret_curves.png", "arm_choices.png"),
+    ),
     "baselines": ("results.json", "python -m experiments.baselines --workdir=runs/baselines", ()),
 }
 
 
 # Worst-case studies: label -> (workdir under RUNS, the command that trains it; attack.json from experiments.attack).
 WORST_CASE = {
-    "headline (`fol_single_layer`)": ("fol_single_layer", "python -m experiments.fol_single_layer "
-                                      "--workdir=runs/fol_single_layer"),
+    "headline (`fol_single_layer`)": (
+        "fol_single_layer",
+        "python -m experiments.fol_single_layer --workdir=runs/fol_single_layer",
+    ),
     "adversarial (`fol_single_layer:adversarial`)": (
-        "fol_adversarial", "python -m experiments.fol_single_layer "
-        "--config=experiments/configs/fol_single_layer.py:adversarial --workdir=runs/fol_adversarial"),
+        "fol_adversarial",
+        "python -m experiments.fol_single_layer "
+        "--config=experiments/configs/fol_single_layer.py:adversarial --workdir=runs/fol_adversarial",
+    ),
     "time-aware, adversarial, T = 200 (`fol_single_layer:time`)": (
-        "fol_time", "python -m experiments.fol_single_layer --config=experiments/configs/fol_single_layer.py:time "
-        "--workdir=runs/fol_time"),
+        "fol_time",
+        "python -m experiments.fol_single_layer --config=experiments/configs/fol_single_layer.py:time "
+        "--workdir=runs/fol_time",
+    ),
 }
 
 
 # Attack-study flags beyond --workdir, per workdir (the time-aware model is attacked from T/8 to 2T). Its mix is the
 # headline's, so the Bayes policy's worst case is the headline table's row (and at T = 400 it costs ~30 min of CPU).
-ATTACK_FLAGS = {"fol_time": " --config.horizon_factors='(0.125, 0.25, 0.5, 1.0, 2.0)' "
-                            "--config.methods='(\"model\", \"hedge_anytime\", \"hedge_tuned\", \"adahedge\", "
-                            "\"flipflop\")'"}
+ATTACK_FLAGS = {
+    "fol_time": " --config.horizon_factors='(0.125, 0.25, 0.5, 1.0, 2.0)' "
+    '--config.methods=\'("model", "hedge_anytime", "hedge_tuned", "adahedge", '
+    '"flipflop")\''
+}
 
 
 def attack_command(name: str) -> str:
@@ -87,16 +128,20 @@ def worst_case_tables(res: dict) -> list[str]:
     lines = []
     for label, (name, command) in WORST_CASE.items():
         if label not in res.get("worst_case", {}):
-            lines += [f"**{label}**: not attacked yet (`{command}`, then "
-                      f"`{attack_command(name)}`).", ""]
+            lines += [f"**{label}**: not attacked yet (`{command}`, then `{attack_command(name)}`).", ""]
             continue
         a = res["worst_case"][label]
         horizons = a["horizons"]
-        rows = [[m] + [fmt(row[str(t)]) for t in horizons] + [fmt(a["growth_exponent"][m])]
-                for m, row in a["worst_regret"].items()]
+        rows = [
+            [m] + [fmt(row[str(t)]) for t in horizons] + [fmt(a["growth_exponent"][m])]
+            for m, row in a["worst_regret"].items()
+        ]
         b = a["budget"]
-        lines += [f"**{label}** (trained at T = {a['train_horizon']}; budget {b['restarts']} restarts x "
-                  f"{b['steps']} Adam steps, {b['samples']} paths per action-adaptive adversary):", ""]
+        lines += [
+            f"**{label}** (trained at T = {a['train_horizon']}; budget {b['restarts']} restarts x "
+            f"{b['steps']} Adam steps, {b['samples']} paths per action-adaptive adversary):",
+            "",
+        ]
         lines += table(["method"] + [f"T = {t}" for t in horizons] + ["growth exponent"], rows) + [""]
     return lines
 
@@ -107,14 +152,37 @@ def tradeoff_table(res: dict) -> list[str]:
     if not studies:
         return ["Not run yet."]
     na = {"mean": float("nan"), "ci95": float("nan")}
-    rows = [[name, interval(a["regret"]), interval(a["regret_ratio"]), interval(a["worst"]),
-             interval(a["worst_ratio"]), interval(a.get("regret_ratio_adahedge", na)),
-             interval(a.get("worst_ratio_adahedge", na)), interval(a.get("bayes_regret", na)),
-             interval(a.get("bayes_worst", na)), str(len(a["per_seed"]))]
-            for t in studies for name, a in t["arms"].items()]
-    return table(["arm (adversarial share)", "held-out regret", "/ tuned Hedge",
-                  f"worst found, T = {studies[0]['horizon']}", "/ tuned Hedge's worst", "/ AdaHedge",
-                  "/ AdaHedge's worst", "Bayes limit", "Bayes worst found", "seeds"], rows)
+    rows = [
+        [
+            name,
+            interval(a["regret"]),
+            interval(a["regret_ratio"]),
+            interval(a["worst"]),
+            interval(a["worst_ratio"]),
+            interval(a.get("regret_ratio_adahedge", na)),
+            interval(a.get("worst_ratio_adahedge", na)),
+            interval(a.get("bayes_regret", na)),
+            interval(a.get("bayes_worst", na)),
+            str(len(a["per_seed"])),
+        ]
+        for t in studies
+        for name, a in t["arms"].items()
+    ]
+    return table(
+        [
+            "arm (adversarial share)",
+            "held-out regret",
+            "/ tuned Hedge",
+            f"worst found, T = {studies[0]['horizon']}",
+            "/ tuned Hedge's worst",
+            "/ AdaHedge",
+            "/ AdaHedge's worst",
+            "Bayes limit",
+            "Bayes worst found",
+            "seeds",
+        ],
+        rows,
+    )
 
 
 # Attempts to push a learner toward the limit (config variants): label -> (workdirs, command). FOL runs train one seed
@@ -128,28 +196,39 @@ ATTEMPTS = {
     "2-layer transformer, RMFT (the default)": (
         ("fol_multi_layer", *(f"attempts/fol_multi_layer_seed{s}" for s in _SEEDS)),
         f"{_FOL_MULTI} --workdir=runs/fol_multi_layer; seeds S = 1..4: --config.seed=S "
-        "--workdir=runs/attempts/fol_multi_layer_seedS"),
+        "--workdir=runs/attempts/fol_multi_layer_seedS",
+    ),
     "2-layer transformer, distill the Bayes policy": (
         tuple(f"attempts/fol_multi_layer_distill_bayes{f'_seed{s}' if s else ''}" for s in (0, *_SEEDS)),
         f"{_FOL_MULTI} --config=experiments/configs/fol_multi_layer.py:distill_bayes "
         "--workdir=runs/attempts/fol_multi_layer_distill_bayes; seeds S = 1..4: --config.seed=S "
-        "--workdir=runs/attempts/fol_multi_layer_distill_bayes_seedS"),
-    "1-layer linear attention, RMFT (the default)": (("fol_single_layer",), f"{_FOL_SINGLE} --workdir=runs/fol_single_layer"),
+        "--workdir=runs/attempts/fol_multi_layer_distill_bayes_seedS",
+    ),
+    "1-layer linear attention, RMFT (the default)": (
+        ("fol_single_layer",),
+        f"{_FOL_SINGLE} --workdir=runs/fol_single_layer",
+    ),
     "1-layer linear attention, distill the Bayes policy": (
         ("attempts/fol_single_layer_distill_bayes",),
         f"{_FOL_SINGLE} --config=experiments/configs/fol_single_layer.py:distill_bayes "
-        "--workdir=runs/attempts/fol_single_layer_distill_bayes"),
+        "--workdir=runs/attempts/fol_single_layer_distill_bayes",
+    ),
     "MAB linear attention, RMFT (the default), hard instance": (
         ("attempts/mab_5seeds",),
-        f"{_MAB} --config.inits.scratch=5 --config.inits.greedy=0 --workdir=runs/attempts/mab_5seeds"),
+        f"{_MAB} --config.inits.scratch=5 --config.inits.greedy=0 --workdir=runs/attempts/mab_5seeds",
+    ),
     "MAB linear attention, RMFT (the default), on the training prior": (
-        ("attempts/mab_on_prior",), f"{_MAB}:on_prior --workdir=runs/attempts/mab_on_prior"),
+        ("attempts/mab_on_prior",),
+        f"{_MAB}:on_prior --workdir=runs/attempts/mab_on_prior",
+    ),
     "MAB linear attention, distill greedy on the exact gap posterior, hard instance": (
         ("attempts/mab_distill_bayes_5seeds",),
-        f"{_MAB}:distill_bayes --config.inits.scratch=5 --workdir=runs/attempts/mab_distill_bayes_5seeds"),
+        f"{_MAB}:distill_bayes --config.inits.scratch=5 --workdir=runs/attempts/mab_distill_bayes_5seeds",
+    ),
     "MAB linear attention, distill greedy on the exact gap posterior, on the training prior": (
         ("attempts/mab_distill_bayes_on_prior",),
-        f"{_MAB}:distill_bayes_on_prior --workdir=runs/attempts/mab_distill_bayes_on_prior"),
+        f"{_MAB}:distill_bayes_on_prior --workdir=runs/attempts/mab_distill_bayes_on_prior",
+    ),
 }
 
 
@@ -173,8 +252,12 @@ def _fol_attempt(runs_: list[dict]) -> list[str]:
             versus = _over_seeds([m - b for m, b in zip(model, lim)]) + " above"
         cells.append(f"{kind}: {_over_seeds(model)} vs {_over_seeds(lim)} ({versus})")
     worst = [r["worst_case"]["model"] for r in runs_ if r.get("worst_case", {}).get("model") is not None]
-    return [_over_seeds([r["final"]["eval_regret"] for r in runs_]), f"Bayes {_over_seeds(limit)}", "; ".join(cells),
-            _over_seeds(worst) if worst else ""]
+    return [
+        _over_seeds([r["final"]["eval_regret"] for r in runs_]),
+        f"Bayes {_over_seeds(limit)}",
+        "; ".join(cells),
+        _over_seeds(worst) if worst else "",
+    ]
 
 
 def _bandit_attempt(r: dict) -> list[str]:
@@ -183,9 +266,13 @@ def _bandit_attempt(r: dict) -> list[str]:
     per_seed = [s["regret"] for s in m.get("per_seed", [])] or [m["regret"]]
     ratios = [v / g["limit_regret"] for v in per_seed]
     where = "the training prior" if "gap_range" in r["config"]["eval"]["env"] else "the hard instance"
-    return [_over_seeds(per_seed), f"{g['limit']} {fmt(g['limit_regret'])}",
-            f"{_over_seeds(ratios, suffix='x')} the limit ({where}); best prior-free {g['best_prior_free']} "
-            f"{fmt(g['best_prior_free_regret'])}", ""]
+    return [
+        _over_seeds(per_seed),
+        f"{g['limit']} {fmt(g['limit_regret'])}",
+        f"{_over_seeds(ratios, suffix='x')} the limit ({where}); best prior-free {g['best_prior_free']} "
+        f"{fmt(g['best_prior_free_regret'])}",
+        "",
+    ]
 
 
 def attempts_table(runs: str) -> list[str]:
@@ -208,8 +295,9 @@ def attempts_table(runs: str) -> list[str]:
         else:
             continue
         rows.append([label, *cells, str(seeds), f"`{command}`"])
-    return table(["attempt", "held-out regret", "limit", "against the limit", "worst found at T", "seeds", "command"],
-                 rows)
+    return table(
+        ["attempt", "held-out regret", "limit", "against the limit", "worst found at T", "seeds", "command"], rows
+    )
 
 
 def load(runs: str) -> dict[str, Any]:
@@ -263,34 +351,57 @@ def grade_cells(grade: dict | None, model: float) -> list[str]:
     """The three grading columns and the graded verdict of a results.json `grade` entry (n/a before it existed)."""
     if not grade:
         return ["n/a (run predates grading)"] * 3 + ["n/a"]
-    return [f"{grade['best_prior_free']} {fmt(grade['best_prior_free_regret'])}",
-            f"{grade['limit']} {fmt(grade['limit_regret'])}", fmt(grade["gap_closed"]),
-            graded_verdict(model, grade["best_prior_free_regret"], grade["limit_regret"])]
+    return [
+        f"{grade['best_prior_free']} {fmt(grade['best_prior_free_regret'])}",
+        f"{grade['limit']} {fmt(grade['limit_regret'])}",
+        fmt(grade["gap_closed"]),
+        graded_verdict(model, grade["best_prior_free_regret"], grade["limit_regret"]),
+    ]
 
 
 def claim_sublinear(res: dict) -> list[str]:
     """Claim 1 table: initial vs final growth for every trained setting."""
     rows = []
-    for name, label in (("fol_single_layer", "FOL, 1-layer linear attention"), ("fol_multi_layer", "FOL, 2-layer transformer")):
+    for name, label in (
+        ("fol_single_layer", "FOL, 1-layer linear attention"),
+        ("fol_multi_layer", "FOL, 2-layer transformer"),
+    ):
         if name in res:
             r = res[name]
             i, f = r["initial"], r["final"]
-            rows.append([label, f"{fmt(i['eval_regret'])} ({fmt(i['beta_hat'])})",
-                         f"{fmt(f['eval_regret'])} ({fmt(f['beta_hat'])}, p {f['p_reg']:.1g})",
-                         f"tuned Hedge {fmt(r['ftrl']['eval_regret'])}", sublinear_verdict(f, i),
-                         *grade_cells(r.get("grade"), f["eval_regret"])])
+            rows.append(
+                [
+                    label,
+                    f"{fmt(i['eval_regret'])} ({fmt(i['beta_hat'])})",
+                    f"{fmt(f['eval_regret'])} ({fmt(f['beta_hat'])}, p {f['p_reg']:.1g})",
+                    f"tuned Hedge {fmt(r['ftrl']['eval_regret'])}",
+                    sublinear_verdict(f, i),
+                    *grade_cells(r.get("grade"), f["eval_regret"]),
+                ]
+            )
     for name, label in (("mab", "MAB, hard instance"), ("nsmab", "NS-MAB")):
         if name in res and "initial" in res[name].get("methods", {}) and "rmft" in res[name]["methods"]:
             m = res[name]["methods"]
             i, f = m["initial"], m["rmft"]
             ref = "thompson" if name == "mab" else min(("sw_ucb", "d_ucb"), key=lambda k: m[k]["regret"])
-            rows.append([label, f"{fmt(i['regret'])} ({fmt(i['beta_hat'])})",
-                         f"{fmt(f['regret'])} ({fmt(f['beta_hat'])}, p {f['p_reg']:.1g})",
-                         f"{ref} {fmt(m[ref]['regret'])}",
-                         sublinear_verdict({**f, "eval_regret": f["regret"]}, i),
-                         *grade_cells(res[name].get("grade"), f["regret"])])
-    header = ["setting", "initial regret (beta-hat)", "after RMFT (beta-hat, p_reg)", "reference", "verdict",
-              *GRADE_HEADER]
+            rows.append(
+                [
+                    label,
+                    f"{fmt(i['regret'])} ({fmt(i['beta_hat'])})",
+                    f"{fmt(f['regret'])} ({fmt(f['beta_hat'])}, p {f['p_reg']:.1g})",
+                    f"{ref} {fmt(m[ref]['regret'])}",
+                    sublinear_verdict({**f, "eval_regret": f["regret"]}, i),
+                    *grade_cells(res[name].get("grade"), f["regret"]),
+                ]
+            )
+    header = [
+        "setting",
+        "initial regret (beta-hat)",
+        "after RMFT (beta-hat, p_reg)",
+        "reference",
+        "verdict",
+        *GRADE_HEADER,
+    ]
     return table(header, rows) if rows else ["Not run yet."]
 
 
@@ -304,13 +415,32 @@ def claim_studies(res: dict, studies: tuple[str, ...], source: str = "ablations"
         if study not in ab["studies"]:
             continue
         s = ab["studies"][study]
-        rows = [[arm, interval(a["final"]["eval_regret"]), interval(a["final"]["beta_hat"]),
-                 interval(a["ftrl"]["eval_regret"]), interval(a["ratio_to_tuned_hedge"]), *study_grade_cells(a)]
-                for arm, a in s["arms"].items()]
+        rows = [
+            [
+                arm,
+                interval(a["final"]["eval_regret"]),
+                interval(a["final"]["beta_hat"]),
+                interval(a["ftrl"]["eval_regret"]),
+                interval(a["ratio_to_tuned_hedge"]),
+                *study_grade_cells(a),
+            ]
+            for arm, a in s["arms"].items()
+        ]
         seeds = next(iter(s["arms"].values()))["seeds"]
         lines += [f"**{study}** ({s['claim']}; seeds {seeds}):", ""]
-        lines += table(["arm", "final regret", "beta-hat", "tuned Hedge", "regret / tuned Hedge",
-                        "best prior-free classical", "Bayes limit", "gap closed"], rows)
+        lines += table(
+            [
+                "arm",
+                "final regret",
+                "beta-hat",
+                "tuned Hedge",
+                "regret / tuned Hedge",
+                "best prior-free classical",
+                "Bayes limit",
+                "gap closed",
+            ],
+            rows,
+        )
         lines += ["", f"Verdict: {ab['verdicts'].get(study, 'n/a')}", ""]
     return lines or ["Not run yet."]
 
@@ -321,8 +451,11 @@ def study_grade_cells(arm: dict) -> list[str]:
     if not g:
         return ["n/a (run predates grading)"] * 3
     names = sorted(set(arm.get("best_prior_free_names", [])))
-    return [f"{'/'.join(names)} {interval(g['best_prior_free_regret'])}", interval(g["limit_regret"]),
-            interval(g["gap_closed"])]
+    return [
+        f"{'/'.join(names)} {interval(g['best_prior_free_regret'])}",
+        interval(g["limit_regret"]),
+        interval(g["gap_closed"]),
+    ]
 
 
 def claim_bandit_studies(res: dict, studies: tuple[str, ...]) -> list[str]:
@@ -352,8 +485,11 @@ def claim_bandit_studies(res: dict, studies: tuple[str, ...]) -> list[str]:
 
 def claim_transfer(res: dict) -> list[str]:
     """Generalization table: trained model vs Hedge tuned for each test setting (horizon, process, action count)."""
-    runs = [res[n]["studies"]["generalization"] for n in ("ablations", "ablations_actions")
-            if n in res and "generalization" in res[n]["studies"]]
+    runs = [
+        res[n]["studies"]["generalization"]
+        for n in ("ablations", "ablations_actions")
+        if n in res and "generalization" in res[n]["studies"]
+    ]
     if not runs:
         return ["Not run yet."]
     rows = []
@@ -364,20 +500,54 @@ def claim_transfer(res: dict) -> list[str]:
             ratio = s["ratio_to_best_prior_free"] if graded else s["ratio_to_tuned_hedge"]
             low, high = ratio["mean"] - ratio["ci95"], ratio["mean"] + ratio["ci95"]
             ref = "the best prior-free" if graded else "tuned Hedge"
-            verdict = ("transfers" if high <= 1.10 else f"does not transfer (> 1.1x {ref})" if low > 1.10
-                       else "inconclusive (the interval straddles 1.1)")
-            extra = ([interval(s["best_prior_free"]), interval(s["bayes"]), interval(s["ratio_to_best_prior_free"])]
-                     if graded else ["n/a"] * 3)
-            rows.append([label, interval(s["model"]), interval(s["beta_hat"]), interval(s["hedge_tuned"]),
-                         interval(s["ftl"]), interval(s["ratio_to_tuned_hedge"]), *extra, verdict])
-    lines = table(["test setting", "model regret", "beta-hat", "Hedge tuned here", "FTL", "/ tuned Hedge",
-                   "best prior-free", "Bayes limit", "/ best prior-free", "verdict"], rows)
+            verdict = (
+                "transfers"
+                if high <= 1.10
+                else f"does not transfer (> 1.1x {ref})"
+                if low > 1.10
+                else "inconclusive (the interval straddles 1.1)"
+            )
+            extra = (
+                [interval(s["best_prior_free"]), interval(s["bayes"]), interval(s["ratio_to_best_prior_free"])]
+                if graded
+                else ["n/a"] * 3
+            )
+            rows.append(
+                [
+                    label,
+                    interval(s["model"]),
+                    interval(s["beta_hat"]),
+                    interval(s["hedge_tuned"]),
+                    interval(s["ftl"]),
+                    interval(s["ratio_to_tuned_hedge"]),
+                    *extra,
+                    verdict,
+                ]
+            )
+    lines = table(
+        [
+            "test setting",
+            "model regret",
+            "beta-hat",
+            "Hedge tuned here",
+            "FTL",
+            "/ tuned Hedge",
+            "best prior-free",
+            "Bayes limit",
+            "/ best prior-free",
+            "verdict",
+        ],
+        rows,
+    )
     tested = [g for g in runs if any("A=" in label for label in g["settings"])]  # the run that tried other A
     note = (tested or runs)[-1]["num_actions"]
-    return lines + ["", f"Action count: {note}. Verdict rule: transfers when the 95% interval of the ratio to the "
-                        "best prior-free classical algorithm (FTL, Hedge with the theory or anytime eta, AdaHedge, "
-                        "FlipFlop; tuned Hedge for runs made before they were measured) lies below 1.10, does not "
-                        "when it lies above."]
+    return lines + [
+        "",
+        f"Action count: {note}. Verdict rule: transfers when the 95% interval of the ratio to the "
+        "best prior-free classical algorithm (FTL, Hedge with the theory or anytime eta, AdaHedge, "
+        "FlipFlop; tuned Hedge for runs made before they were measured) lies below 1.10, does not "
+        "when it lies above.",
+    ]
 
 
 def claim_fixed_point(res: dict) -> list[str]:
@@ -385,17 +555,29 @@ def claim_fixed_point(res: dict) -> list[str]:
     if "theory" not in res:
         return ["Not run yet."]
     t = res["theory"]
-    rows = [["eta-hat", fmt(t["eta_hat"]), ""], ["TV to Hedge(eta-hat)", fmt(t["tv_distance"], 3), "<= 0.05"],
-            ["structure residual", fmt(t["structure_residual"], 3), "<= 0.15"],
-            ["regret / Hedge(eta-hat)", fmt(t["regret_ratio_vs_hedge_eta_hat"], 3), "within 5%"],
-            ["regret / regret-optimal Hedge", fmt(t["regret_ratio_vs_tuned_hedge"], 3), ""],
-            ["eta* (iteration map)", f"{fmt(t['eta_star'])} ({'stable' if t['eta_star_stable'] else 'unstable'})",
-             "within 25% of eta-hat"]]
+    rows = [
+        ["eta-hat", fmt(t["eta_hat"]), ""],
+        ["TV to Hedge(eta-hat)", fmt(t["tv_distance"], 3), "<= 0.05"],
+        ["structure residual", fmt(t["structure_residual"], 3), "<= 0.15"],
+        ["regret / Hedge(eta-hat)", fmt(t["regret_ratio_vs_hedge_eta_hat"], 3), "within 5%"],
+        ["regret / regret-optimal Hedge", fmt(t["regret_ratio_vs_tuned_hedge"], 3), ""],
+        [
+            "eta* (iteration map)",
+            f"{fmt(t['eta_star'])} ({'stable' if t['eta_star_stable'] else 'unstable'})",
+            "within 25% of eta-hat",
+        ],
+    ]
     passed = all(t["acceptance"].values())
-    verdict = ("reproduced on this seed" if passed else
-               "not reproduced by the default run of 40 iterations (see docs/theory.md for the 200-iteration runs "
-               "of three training keys, `theory/configs/fixed_point.py:long`, and how they end)")
-    return table(["quantity", f"default config (seed {t['setting']['seed']})", "bar"], rows) + ["", f"Verdict: {verdict}."]
+    verdict = (
+        "reproduced on this seed"
+        if passed
+        else "not reproduced by the default run of 40 iterations (see docs/theory.md for the 200-iteration runs "
+        "of three training keys, `theory/configs/fixed_point.py:long`, and how they end)"
+    )
+    return table(["quantity", f"default config (seed {t['setting']['seed']})", "bar"], rows) + [
+        "",
+        f"Verdict: {verdict}.",
+    ]
 
 
 def bandit_table(res: dict, name: str) -> list[str]:
@@ -413,15 +595,21 @@ def bandit_table(res: dict, name: str) -> list[str]:
         return fmt(v, 2) if not isinstance(v, float) or abs(v) >= 0.01 or v == 0 else f"{v:.1g}"
 
     kinds = res[name].get("kinds", {})
-    rows = [[method, kinds.get(method, "learned" if method in LEARNED else "prior_free")]
-            + [cell(stats.get(k)) for k in keys] for method, stats in m.items()]
+    rows = [
+        [method, kinds.get(method, "learned" if method in LEARNED else "prior_free")]
+        + [cell(stats.get(k)) for k in keys]
+        for method, stats in m.items()
+    ]
     lines = table(["method", "kind"] + list(keys), rows)
     for model, g in (res[name].get("grades") or {}).items():
         if g:
-            lines += ["", f"{model}: {graded_verdict(m[model]['regret'], g['best_prior_free_regret'], g['limit_regret'])} "
-                          f"(best prior-free {g['best_prior_free']} {fmt(g['best_prior_free_regret'])}; limit "
-                          f"{g['limit']} {fmt(g['limit_regret'])}, an upper bound on the Bayes-optimal regret; gap "
-                          f"closed {fmt(g.get('gap_closed'))})."]
+            lines += [
+                "",
+                f"{model}: {graded_verdict(m[model]['regret'], g['best_prior_free_regret'], g['limit_regret'])} "
+                f"(best prior-free {g['best_prior_free']} {fmt(g['best_prior_free_regret'])}; limit "
+                f"{g['limit']} {fmt(g['limit_regret'])}, an upper bound on the Bayes-optimal regret; gap "
+                f"closed {fmt(g.get('gap_closed'))}).",
+            ]
     return lines
 
 
@@ -435,23 +623,40 @@ def references_table(res: dict) -> list[str]:
     b, lines = res["baselines"], []
     if "fol" in b:
         f = b["fol"]
-        rows = [[n, f.get("kinds", {}).get(n, "n/a"), fmt(m["regret"]), fmt(m["regret_ci95"]), fmt(m["beta_hat"])]
-                for n, m in f["methods"].items()]
-        lines += [f"FOL, T = {f['horizon']}, A = {f['num_actions']}, {f['num_sequences']} draws of {f['scenarios']}; "
-                  f"best prior-free: {f['best_prior_free']['name']} {fmt(f['best_prior_free']['regret'])}; limit "
-                  f"(Bayes): {fmt(f['limit']['regret'])}:", ""]
+        rows = [
+            [n, f.get("kinds", {}).get(n, "n/a"), fmt(m["regret"]), fmt(m["regret_ci95"]), fmt(m["beta_hat"])]
+            for n, m in f["methods"].items()
+        ]
+        lines += [
+            f"FOL, T = {f['horizon']}, A = {f['num_actions']}, {f['num_sequences']} draws of {f['scenarios']}; "
+            f"best prior-free: {f['best_prior_free']['name']} {fmt(f['best_prior_free']['regret'])}; limit "
+            f"(Bayes): {fmt(f['limit']['regret'])}:",
+            "",
+        ]
         lines += table(["method", "kind", "regret at T", "95% half-width", "beta-hat"], rows) + [""]
     for setting, label in (("mab", "MAB"), ("nsmab", "NS-MAB")):
         if setting in b:
             r = b[setting]
-            rows = [[n, r.get("kinds", {}).get(n, "prior_free"), fmt(m["regret"]), fmt(m["regret_ci95"]),
-                     fmt(m["beta_hat"])] for n, m in r["methods"].items()]
-            head = (f"{label} ({r.get('instance', r.get('kind'))}, T = {r['horizon']}, {r['num_runs']} runs)")
+            rows = [
+                [
+                    n,
+                    r.get("kinds", {}).get(n, "prior_free"),
+                    fmt(m["regret"]),
+                    fmt(m["regret_ci95"]),
+                    fmt(m["beta_hat"]),
+                ]
+                for n, m in r["methods"].items()
+            ]
+            head = f"{label} ({r.get('instance', r.get('kind'))}, T = {r['horizon']}, {r['num_runs']} runs)"
             if r.get("best_prior_free"):
-                head += (f"; best prior-free: {r['best_prior_free']['name']} {fmt(r['best_prior_free']['regret'])}; "
-                         f"limit (best informed): {r['limit']['name'] if r.get('limit') else 'n/a'} "
-                         f"{fmt(r['limit']['regret']) if r.get('limit') else ''}")
-            lines += [head + ":", ""] + table(["method", "kind", "regret at T", "95% half-width", "beta-hat"], rows) + [""]
+                head += (
+                    f"; best prior-free: {r['best_prior_free']['name']} {fmt(r['best_prior_free']['regret'])}; "
+                    f"limit (best informed): {r['limit']['name'] if r.get('limit') else 'n/a'} "
+                    f"{fmt(r['limit']['regret']) if r.get('limit') else ''}"
+                )
+            lines += (
+                [head + ":", ""] + table(["method", "kind", "regret at T", "95% half-width", "beta-hat"], rows) + [""]
+            )
     return lines
 
 
@@ -467,52 +672,88 @@ def write(res: dict, runs: str, out: str) -> str:
                 dst = f"{name}_{fig}"
                 shutil.copyfile(src, os.path.join(fig_dir, dst))
                 figures.append((name, dst))
-    lines = ["# Results", "",
-             "Generated by `python -m experiments.make_results` from the experiments' results files: do not edit "
-             "by hand. Every number comes from the default config of the command listed under "
-             "\"Regenerate\", run on the 2-core development CPU (jax 0.10.2).", "",
-             "## Claim 1: sublinear regret emerges", ""] + claim_sublinear(res)
+    lines = [
+        "# Results",
+        "",
+        "Generated by `python -m experiments.make_results` from the experiments' results files: do not edit "
+        "by hand. Every number comes from the default config of the command listed under "
+        '"Regenerate", run on the 2-core development CPU (jax 0.10.2).',
+        "",
+        "## Claim 1: sublinear regret emerges",
+        "",
+    ] + claim_sublinear(res)
     lines += ["", "## Claim 2: iteration matters", ""] + claim_studies(res, ("iteration",))
     lines += [""] + claim_bandit_studies(res, ("mab_iteration",))
-    lines += ["", "## Claim 3: regret beats reward as the selection signal", "",
-              "On FOL the L rollouts of a scenario share its reward table, so the best fixed action's total is "
-              "the same for all of them and regret and reward rank them identically: the two filters select the "
-              "same trajectories and train bit-identical models. The claim can only be tested where the comparator "
-              "varies per rollout: FOL with per-rollout tables (below) and the bandit settings (pseudo-regret from "
-              "the means vs realized reward).", ""]
+    lines += [
+        "",
+        "## Claim 3: regret beats reward as the selection signal",
+        "",
+        "On FOL the L rollouts of a scenario share its reward table, so the best fixed action's total is "
+        "the same for all of them and regret and reward rank them identically: the two filters select the "
+        "same trajectories and train bit-identical models. The claim can only be tested where the comparator "
+        "varies per rollout: FOL with per-rollout tables (below) and the bandit settings (pseudo-regret from "
+        "the means vs realized reward).",
+        "",
+    ]
     lines += claim_studies(res, ("selection_adversarial", "selection_trends", "selection_stochastic"))
-    lines += ["With per-rollout comparators on FOL the two filters rank rollouts differently: each rollout draws its "
-              "own table from its scenario's process (`rmft.independent_rewards`), or action-adaptive adversaries "
-              "(`punish_last`, `punish_frequent`) react to each rollout's own sampled actions. (Policy-adaptive "
-              "adversaries do not separate them: the policy is deterministic, so all L rollouts of a scenario meet "
-              "the same table.) Final regret is measured on held-out draws of the default mix:", ""]
+    lines += [
+        "With per-rollout comparators on FOL the two filters rank rollouts differently: each rollout draws its "
+        "own table from its scenario's process (`rmft.independent_rewards`), or action-adaptive adversaries "
+        "(`punish_last`, `punish_frequent`) react to each rollout's own sampled actions. (Policy-adaptive "
+        "adversaries do not separate them: the policy is deterministic, so all L rollouts of a scenario meet "
+        "the same table.) Final regret is measured on held-out draws of the default mix:",
+        "",
+    ]
     lines += claim_studies(res, ("selection_independent", "selection_adaptive"), "ablations_selection")
-    lines += ["In the bandit settings the L rollouts of an instance share its reward table too, but pseudo- and "
-              "dynamic regret are computed from the means while realized reward carries the noise of the arms "
-              "each rollout chose, so the two filters rank rollouts differently.", ""] + claim_bandit_studies(res, ("mab_selection", "nsmab_selection"))
+    lines += [
+        "In the bandit settings the L rollouts of an instance share its reward table too, but pseudo- and "
+        "dynamic regret are computed from the means while realized reward carries the noise of the arms "
+        "each rollout chose, so the two filters rank rollouts differently.",
+        "",
+    ] + claim_bandit_studies(res, ("mab_selection", "nsmab_selection"))
     lines += ["", "## Imitating actions vs policies", ""] + claim_studies(res, ("target",))
     lines += ["", "## Claim 4: transfer across horizon, action count and reward process", ""] + claim_transfer(res)
-    lines += ["", "The shared model (trained at A = 5, the same seeds) against the full single-layer model at the "
-              "training setting; the A-rows above use it:", ""] + claim_studies(res, ("shared_model",), "ablations_actions")
+    lines += [
+        "",
+        "The shared model (trained at A = 5, the same seeds) against the full single-layer model at the "
+        "training setting; the A-rows above use it:",
+        "",
+    ] + claim_studies(res, ("shared_model",), "ablations_actions")
     lines += ["", "## Claim 5: the fixed point is near FTRL", ""] + claim_fixed_point(res)
-    lines += ["", "## Worst case: regret against optimized and adaptive reward sequences", "",
-              "Worst found regret (`python -m experiments.attack`, `docs/worst_case.md`): the largest over a "
-              "gradient search on reward tables in [0, 1]^{T x A} and five adaptive adversaries. A found sequence "
-              "is a lower bound on the worst case. Hedge tuned = the eta tuned on the workdir's held-out set; "
-              "theory = sqrt(8 ln A / T); anytime = sqrt(8 ln A / t).", ""] + worst_case_tables(res)
-    lines += ["Adversarial share vs on-distribution and worst-case regret (mean ± 95% interval; the transformer "
-              "at 2 seeds):", ""]
+    lines += [
+        "",
+        "## Worst case: regret against optimized and adaptive reward sequences",
+        "",
+        "Worst found regret (`python -m experiments.attack`, `docs/worst_case.md`): the largest over a "
+        "gradient search on reward tables in [0, 1]^{T x A} and five adaptive adversaries. A found sequence "
+        "is a lower bound on the worst case. Hedge tuned = the eta tuned on the workdir's held-out set; "
+        "theory = sqrt(8 ln A / T); anytime = sqrt(8 ln A / t).",
+        "",
+    ] + worst_case_tables(res)
+    lines += [
+        "Adversarial share vs on-distribution and worst-case regret (mean ± 95% interval; the transformer at 2 seeds):",
+        "",
+    ]
     lines += tradeoff_table(res)
-    lines += ["", "## The references and the limit", "",
-              "Every reference of `docs/references.md` on one set of held-out draws per setting (`python -m "
-              "experiments.baselines`). Kinds: prior_free (no tuning on the scored draws, no knowledge of the "
-              "distribution), tuned_in_sample (eta picked on the scored draws: optimistic), oracle (reads the "
-              "instance's true change points), informed (knows the training prior: the best of them is an upper "
-              "bound on the Bayes-optimal regret), bayes (the exact Bayes policy: in full information the limit).", ""]
+    lines += [
+        "",
+        "## The references and the limit",
+        "",
+        "Every reference of `docs/references.md` on one set of held-out draws per setting (`python -m "
+        "experiments.baselines`). Kinds: prior_free (no tuning on the scored draws, no knowledge of the "
+        "distribution), tuned_in_sample (eta picked on the scored draws: optimistic), oracle (reads the "
+        "instance's true change points), informed (knows the training prior: the best of them is an upper "
+        "bound on the Bayes-optimal regret), bayes (the exact Bayes policy: in full information the limit).",
+        "",
+    ]
     lines += references_table(res)
-    lines += ["", "Attempts to reach the limit (goals: a learned bandit policy within 1.10x of the best informed "
-              "policy; the FOL transformer at <= 1.10x the Bayes limit on the stochastic half of the mix and within "
-              "0.5 of it on the adversarial half). Mean ± 95% t-interval over the seeds column; the informed limit is the same held-out draws' best informed policy (an upper bound on the Bayes-optimal regret).", ""]
+    lines += [
+        "",
+        "Attempts to reach the limit (goals: a learned bandit policy within 1.10x of the best informed "
+        "policy; the FOL transformer at <= 1.10x the Bayes limit on the stochastic half of the mix and within "
+        "0.5 of it on the adversarial half). Mean ± 95% t-interval over the seeds column; the informed limit is the same held-out draws' best informed policy (an upper bound on the Bayes-optimal regret).",
+        "",
+    ]
     lines += attempts_table(runs)
     lines += ["", "## Bandits: MAB (hard instance)", ""] + bandit_table(res, "mab")
     lines += ["", "## Bandits: NS-MAB", ""] + bandit_table(res, "nsmab")

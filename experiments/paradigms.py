@@ -1,4 +1,5 @@
 """Training paradigms side by side: python -m experiments.paradigms --config=experiments/configs/paradigms.py --workdir=DIR."""
+
 import os
 import sys
 import time
@@ -11,7 +12,8 @@ from rmft_jax.studies import bandit_study, paradigm_study
 from rmft_jax.training import workdir_files, workdir_lock
 
 _CONFIG = config_flags.DEFINE_config_file(
-    "config", "experiments/configs/paradigms.py", "Config file, optionally FILE:VARIANT.", lock_config=True)
+    "config", "experiments/configs/paradigms.py", "Config file, optionally FILE:VARIANT.", lock_config=True
+)
 _WORKDIR = flags.DEFINE_string("workdir", "runs/paradigms", "paradigms.json and paradigms.png go here.")
 
 
@@ -31,14 +33,21 @@ def main(argv):
         with workdir_lock.hold(workdir):
             results, params = paradigm_study.run(cfg.fol, cfg.study, seeds)
             from theory import paradigm_fixed_point  # the theory's fit, for the stochastic setting's models
+
             fixed_point = paradigm_fixed_point.fits(cfg.fol, params, seeds)
-            out = {"config": cfg.to_dict(), "results": results, "fixed_point": fixed_point,
-                   "verdicts": paradigm_study.verdicts(results), "fol_seconds": time.perf_counter() - start}
+            out = {
+                "config": cfg.to_dict(),
+                "results": results,
+                "fixed_point": fixed_point,
+                "verdicts": paradigm_study.verdicts(results),
+                "fol_seconds": time.perf_counter() - start,
+            }
             workdir_files.write_json_atomic(path, out)  # the FOL half is kept if the bandit half stops
             if cfg.bandit_studies:  # resumable: each arm checkpoints under WORKDIR/bandit
                 bandit_start = time.perf_counter()
-                out["bandit"] = bandit_study.run_studies({"mab": cfg.mab, "nsmab": cfg.nsmab},
-                                                         tuple(cfg.bandit_studies), seeds, workdir)
+                out["bandit"] = bandit_study.run_studies(
+                    {"mab": cfg.mab, "nsmab": cfg.nsmab}, tuple(cfg.bandit_studies), seeds, workdir
+                )
                 out["bandit_verdicts"] = bandit_study.verdicts(out["bandit"])
                 out["bandit_seconds"] = time.perf_counter() - bandit_start
             out["seconds"] = time.perf_counter() - start
@@ -46,6 +55,7 @@ def main(argv):
     except (ValueError, workdir_lock.WorkdirBusy) as err:
         sys.exit(f"error: {err}")
     from rmft_jax import plotting
+
     plotting.plot_paradigms(paradigm_study.summary_rows(results), os.path.join(workdir, "paradigms.png"))
     for name, line in {**out["verdicts"], **out.get("bandit_verdicts", {})}.items():
         print(f"{name}: {line}")

@@ -1,4 +1,5 @@
 """Adversarial share vs on-distribution and worst-case regret: python -m experiments.tradeoff --workdir=DIR."""
+
 import sys
 
 from absl import app, flags, logging
@@ -8,7 +9,8 @@ from experiments import distributed  # --compile_cache and multi-host flags
 from rmft_jax.studies import tradeoff_study
 
 _CONFIG = config_flags.DEFINE_config_file(
-    "config", "experiments/configs/tradeoff.py", "Config file, optionally FILE:VARIANT.", lock_config=True)
+    "config", "experiments/configs/tradeoff.py", "Config file, optionally FILE:VARIANT.", lock_config=True
+)
 _WORKDIR = flags.DEFINE_string("workdir", "runs/tradeoff", "tradeoff.json and tradeoff.png go here.")
 
 

@@ -1,4 +1,5 @@
 """rmft_jax: Iterative Regret-Minimization Fine-Tuning for numerical transformers in JAX/Flax."""
+
 from rmft_jax import baselines, envs, metrics, models, regret
 
 __all__ = ["baselines", "envs", "load_policy", "metrics", "models", "regret"]

@@ -1,7 +1,9 @@
 """Input validation shared by every public function: clear ValueErrors before anything compiles."""
+
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import jax
 import numpy as np

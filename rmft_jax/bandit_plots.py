@@ -1,4 +1,5 @@
 """Figures of a bandit run: regret curves of every method, training curves, NS-MAB arm choices over time."""
+
 from __future__ import annotations
 
 import os
@@ -8,9 +9,19 @@ import numpy as np
 from rmft_jax import plotting
 from rmft_jax.plotting import plt
 
-LABELS = {"initial": "initial model", "rmft": "RMFT model", "greedy_init": "Greedy imitator",
-          "greedy_init_rmft": "Greedy imitator + RMFT", "ucb1": "UCB1", "thompson": "Thompson", "greedy": "Greedy",
-          "exp3": "EXP3", "sw_ucb": "SW-UCB", "d_ucb": "D-UCB", "eps_greedy": "eps-Greedy"}
+LABELS = {
+    "initial": "initial model",
+    "rmft": "RMFT model",
+    "greedy_init": "Greedy imitator",
+    "greedy_init_rmft": "Greedy imitator + RMFT",
+    "ucb1": "UCB1",
+    "thompson": "Thompson",
+    "greedy": "Greedy",
+    "exp3": "EXP3",
+    "sw_ucb": "SW-UCB",
+    "d_ucb": "D-UCB",
+    "eps_greedy": "eps-Greedy",
+}
 
 
 def plot_arm_choices(demo: dict, path: str) -> None:
@@ -40,8 +51,9 @@ def plot_arm_choices(demo: dict, path: str) -> None:
 def write_figures(workdir: str, results: dict, outputs: dict, demo: dict | None) -> None:
     """regret_curves.png, training_curves.png and, for NS-MAB, arm_choices.png."""
     kind = "dynamic regret" if results["task"] == "nsmab" else "pseudo-regret"
-    panel = {LABELS.get(name, name): np.concatenate([np.asarray(c) for _, _, c in outs])
-             for name, outs in outputs.items()}
+    panel = {
+        LABELS.get(name, name): np.concatenate([np.asarray(c) for _, _, c in outs]) for name, outs in outputs.items()
+    }
     title = f"held-out {results['task'].upper()}, T={results['horizon']}, K={results['num_actions']}"
     plotting.plot_regret_panels({title: panel}, os.path.join(workdir, "regret_curves.png"), ylabel={title: kind})
     series = {}
@@ -62,10 +74,16 @@ def plot_studies(studies: dict, path: str) -> None:
     for ax, (name, study) in zip(axes[0], studies.items()):
         arms = study["arms"]
         ref = next(iter(arms.values()))["reference"]
-        plotting.bar_panel(ax, list(arms), [a["final"]["regret"]["mean"] for a in arms.values()],
-                           [a["final"]["regret"]["ci95"] for a in arms.values()], ref["regret"],
-                           LABELS.get(ref["name"], ref["name"]), name,
-                           "dynamic regret" if study["task"] == "nsmab" else "pseudo-regret")
+        plotting.bar_panel(
+            ax,
+            list(arms),
+            [a["final"]["regret"]["mean"] for a in arms.values()],
+            [a["final"]["regret"]["ci95"] for a in arms.values()],
+            ref["regret"],
+            LABELS.get(ref["name"], ref["name"]),
+            name,
+            "dynamic regret" if study["task"] == "nsmab" else "pseudo-regret",
+        )
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -4,6 +4,7 @@ Round indices are 0-indexed: `actions_NxT[:, t]` is round t. `suff_fail_freq(...
 t..T-1 (so t = T // 2 is the second half; the paper's 1-indexed SuffFailFreq(t) is our t - 1), and
 `k_min_frac(..., t)` / `greedy_frac(..., t)` look at the first t rounds (0..t-1).
 """
+
 from __future__ import annotations
 
 import functools
@@ -130,4 +131,3 @@ def gap_closed(initial: float, model: float, limit: float) -> float:
     above 1 can happen and are reported as measured."""
     denominator = initial - limit
     return float("nan") if denominator == 0 else float((initial - model) / denominator)
-

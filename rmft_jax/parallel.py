@@ -7,6 +7,7 @@ partitioner turns the gradient into per-device partial sums plus one all-reduce:
 as one device up to float summation order. Multi-host runs call `jax.distributed.initialize()`
 first; `jax.devices()` then lists every host's devices and the mesh spans them all.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -31,8 +32,10 @@ def make_data_mesh(num_devices: int) -> Mesh | None:
         raise ValueError(f"parallel.data_axis_size must be an integer >= 1, got {num_devices!r}.")
     available = jax.device_count()
     if num_devices > available:
-        raise ValueError(f"parallel.data_axis_size = {num_devices} but only {available} device(s) are visible; on a "
-                         "CPU set XLA_FLAGS=--xla_force_host_platform_device_count=N before jax starts.")
+        raise ValueError(
+            f"parallel.data_axis_size = {num_devices} but only {available} device(s) are visible; on a "
+            "CPU set XLA_FLAGS=--xla_force_host_platform_device_count=N before jax starts."
+        )
     if num_devices == 1:
         return None
     return jax.make_mesh((int(num_devices),), (DATA_AXIS,), axis_types=(AxisType.Auto,))
@@ -41,8 +44,10 @@ def make_data_mesh(num_devices: int) -> Mesh | None:
 def check_divides(mesh: Mesh | None, size: int, name: str) -> None:
     """Raise ValueError unless the data axis splits `size` (a batch of scenarios) evenly."""
     if mesh is not None and size % mesh.shape[DATA_AXIS]:
-        raise ValueError(f"{name} = {size} must be divisible by parallel.data_axis_size = "
-                         f"{mesh.shape[DATA_AXIS]} (each device gets an equal share of the scenarios).")
+        raise ValueError(
+            f"{name} = {size} must be divisible by parallel.data_axis_size = "
+            f"{mesh.shape[DATA_AXIS]} (each device gets an equal share of the scenarios)."
+        )
 
 
 def batch_sharding(mesh: Mesh) -> NamedSharding:
@@ -88,8 +93,10 @@ def to_host(x: jax.Array) -> jax.Array | np.ndarray:
     return x if x.is_fully_addressable else multihost_utils.process_allgather(x, tiled=True)
 
 
-def initialize_distributed(coordinator_address: str | None = None, num_processes: int | None = None,
-                           process_id: int | None = None) -> None:
+def initialize_distributed(
+    coordinator_address: str | None = None, num_processes: int | None = None, process_id: int | None = None
+) -> None:
     """Join a multi-host run (`jax.distributed.initialize`); None lets JAX detect SLURM, Open MPI, k8s."""
-    jax.distributed.initialize(coordinator_address=coordinator_address, num_processes=num_processes,
-                               process_id=process_id)
+    jax.distributed.initialize(
+        coordinator_address=coordinator_address, num_processes=num_processes, process_id=process_id
+    )

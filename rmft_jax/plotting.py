@@ -1,7 +1,8 @@
 """Matplotlib figures: regret curves with confidence bands, metrics over iterations."""
+
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib
 
@@ -20,8 +21,12 @@ def mean_and_band(curves_NxT: np.ndarray, z: float = 1.96) -> tuple[np.ndarray, 
     return curves_NxT.mean(axis=0), half
 
 
-def plot_regret_panels(panels: Mapping[str, Mapping[str, np.ndarray]], path: str,
-                       ylabel: Mapping[str, str] | None = None, log_scale: bool = False) -> None:
+def plot_regret_panels(
+    panels: Mapping[str, Mapping[str, np.ndarray]],
+    path: str,
+    ylabel: Mapping[str, str] | None = None,
+    log_scale: bool = False,
+) -> None:
     """One panel per setting; each line is a method's mean regret curve with a 95% band.
 
     panels: {panel title: {method name: curves (N, T) or a mean curve (T,)}}.
@@ -46,8 +51,7 @@ def plot_regret_panels(panels: Mapping[str, Mapping[str, np.ndarray]], path: str
     plt.close(fig)
 
 
-def plot_series(series: Mapping[str, Sequence[float]], path: str, xlabel: str = "iteration",
-                title: str = "") -> None:
+def plot_series(series: Mapping[str, Sequence[float]], path: str, xlabel: str = "iteration", title: str = "") -> None:
     """Stacked line plots of scalar series that share an x axis (e.g. metrics over iterations)."""
     fig, axes = plt.subplots(len(series), 1, figsize=(6.0, 2.4 * len(series)), squeeze=False, sharex=True)
     for ax, (name, values) in zip(axes[:, 0], series.items()):
@@ -62,8 +66,17 @@ def plot_series(series: Mapping[str, Sequence[float]], path: str, xlabel: str = 
     plt.close(fig)
 
 
-def bar_panel(ax, labels: list[str], means: list[float], halves: list[float], ref: float, ref_label: str,
-              title: str, ylabel: str, color: str = "tab:blue") -> None:
+def bar_panel(
+    ax,
+    labels: list[str],
+    means: list[float],
+    halves: list[float],
+    ref: float,
+    ref_label: str,
+    title: str,
+    ylabel: str,
+    color: str = "tab:blue",
+) -> None:
     """Bars with 95% error bars (NaN half-widths drawn as 0) and a dashed reference line."""
     ax.bar(range(len(labels)), means, yerr=np.nan_to_num(halves), capsize=4, color=color, alpha=0.8)
     ax.axhline(ref, color="tab:orange", ls="--", lw=1.2, label=ref_label)
@@ -83,22 +96,38 @@ def plot_ablations(studies: Mapping[str, Mapping], path: str) -> None:
     for ax, name in zip(axes[0], names):
         arms = studies[name]["arms"]
         hedge = np.mean([arms[a]["ftrl"]["eval_regret"]["mean"] for a in arms])
-        bar_panel(ax, list(arms), [arms[a]["final"]["eval_regret"]["mean"] for a in arms],
-                  [arms[a]["final"]["eval_regret"]["ci95"] for a in arms], hedge, "tuned Hedge", name,
-                  "final held-out regret")
+        bar_panel(
+            ax,
+            list(arms),
+            [arms[a]["final"]["eval_regret"]["mean"] for a in arms],
+            [arms[a]["final"]["eval_regret"]["ci95"] for a in arms],
+            hedge,
+            "tuned Hedge",
+            name,
+            "final held-out regret",
+        )
     if gen:
         ax = axes[0][len(names)]
         settings = gen["settings"]
-        bar_panel(ax, list(settings), [settings[s]["ratio_to_tuned_hedge"]["mean"] for s in settings],
-                  [settings[s]["ratio_to_tuned_hedge"]["ci95"] for s in settings], 1.0, "tuned Hedge = 1",
-                  "generalization", "regret / tuned Hedge", color="tab:green")
+        bar_panel(
+            ax,
+            list(settings),
+            [settings[s]["ratio_to_tuned_hedge"]["mean"] for s in settings],
+            [settings[s]["ratio_to_tuned_hedge"]["ci95"] for s in settings],
+            1.0,
+            "tuned Hedge = 1",
+            "generalization",
+            "regret / tuned Hedge",
+            color="tab:green",
+        )
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
 
-def plot_worst_case(worst: Mapping[str, Mapping[str, float]], horizons: Sequence[int], path: str,
-                    title: str = "worst found regret") -> None:
+def plot_worst_case(
+    worst: Mapping[str, Mapping[str, float]], horizons: Sequence[int], path: str, title: str = "worst found regret"
+) -> None:
     """Log-log worst found regret against T per method, with a c sqrt(T) reference line."""
     fig, ax = plt.subplots(figsize=(5.6, 4.2))
     horizons_H = np.asarray(horizons, float)
@@ -124,7 +153,9 @@ def plot_tradeoff(arms: Mapping[str, Mapping], path: str) -> None:
     and tuned Hedge and the Bayes limit as reference points (over tuned Hedge's when AdaHedge was not measured)."""
     first = next(iter(arms.values()))
     ref = "adahedge" if "adahedge_regret" in first["per_seed"][0] else "hedge"
-    ratio_x, ratio_y = ("regret_ratio_adahedge", "worst_ratio_adahedge") if ref == "adahedge" else ("regret_ratio", "worst_ratio")
+    ratio_x, ratio_y = (
+        ("regret_ratio_adahedge", "worst_ratio_adahedge") if ref == "adahedge" else ("regret_ratio", "worst_ratio")
+    )
     fig, ax = plt.subplots(figsize=(6.4, 4.8))
     means = []
     for name, arm in arms.items():
@@ -132,8 +163,17 @@ def plot_tradeoff(arms: Mapping[str, Mapping], path: str) -> None:
         ys = [r["worst"] / r[f"{ref}_worst"] for r in arm["per_seed"]]
         (dots,) = ax.plot(xs, ys, "o", ms=3, alpha=0.5)
         mx, my = arm[ratio_x], arm[ratio_y]
-        ax.errorbar(mx["mean"], my["mean"], xerr=mx["ci95"], yerr=my["ci95"], fmt="s", color=dots.get_color(),
-                    ms=6, capsize=3, label=name)
+        ax.errorbar(
+            mx["mean"],
+            my["mean"],
+            xerr=mx["ci95"],
+            yerr=my["ci95"],
+            fmt="s",
+            color=dots.get_color(),
+            ms=6,
+            capsize=3,
+            label=name,
+        )
         means.append((mx["mean"], my["mean"]))
     front = sorted(p for p in means if not any(q[0] <= p[0] and q[1] <= p[1] and q != p for q in means))
     if len(front) > 1:
@@ -142,14 +182,25 @@ def plot_tradeoff(arms: Mapping[str, Mapping], path: str) -> None:
         rows = first["per_seed"]
         mean = lambda k: float(np.mean([r[k] for r in rows]))  # noqa: E731
         for key, marker, label in (("hedge", "D", "tuned Hedge (in-sample)"), ("bayes", "*", "Bayes limit of the mix")):
-            ax.plot(mean(f"{key}_regret") / mean("adahedge_regret"), mean(f"{key}_worst") / mean("adahedge_worst"),
-                    marker, color="black", ms=8, label=label)
+            ax.plot(
+                mean(f"{key}_regret") / mean("adahedge_regret"),
+                mean(f"{key}_worst") / mean("adahedge_worst"),
+                marker,
+                color="black",
+                ms=8,
+                label=label,
+            )
         ax.plot(1.0, 1.0, "P", color="black", ms=8, label="AdaHedge")
     ax.axvline(1.0, color="grey", lw=0.8, ls=":")
     ax.axhline(1.0, color="grey", lw=0.8, ls=":")
     goal_x = 0.9 if ref == "adahedge" else 0.8
-    ax.plot([goal_x, goal_x, ax.get_xlim()[0]], [ax.get_ylim()[0], 1.25, 1.25], "g--", lw=0.8,
-            label=f"best of both worlds ({goal_x}x, 1.25x)")
+    ax.plot(
+        [goal_x, goal_x, ax.get_xlim()[0]],
+        [ax.get_ylim()[0], 1.25, 1.25],
+        "g--",
+        lw=0.8,
+        label=f"best of both worlds ({goal_x}x, 1.25x)",
+    )
     ax.set_yscale("log")
     name = "AdaHedge" if ref == "adahedge" else "tuned Hedge"
     ax.set_xlabel(f"held-out regret on the default mix / {name}'s")
@@ -168,15 +219,40 @@ def plot_paradigms(rows: list[dict], path: str) -> None:
     for ax_row, setting in zip(axes, settings):
         mine = [r for r in rows if r["setting"] == setting]
         arms = [r["arm"] for r in mine]
-        bar_panel(ax_row[0], arms, [r["ratio_to_tuned_hedge"]["mean"] for r in mine],
-                  [r["ratio_to_tuned_hedge"]["ci95"] for r in mine], 1.0, "tuned Hedge", f"{setting}: on-distribution",
-                  "regret / tuned Hedge")
+        bar_panel(
+            ax_row[0],
+            arms,
+            [r["ratio_to_tuned_hedge"]["mean"] for r in mine],
+            [r["ratio_to_tuned_hedge"]["ci95"] for r in mine],
+            1.0,
+            "tuned Hedge",
+            f"{setting}: on-distribution",
+            "regret / tuned Hedge",
+        )
         hedge = mine[0]["hedge_worst_found"]["mean"]
-        bar_panel(ax_row[1], arms, [r["worst_found"]["mean"] for r in mine], [r["worst_found"]["ci95"] for r in mine],
-                  hedge, "tuned Hedge", f"{setting}: worst found at T (lower bound)", "regret", color="tab:red")
+        bar_panel(
+            ax_row[1],
+            arms,
+            [r["worst_found"]["mean"] for r in mine],
+            [r["worst_found"]["ci95"] for r in mine],
+            hedge,
+            "tuned Hedge",
+            f"{setting}: worst found at T (lower bound)",
+            "regret",
+            color="tab:red",
+        )
         transfer = [[v["mean"] for k, v in r.items() if k.startswith("transfer:")] for r in mine]
-        bar_panel(ax_row[2], arms, [float(np.mean(t)) for t in transfer], [0.0] * len(mine), 1.0, "tuned Hedge",
-                  f"{setting}: mean over transfer tests", "regret / tuned Hedge", color="tab:green")
+        bar_panel(
+            ax_row[2],
+            arms,
+            [float(np.mean(t)) for t in transfer],
+            [0.0] * len(mine),
+            1.0,
+            "tuned Hedge",
+            f"{setting}: mean over transfer tests",
+            "regret / tuned Hedge",
+            color="tab:green",
+        )
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -3,10 +3,10 @@
 Every curve is cumulative: entry t (0-indexed) is the regret after rounds 0..t, so the value at
 round T is `curve[..., -1]`. All functions accept arbitrary leading batch dimensions.
 """
+
 from __future__ import annotations
 
 import functools
-
 from typing import Any
 
 import jax
@@ -47,7 +47,8 @@ def _check_actions(actions: Array, table: Array) -> None:
     if jnp.ndim(actions) < 1 or jnp.shape(actions)[-1] != jnp.shape(table)[-2]:
         raise ValueError(
             f"actions must have shape (..., T) with T = {jnp.shape(table)[-2]} matching the table "
-            f"(..., T, A), got shape {jnp.shape(actions)}.")
+            f"(..., T, A), got shape {jnp.shape(actions)}."
+        )
     if _checks.is_concrete(actions):
         num_actions = jnp.shape(table)[-1]
         if bool(jnp.any((actions < 0) | (actions >= num_actions))):
@@ -117,8 +118,9 @@ def _growth_1d(curve_T: jax.Array, min_round: int) -> dict[str, jax.Array]:
     df = n - 2.0
     stderr = jnp.sqrt(jnp.sum(resid_T**2) / jnp.maximum(df, 1.0) / jnp.maximum(sxx, 1e-30))
     # One-sided test of H0: beta >= 1; a perfect fit (stderr 0) gives t = -inf or +inf.
-    t_stat = jnp.where(stderr > 0, (beta - 1.0) / jnp.where(stderr > 0, stderr, 1.0),
-                       jnp.where(beta < 1.0, -jnp.inf, jnp.inf))
+    t_stat = jnp.where(
+        stderr > 0, (beta - 1.0) / jnp.where(stderr > 0, stderr, 1.0), jnp.where(beta < 1.0, -jnp.inf, jnp.inf)
+    )
     p_reg = _student_t_cdf(t_stat, jnp.maximum(df, 1.0))
     valid = n >= 3
     nan = jnp.float32(jnp.nan)

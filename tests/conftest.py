@@ -5,6 +5,7 @@ in the environment), so a program compiled by one test (a smoke run, then its re
 twin) is loaded, not recompiled, by the next. It starts empty in each session and is removed at its
 end: nothing is reused across code versions. RMFT_JAX_TEST_CACHE=0 turns it off.
 """
+
 import os
 import shutil
 import tempfile

@@ -1,4 +1,5 @@
 """Adversarial RMFT: sequential FOL rollouts, adaptive scenarios, per-rollout tables, the driver and the attack CLI."""
+
 import json
 import os
 import subprocess
@@ -36,8 +37,14 @@ def test_sequential_rollout_equals_one_pass_on_oblivious_tables(name):
     table_BxTxA = jax.random.uniform(key_table, (batch, horizon, num_actions))
     uniforms_BxT = jax.random.uniform(key_u, (batch, horizon))
     paths, logits = fol_sequential.sequential_rollout(
-        graphdef, params, lambda t, view: table_BxTxA[:, t], jnp.zeros((batch, 2), jnp.int32), horizon,
-        num_actions, uniforms_BxT)
+        graphdef,
+        params,
+        lambda t, view: table_BxTxA[:, t],
+        jnp.zeros((batch, 2), jnp.int32),
+        horizon,
+        num_actions,
+        uniforms_BxT,
+    )
     one_pass = models.apply(graphdef, params, table_BxTxA)
     np.testing.assert_allclose(logits, one_pass, atol=2e-5)
     np.testing.assert_array_equal(paths.tables_xTxA, table_BxTxA)
@@ -55,13 +62,13 @@ def test_sequential_rollout_is_causal(name):
     table = jax.random.uniform(jax.random.key(1), (batch, horizon, num_actions))
     changed = table.at[:, cut:].set(jax.random.uniform(jax.random.key(2), (batch, horizon - cut, num_actions)))
     uniforms = jax.random.uniform(jax.random.key(3), (batch, horizon))
-    run = lambda tab: fol_sequential.sequential_rollout(graphdef, params, lambda t, v: tab[:, t],
-                                                        jnp.zeros((batch, 2), jnp.int32), horizon, num_actions,
-                                                        uniforms)
+    run = lambda tab: fol_sequential.sequential_rollout(
+        graphdef, params, lambda t, v: tab[:, t], jnp.zeros((batch, 2), jnp.int32), horizon, num_actions, uniforms
+    )
     (p0, l0), (p1, l1) = run(table), run(changed)
-    np.testing.assert_array_equal(l0[:, :cut + 1], l1[:, :cut + 1])  # round cut's policy sees rows < cut
-    np.testing.assert_array_equal(p0.actions_xT[:, :cut + 1], p1.actions_xT[:, :cut + 1])
-    assert not np.allclose(l0[:, cut + 1:], l1[:, cut + 1:])
+    np.testing.assert_array_equal(l0[:, : cut + 1], l1[:, : cut + 1])  # round cut's policy sees rows < cut
+    np.testing.assert_array_equal(p0.actions_xT[:, : cut + 1], p1.actions_xT[:, : cut + 1])
+    assert not np.allclose(l0[:, cut + 1 :], l1[:, cut + 1 :])
 
 
 def np_adversary(name, probs, counts, last):
@@ -161,8 +168,12 @@ def test_adversarial_iteration_validates_and_trains(tmp_path):
     assert 0 < w["hedge_tuned"] <= w["horizon"] and 0 < w["model"] <= w["horizon"]
     assert fol_train.run(cfg, workdir, log=quiet)["final"] == results["final"]  # finished: reported, not redone
     bad = adversarial_smoke()
-    for field, value, match in (("adaptive_share", 0.8, "<= 1"), ("kinds", ("nope",), "adversary.kinds"),
-                                ("adversary_prob", (0.9, 0.2), "adversary_prob"), ("attack_steps", 0, "attack_steps")):
+    for field, value, match in (
+        ("adaptive_share", 0.8, "<= 1"),
+        ("kinds", ("nope",), "adversary.kinds"),
+        ("adversary_prob", (0.9, 0.2), "adversary_prob"),
+        ("attack_steps", 0, "attack_steps"),
+    ):
         cfg_bad = adversarial_smoke()
         cfg_bad.adversary[field] = value
         with pytest.raises(ValueError, match=match):
@@ -189,7 +200,18 @@ def test_attack_study_writes_worst_regret_per_method(tmp_path):
             assert 0 < row[str(horizon)] <= horizon + 1e-4, (method, horizon)
     assert out["growth_exponent"].keys() == saved["worst_regret"].keys()
     assert saved["worst_regret"]["ftl"]["12"] >= 12 / 2 - 2  # the attack still finds FTL's linear regret
-    bad = subprocess.run([sys.executable, "-m", "experiments.attack", f"--workdir={workdir}",
-                          "--config=experiments/configs/attack.py:smoke", "--config.restarts=0"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "experiments.attack",
+            f"--workdir={workdir}",
+            "--config=experiments/configs/attack.py:smoke",
+            "--config.restarts=0",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert bad.returncode != 0 and "restarts" in bad.stderr and "Traceback" not in bad.stderr

@@ -1,4 +1,5 @@
 """The attacks: strength on known answers, known bounds, agreement with plain numpy loops, budgets."""
+
 import math
 
 import flax.nnx as nnx
@@ -52,8 +53,9 @@ def test_uniform_policy_known_worst_case():
 def test_hedge_theory_eta_stays_below_the_bound():
     for horizon, num_actions in ((50, 5), (20, 3)):
         eta = full_info.hedge_theory_eta(horizon, num_actions)
-        out = attacks.worst_case_regret(lambda r: full_info.ftrl(r, eta), horizon, num_actions,
-                                        jax.random.key(2), SMALL)
+        out = attacks.worst_case_regret(
+            lambda r: full_info.ftrl(r, eta), horizon, num_actions, jax.random.key(2), SMALL
+        )
         bound = math.sqrt(horizon * math.log(num_actions) / 2)
         assert 0.7 * bound < out["worst"] <= bound  # strong, and never above what is provable
 
@@ -74,8 +76,9 @@ def test_found_regret_is_exact_and_never_exceeds_t():
     model = lambda r: jax.nn.softmax(models.apply(graphdef, params, r), axis=-1)
     out = attacks.worst_case_regret(model, horizon, num_actions, jax.random.key(5), SMALL)
     assert all(v <= horizon + 1e-4 for k, v in out["by_method"].items() if not k.endswith("stderr"))
-    hedge = gradient.gradient_attack(lambda r: full_info.ftrl(r, eta), horizon, num_actions, jax.random.key(6),
-                                     SMALL.gradient())
+    hedge = gradient.gradient_attack(
+        lambda r: full_info.ftrl(r, eta), horizon, num_actions, jax.random.key(6), SMALL.gradient()
+    )
     table = np.asarray(hedge["table"])
     assert np.all((table >= 0) & (table <= 1))
     # The reported number is the regret of the reported table, recomputed in float64 by a plain loop.
@@ -109,9 +112,11 @@ def np_adversary(name, t, probs, counts, last, pair):
 def test_adaptive_play_matches_numpy_loop(name):
     horizon, num_actions, eta = 12, 4, 0.9
     pairs = np.array([[1, 3], [2, 0], [0, 1]], np.int32)
-    tables, probs, actions = jax.jit(lambda k: adaptive.play(
-        lambda r: full_info.ftrl(r, eta), adaptive.ADVERSARIES[name], horizon, num_actions,
-        jnp.asarray(pairs), k))(jax.random.key(7))
+    tables, probs, actions = jax.jit(
+        lambda k: adaptive.play(
+            lambda r: full_info.ftrl(r, eta), adaptive.ADVERSARIES[name], horizon, num_actions, jnp.asarray(pairs), k
+        )
+    )(jax.random.key(7))
     tables, probs, actions = map(np.asarray, (tables, probs, actions))
     for b in range(len(pairs)):
         table, counts, last = np.zeros((horizon, num_actions)), np.zeros(num_actions), 0
@@ -122,13 +127,20 @@ def test_adaptive_play_matches_numpy_loop(name):
             counts[actions[b, t]] += 1  # the actions the jax run sampled
             last = actions[b, t]
         np.testing.assert_allclose(tables[b], table, atol=1e-6)
-        assert float(adaptive.expected_regret(tables[b:b + 1], probs[b:b + 1])[0]) == pytest.approx(
-            np_regret(table, np_hedge(table, eta)), abs=1e-4)
+        assert float(adaptive.expected_regret(tables[b : b + 1], probs[b : b + 1])[0]) == pytest.approx(
+            np_regret(table, np_hedge(table, eta)), abs=1e-4
+        )
 
 
 def test_bad_budgets_fail_clearly():
-    for field, value in (("restarts", 0), ("steps", -1), ("learning_rate", 0.0), ("samples", 0),
-                         ("temperature", -1.0), ("restarts", 2.5)):
+    for field, value in (
+        ("restarts", 0),
+        ("steps", -1),
+        ("learning_rate", 0.0),
+        ("samples", 0),
+        ("temperature", -1.0),
+        ("restarts", 2.5),
+    ):
         with pytest.raises(ValueError, match=field):
             attacks.AttackBudget(**{field: value}).validate()
 

@@ -1,4 +1,5 @@
 """Bandit baselines against plain numpy references, plus regret, exploration, jit and input checks."""
+
 import functools
 
 import chex
@@ -13,7 +14,6 @@ from scipy import stats
 from rmft_jax import metrics
 from rmft_jax.baselines import bandits, counter_rng
 from rmft_jax.baselines.bandits import run_bandit
-
 
 
 def _instance(num_actions, best, other, horizon):
@@ -91,19 +91,23 @@ def _np_d_ucb(t, actions_NxS, rewards_NxS, num_actions, discount, xi):
     return sums / counts + 2.0 * np.sqrt(xi * np.log(total) / counts)
 
 
-@pytest.mark.parametrize("name, reference, hparams", [
-    ("ucb1", _np_ucb1, {}),
-    ("ucb1", functools.partial(_np_ucb1, c=0.5), {"c": 0.5}),
-    ("greedy", _np_greedy, {}),
-    ("sw_ucb", functools.partial(_np_sw_ucb, window=7, xi=0.6), {"window": 7}),
-    ("sw_ucb", functools.partial(_np_sw_ucb, window=int(2 * np.sqrt(60 * np.log(60))), xi=0.6), {}),  # default
-    ("d_ucb", functools.partial(_np_d_ucb, discount=0.9, xi=0.6), {"discount": 0.9}),
-])
+@pytest.mark.parametrize(
+    "name, reference, hparams",
+    [
+        ("ucb1", _np_ucb1, {}),
+        ("ucb1", functools.partial(_np_ucb1, c=0.5), {"c": 0.5}),
+        ("greedy", _np_greedy, {}),
+        ("sw_ucb", functools.partial(_np_sw_ucb, window=7, xi=0.6), {"window": 7}),
+        ("sw_ucb", functools.partial(_np_sw_ucb, window=int(2 * np.sqrt(60 * np.log(60))), xi=0.6), {}),  # default
+        ("d_ucb", functools.partial(_np_d_ucb, discount=0.9, xi=0.6), {"discount": 0.9}),
+    ],
+)
 def test_deterministic_algorithms_match_numpy(name, reference, hparams):
     """Given the same Gaussian reward tables (no ties), actions equal the numpy loop's exactly."""
     means_TxA, rewards_NxTxA = _gaussian_table(seed=len(name) + len(hparams))
-    actions_NxT, rewards_NxT = run_bandit(name, jax.random.key(0), means_TxA, num_runs=8,
-                                          rewards=rewards_NxTxA, **hparams)
+    actions_NxT, rewards_NxT = run_bandit(
+        name, jax.random.key(0), means_TxA, num_runs=8, rewards=rewards_NxTxA, **hparams
+    )
     num_actions = means_TxA.shape[1]
     expected_NxT = _np_index_policy(rewards_NxTxA, lambda t, a, r: reference(t, a, r, num_actions))
     np.testing.assert_array_equal(np.asarray(actions_NxT), expected_NxT)
@@ -128,8 +132,9 @@ def test_exp3_first_round_uniform_and_regret_matches_numpy():
         r_N = rng.random(num_runs) < means_TxA[t, a_N]
         log_w_NxA[runs_N, a_N] += gamma * r_N / probs_NxA[runs_N, a_N] / 4
         np_actions_NxT[:, t] = a_N
-    _assert_same_mean(_pseudo_regret_NxT(means_TxA, actions_NxT)[:, -1],
-                      _pseudo_regret_NxT(means_TxA, np_actions_NxT)[:, -1])
+    _assert_same_mean(
+        _pseudo_regret_NxT(means_TxA, actions_NxT)[:, -1], _pseudo_regret_NxT(means_TxA, np_actions_NxT)[:, -1]
+    )
 
 
 def _assert_same_mean(x_N, y_M, num_se=4.0):
@@ -152,19 +157,22 @@ def test_thompson_regret_matches_numpy():
         counts_NxA[runs_N, a_N] += 1
         sums_NxA[runs_N, a_N] += rng.random(num_runs) < means_TxA[t, a_N]
         np_actions_NxT[:, t] = a_N
-    _assert_same_mean(_pseudo_regret_NxT(means_TxA, actions_NxT)[:, -1],
-                      _pseudo_regret_NxT(means_TxA, np_actions_NxT)[:, -1])
+    _assert_same_mean(
+        _pseudo_regret_NxT(means_TxA, actions_NxT)[:, -1], _pseudo_regret_NxT(means_TxA, np_actions_NxT)[:, -1]
+    )
 
 
 def test_eps_greedy_explores_at_rate_epsilon():
     """After the warm start, a non-greedy arm is chosen in a fraction epsilon * (A - 1) / A of rounds."""
     means_TxA, rewards_NxTxA = _gaussian_table(seed=5, num_runs=200, horizon=100)
-    actions_NxT, rewards_NxT = run_bandit("eps_greedy", jax.random.key(4), means_TxA, num_runs=200,
-                                          rewards=rewards_NxTxA, epsilon=0.3)
+    actions_NxT, rewards_NxT = run_bandit(
+        "eps_greedy", jax.random.key(4), means_TxA, num_runs=200, rewards=rewards_NxTxA, epsilon=0.3
+    )
     actions_NxT = np.asarray(actions_NxT)
     np.testing.assert_array_equal(actions_NxT[:, :4], np.tile(np.arange(4), (200, 1)))
-    greedy_NxT = np.stack([np.argmax(_np_greedy(t, actions_NxT[:, :t], np.asarray(rewards_NxT)[:, :t], 4), 1)
-                           for t in range(4, 100)], 1)
+    greedy_NxT = np.stack(
+        [np.argmax(_np_greedy(t, actions_NxT[:, :t], np.asarray(rewards_NxT)[:, :t], 4), 1) for t in range(4, 100)], 1
+    )
     assert abs(np.mean(actions_NxT[:, 4:] != greedy_NxT) - 0.3 * 3 / 4) < 0.02
 
 
@@ -197,16 +205,18 @@ def _assert_uniform(counts_K, min_p=1e-4):
     assert stats.chisquare(counts_K).pvalue > min_p, counts_K
 
 
-@pytest.mark.parametrize("num_actions, tied", [(5, [1, 3]), (5, list(range(5))), (70, [4, 69]),
-                                               (70, list(range(70)))])  # A = 70: the non-unrolled path
+@pytest.mark.parametrize(
+    "num_actions, tied", [(5, [1, 3]), (5, list(range(5))), (70, [4, 69]), (70, list(range(70)))]
+)  # A = 70: the non-unrolled path
 def test_random_argmax_uniform_among_ties(num_actions, tied):
     """Among k tied maxima each arm wins with frequency 1/k (k = 2 and k = A); other arms never win."""
     num_runs = 20000
     key_scores, key_bits = jax.random.split(jax.random.key(10))
     scores_AxN = np.array(jax.random.uniform(key_scores, (num_actions, num_runs), maxval=0.9))
     scores_AxN[tied] = 1.0
-    actions_N = np.asarray(counter_rng.random_argmax(jax.random.bits(key_bits, (num_runs,), jnp.uint32),
-                                                  jnp.asarray(scores_AxN)))
+    actions_N = np.asarray(
+        counter_rng.random_argmax(jax.random.bits(key_bits, (num_runs,), jnp.uint32), jnp.asarray(scores_AxN))
+    )
     counts_A = np.bincount(actions_N, minlength=num_actions)
     assert counts_A.sum() == counts_A[tied].sum()
     _assert_uniform(counts_A[tied])
@@ -242,7 +252,7 @@ def test_threefry_matches_jax_and_known_answer():
     key_2 = jnp.array([0x13198A2E, 0x03707344], jnp.uint32)
     out = counter_rng.threefry2x32(key_2, jnp.uint32(0x243F6A88), jnp.uint32(0x85A308D3))
     assert [int(x) for x in out] == [0xC4923A9C, 0x483DF7A0]
-    counts_2xM = np.random.default_rng(0).integers(0, 2 ** 32, (2, 1000), dtype=np.uint32)
+    counts_2xM = np.random.default_rng(0).integers(0, 2**32, (2, 1000), dtype=np.uint32)
     ours = np.concatenate(counter_rng.threefry2x32(key_2, *jnp.asarray(counts_2xM)))
     np.testing.assert_array_equal(ours, threefry_2x32((key_2[0], key_2[1]), jnp.asarray(counts_2xM.ravel())))
 
@@ -275,15 +285,15 @@ class JitTest(chex.TestCase):
         assert bandits.compiled_bandit_fn("d_ucb", 4, items)._cache_size() == 1
 
 
-@pytest.mark.parametrize("name, hparams", [("thompson", {"prior": "gaussian"}), ("eps_greedy", {}),
-                                           ("exp3", {}), ("greedy", {})])
+@pytest.mark.parametrize(
+    "name, hparams", [("thompson", {"prior": "gaussian"}), ("eps_greedy", {}), ("exp3", {}), ("greedy", {})]
+)
 def test_rewards_come_from_the_table(name, hparams):
     """With rewards=, each reward is the table entry of the chosen arm, for (N, T, A) and (T, A) tables."""
     means_TxA, rewards_NxTxA = _gaussian_table(seed=9, num_runs=3, horizon=12, num_actions=3)
     rewards_NxTxA = 3.0 * rewards_NxTxA  # unbounded rewards are fine for these
     for table in (rewards_NxTxA, rewards_NxTxA[0]) if name == "greedy" else (rewards_NxTxA,):
-        actions_NxT, rewards_NxT = run_bandit(name, jax.random.key(8), means_TxA, num_runs=3, rewards=table,
-                                              **hparams)
+        actions_NxT, rewards_NxT = run_bandit(name, jax.random.key(8), means_TxA, num_runs=3, rewards=table, **hparams)
         chex.assert_type([actions_NxT, rewards_NxT], [jnp.int32, jnp.float32])
         chex.assert_tree_all_finite(rewards_NxT)
         full_NxTxA = np.broadcast_to(table, rewards_NxTxA.shape)
@@ -301,22 +311,25 @@ def test_bernoulli_rewards_follow_per_round_means():
 GOOD = _instance(3, 0.7, 0.5, 10)
 
 
-@pytest.mark.parametrize("args, kwargs, match", [
-    (("ucb2", GOOD), {}, "choose one of 'ucb1'"),
-    (("ucb1", GOOD[0]), {}, r"shape \(T, A\)"),
-    (("ucb1", GOOD[:1]), {}, "horizon T"),
-    (("ucb1", GOOD[:, :1]), {}, "number of arms A"),
-    (("ucb1", GOOD), {"num_runs": 0}, "num_runs"),
-    (("ucb1", GOOD + 0.5), {}, r"means .* \[0.0, 1.0\]"),
-    (("ucb1", GOOD), {"rewards": np.zeros((10, 4))}, "rewards must have shape"),
-    (("eps_greedy", GOOD), {"epsilon": -0.1}, "epsilon"),
-    (("sw_ucb", GOOD), {"window": 0}, "window must be an integer >= 1"),
-    (("d_ucb", GOOD), {"discount": 1.5}, r"discount must lie in \(0, 1\]"),
-    (("exp3", GOOD), {"gamma": 0.0}, r"gamma must lie in \(0, 1\]"),
-    (("thompson", GOOD), {"prior": "cauchy"}, "choose one of 'beta', 'gaussian'"),
-    (("thompson", GOOD), {"rewards": GOOD + 2.0}, "prior='gaussian'"),
-    (("greedy", GOOD), {"epsilon": 0.1}, "unknown hyperparameter"),
-])
+@pytest.mark.parametrize(
+    "args, kwargs, match",
+    [
+        (("ucb2", GOOD), {}, "choose one of 'ucb1'"),
+        (("ucb1", GOOD[0]), {}, r"shape \(T, A\)"),
+        (("ucb1", GOOD[:1]), {}, "horizon T"),
+        (("ucb1", GOOD[:, :1]), {}, "number of arms A"),
+        (("ucb1", GOOD), {"num_runs": 0}, "num_runs"),
+        (("ucb1", GOOD + 0.5), {}, r"means .* \[0.0, 1.0\]"),
+        (("ucb1", GOOD), {"rewards": np.zeros((10, 4))}, "rewards must have shape"),
+        (("eps_greedy", GOOD), {"epsilon": -0.1}, "epsilon"),
+        (("sw_ucb", GOOD), {"window": 0}, "window must be an integer >= 1"),
+        (("d_ucb", GOOD), {"discount": 1.5}, r"discount must lie in \(0, 1\]"),
+        (("exp3", GOOD), {"gamma": 0.0}, r"gamma must lie in \(0, 1\]"),
+        (("thompson", GOOD), {"prior": "cauchy"}, "choose one of 'beta', 'gaussian'"),
+        (("thompson", GOOD), {"rewards": GOOD + 2.0}, "prior='gaussian'"),
+        (("greedy", GOOD), {"epsilon": 0.1}, "unknown hyperparameter"),
+    ],
+)
 def test_bad_input_raises(args, kwargs, match):
     """Bad input raises ValueError saying what to fix, before compiling."""
     with pytest.raises(ValueError, match=match):

@@ -1,4 +1,5 @@
 """Bandit RMFT: tokens, cached sequential rollouts, causality, metrics, config validation, the driver end to end."""
+
 import functools
 import json
 import os
@@ -14,11 +15,10 @@ import pytest
 from absl.testing import parameterized
 
 from benchmarks.bench_bandit_rollout import uncached_rollout  # the prefix-recomputing reference
-
 from experiments.configs import mab, nsmab
 from rmft_jax import envs, load_policy, metrics, models, regret
-from rmft_jax.tasks import bandit, bandit_eval, bandit_rollout, bandit_tokens, fol
 from rmft_jax.studies import bandit_study
+from rmft_jax.tasks import bandit, bandit_eval, bandit_rollout, bandit_tokens, fol
 from rmft_jax.training import bandit_train
 
 quiet = lambda msg: None
@@ -38,28 +38,29 @@ def reward_tables(key, num=6, horizon=9, num_actions=4):
 
 
 class TokenTest(chex.TestCase):
-
     def test_tokens_hold_one_hot_action_and_reward(self):
         tokens = bandit_tokens.encode(jnp.array([[2, 0, 2]]), jnp.array([[1.0, 0.0, 0.5]]), 3, time_feature=True)
-        np.testing.assert_allclose(tokens[0], [[0, 0, 1, 0, 0, 1, 0], [1, 0, 0, 0, 0, 0, 1 / 3],
-                                               [0, 0, 1, 0, 0, 0.5, 2 / 3]], atol=1e-6)
+        np.testing.assert_allclose(
+            tokens[0], [[0, 0, 1, 0, 0, 1, 0], [1, 0, 0, 0, 0, 0, 1 / 3], [0, 0, 1, 0, 0, 0.5, 2 / 3]], atol=1e-6
+        )
         self.assertEqual(bandit_tokens.token_dim(3, True), 7)
         single = bandit_tokens.encode(jnp.array([0]), jnp.array([0.0]), 3, True, horizon=3, first_round=1)
         np.testing.assert_allclose(single[0], tokens[0, 1], atol=1e-6)
 
 
 class CachedRolloutTest(parameterized.TestCase):
-
     @parameterized.parameters(*MODEL_CASES)
     def test_cached_rollout_equals_uncached_forward_pass(self, name, time_feature):
         graphdef, params = small_model(name, time_feature)
         rewards = reward_tables(jax.random.key(0))
         traj = jax.jit(lambda p, r, k: bandit_rollout.rollout(graphdef, p, r, k, 1.0, time_feature))(
-            params, rewards, jax.random.key(1))
+            params, rewards, jax.random.key(1)
+        )
         chex.assert_shape(traj.actions_BxT, (6, 9))
         # Teacher forcing on the rollout's own actions reproduces the logits it sampled from.
-        full = bandit_rollout.teacher_forced_logits(graphdef, params, traj.actions_BxT, traj.rewards_BxT, 4,
-                                                    time_feature)
+        full = bandit_rollout.teacher_forced_logits(
+            graphdef, params, traj.actions_BxT, traj.rewards_BxT, 4, time_feature
+        )
         np.testing.assert_allclose(full, traj.logits_BxTxA, atol=1e-5)
         # A rollout that recomputes the prefix every round makes the same choices with the same keys.
         actions, observed, logits = uncached_rollout(graphdef, params, rewards, jax.random.key(1), time_feature)
@@ -76,14 +77,13 @@ class CachedRolloutTest(parameterized.TestCase):
         base = roll(rewards)
         for t in (0, 4, 8):
             changed = roll(rewards.at[:, t:].set(1.0 - rewards[:, t:]))
-            np.testing.assert_array_equal(changed.actions_BxT[:, :t + 1], base.actions_BxT[:, :t + 1])
-            np.testing.assert_allclose(changed.logits_BxTxA[:, :t + 1], base.logits_BxTxA[:, :t + 1], atol=1e-6)
+            np.testing.assert_array_equal(changed.actions_BxT[:, : t + 1], base.actions_BxT[:, : t + 1])
+            np.testing.assert_allclose(changed.logits_BxTxA[:, : t + 1], base.logits_BxTxA[:, : t + 1], atol=1e-6)
             if t < 8:  # the flipped reward is seen from round t + 1 on
                 self.assertFalse(np.allclose(changed.logits_BxTxA[:, t + 1], base.logits_BxTxA[:, t + 1]))
 
 
 class MetricsTest(chex.TestCase):
-
     def test_dynamic_regret_of_the_oracle_is_zero(self):
         env = envs.make_nsmab("abrupt", horizon=60, num_actions=4, variation_budget=3.0, num_changes=5)
         scen = envs.sample_batch(env, jax.random.key(0), 50)
@@ -117,8 +117,9 @@ class MetricsTest(chex.TestCase):
         best = means[:, -1].argmax(-1)
         gaps = means.max(-1) - np.take_along_axis(means, actions[..., None], -1)[..., 0]
         self.assertAlmostEqual(stats["regret"], gaps.sum(1).mean(), places=4)
-        self.assertAlmostEqual(stats["suff_fail_freq"]["half"], np.mean([(actions[n, 8:] != best[n]).all()
-                                                                        for n in range(40)]), places=6)
+        self.assertAlmostEqual(
+            stats["suff_fail_freq"]["half"], np.mean([(actions[n, 8:] != best[n]).all() for n in range(40)]), places=6
+        )
         counts = np.stack([(actions[:, :8] == a).sum(1) for a in range(4)], 1)
         self.assertAlmostEqual(stats["k_min_frac"]["half"], np.mean(4 * counts.min(1) / 8), places=6)
         self.assertAlmostEqual(stats["greedy_frac"]["end"], float(metrics.greedy_frac(actions, observed, 4)), places=6)
@@ -138,7 +139,6 @@ def tiny(experiment="mab", **overrides):
 
 
 class IterationTest(parameterized.TestCase):
-
     @parameterized.parameters("regret", "random")
     def test_iteration_runs_and_regret_selection_keeps_better_rollouts(self, rule):
         cfg = tiny(**{"rmft.selection": rule, "rmft.num_selected": 1, "rmft.rollout_temperature": 1.5})
@@ -156,7 +156,6 @@ class IterationTest(parameterized.TestCase):
 
 
 class ConfigValidationTest(parameterized.TestCase):
-
     @parameterized.named_parameters(
         ("k_above_L", {"rmft.num_selected": 9, "rmft.num_rollouts": 4}, "cannot exceed rmft.num_rollouts"),
         ("horizon_below_2", {"env.horizon": 1}, "env.horizon must be an integer >= 2"),
@@ -215,8 +214,18 @@ def test_mab_results_figures_and_policy(mab_run):
     workdir, results = mab_run
     for name in ("results.json", "config.json", "regret_curves.png", "training_curves.png"):
         assert os.path.exists(os.path.join(workdir, name)), name
-    assert set(results["methods"]) == {"initial", "rmft", "greedy_init", "greedy_init_rmft", "ucb1", "thompson",
-                                       "greedy", "exp3", "kl_ucb", "gap_bayes_greedy"}
+    assert set(results["methods"]) == {
+        "initial",
+        "rmft",
+        "greedy_init",
+        "greedy_init_rmft",
+        "ucb1",
+        "thompson",
+        "greedy",
+        "exp3",
+        "kl_ucb",
+        "gap_bayes_greedy",
+    }
     # Graded: the best prior-free algorithm and the informed limit are the minima over their kinds.
     assert results["kinds"]["kl_ucb"] == "prior_free" and results["kinds"]["gap_bayes_greedy"] == "informed"
     grade, methods = results["grade"], results["methods"]
@@ -287,8 +296,18 @@ def test_resume_equals_uninterrupted_run(tmp_path):
 def test_nsmab_run_reports_dynamic_regret_and_adaptation(tmp_path):
     workdir = str(tmp_path / "nsmab")
     results = bandit_train.run(tiny("nsmab"), workdir, log=quiet)
-    assert set(results["methods"]) == {"initial", "rmft", "ucb1", "thompson", "greedy", "exp3", "sw_ucb", "d_ucb",
-                                       "ucb1_restart", "abrupt_bayes_greedy"}
+    assert set(results["methods"]) == {
+        "initial",
+        "rmft",
+        "ucb1",
+        "thompson",
+        "greedy",
+        "exp3",
+        "sw_ucb",
+        "d_ucb",
+        "ucb1_restart",
+        "abrupt_bayes_greedy",
+    }
     # The restart oracle reads the true change points: an upper reference, never the best prior-free algorithm.
     assert results["kinds"]["ucb1_restart"] == "oracle" and results["grade"]["best_prior_free"] != "ucb1_restart"
     assert results["grade"]["limit"] == "abrupt_bayes_greedy"

@@ -1,4 +1,5 @@
 """Bandit transfer tests: the test instances, and a uniform policy's regret against its closed form."""
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -24,8 +25,9 @@ def test_transfer_instances_and_a_uniform_policy_match_the_closed_form():
     k, g, horizon = cfg.env.num_actions, cfg.eval.env.gap, 2 * cfg.env.horizon
     assert out["2T"]["horizon"] == horizon
     assert out["2T"]["model"]["mean"] == pytest.approx(horizon * g * (k - 1) / k, rel=0.02)
-    np.testing.assert_allclose(out["2T"]["ratio"]["mean"],
-                               out["2T"]["model"]["mean"] / out["2T"]["references"]["thompson"], rtol=1e-6)
+    np.testing.assert_allclose(
+        out["2T"]["ratio"]["mean"], out["2T"]["model"]["mean"] / out["2T"]["references"]["thompson"], rtol=1e-6
+    )
     assert set(out["other_task"]["references"]) == {"sw_ucb", "ucb1"}
 
 

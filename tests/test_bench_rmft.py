@@ -1,4 +1,5 @@
 """The straightforward baseline of benchmarks/bench_rmft.py computes what our iteration computes."""
+
 import numpy as np
 import pytest
 

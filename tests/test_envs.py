@@ -2,6 +2,7 @@
 
 Compiles dominate the run time on CPU, so most checks share a few jitted functions.
 """
+
 import functools
 
 import chex
@@ -18,7 +19,8 @@ SMALL = {
     **{f"fol/{name}": envs.make_fol(name, horizon=T, num_actions=A) for name in envs.FOL_SCENARIOS},
     "fol/mixture": envs.MixtureFOL(
         components=(envs.GaussianFOL(horizon=T, num_actions=A), envs.FTLAdversarialFOL(horizon=T, num_actions=A)),
-        weights=(0.5, 0.5)),
+        weights=(0.5, 0.5),
+    ),
     "mab/fixed": envs.FixedMAB(means=(0.2, 0.5, 0.9), horizon=T),
     "mab/gap": envs.GapMAB(num_actions=A, horizon=T),
     "mab/random": envs.RandomMAB(num_actions=A, horizon=T),
@@ -136,8 +138,11 @@ class FTLAdversarialTest(chex.TestCase):
 
 
 def test_mixture_frequencies_match_weights_and_labels_match_tables():
-    comps = (envs.GaussianFOL(horizon=T, num_actions=A), envs.FTLAdversarialFOL(horizon=T, num_actions=A),
-             envs.UniformFOL(horizon=T, num_actions=A))
+    comps = (
+        envs.GaussianFOL(horizon=T, num_actions=A),
+        envs.FTLAdversarialFOL(horizon=T, num_actions=A),
+        envs.UniformFOL(horizon=T, num_actions=A),
+    )
     mix = envs.MixtureFOL(components=comps, weights=(0.6, 0.3, 0.1))
     tables_NxTxA, labels_N = envs.sample_batch(mix, jax.random.key(0), 2000, method="sample_with_label")
     chex.assert_shape(tables_NxTxA, (2000, T, A))
@@ -155,8 +160,10 @@ def _batches(key, named_params, num):
     return {name: jax.vmap(p.sample)(jax.random.split(key, num)) for name, p in named_params.items()}
 
 
-LONG_MAB = {dist: envs.FixedMAB(means=(0.1, 0.5, 0.85), horizon=3000, reward_dist=dist, noise_std=0.5)
-            for dist in envs.bandit.REWARD_DISTS}
+LONG_MAB = {
+    dist: envs.FixedMAB(means=(0.1, 0.5, 0.85), horizon=3000, reward_dist=dist, noise_std=0.5)
+    for dist in envs.bandit.REWARD_DISTS
+}
 
 
 def test_fixed_mab_reward_statistics():
@@ -232,14 +239,24 @@ def test_variation_by_hand():
         (lambda: envs.make_nsmab("abrupt", variation_budget=-1.0), "variation_budget must be positive"),
         (lambda: envs.make_nsmab("abrupt", horizon=4, num_changes=5), "num_changes must be at most"),
         (lambda: envs.make_nsmab("smooth", horizon=10, cycles=8.0), "cycles must be at most"),
-        (lambda: envs.MixtureFOL(components=(envs.UniformFOL(horizon=10), envs.UniformFOL(horizon=20)),
-                                 weights=(0.5, 0.5)).validate(), "must share"),
-        (lambda: envs.MixtureFOL(components=(envs.UniformFOL(),), weights=(0.5, 0.5)).validate(),
-         "one probability per component"),
-        (lambda: envs.MixtureFOL(components=(envs.UniformFOL(), envs.GaussianFOL()),
-                                 weights=(0.5, 0.6)).validate(), "must sum to 1"),
-        (lambda: envs.MixtureFOL(components=(envs.UniformFOL(), envs.GaussianFOL()),
-                                 weights=(1.5, -0.5)).validate(), "weights must be non-negative"),
+        (
+            lambda: envs.MixtureFOL(
+                components=(envs.UniformFOL(horizon=10), envs.UniformFOL(horizon=20)), weights=(0.5, 0.5)
+            ).validate(),
+            "must share",
+        ),
+        (
+            lambda: envs.MixtureFOL(components=(envs.UniformFOL(),), weights=(0.5, 0.5)).validate(),
+            "one probability per component",
+        ),
+        (
+            lambda: envs.MixtureFOL(components=(envs.UniformFOL(), envs.GaussianFOL()), weights=(0.5, 0.6)).validate(),
+            "must sum to 1",
+        ),
+        (
+            lambda: envs.MixtureFOL(components=(envs.UniformFOL(), envs.GaussianFOL()), weights=(1.5, -0.5)).validate(),
+            "weights must be non-negative",
+        ),
         (lambda: envs.sample_batch(envs.UniformFOL(), jax.random.key(0), 0), "num must be an integer >= 1"),
         (lambda: envs.UniformFOL(num_actions=1).sample(jax.random.key(0)), "num_actions"),
         (lambda: envs.variation(np.zeros(5)), r"shape \(\.\.\., T, A\)"),

@@ -1,5 +1,6 @@
 """The example task of docs/extending.md (online shortest path) against numpy, and trained end to end by the
 generic driver: outputs, improvement, resume with a checkpoint cadence, finished runs."""
+
 import functools
 import itertools
 import json
@@ -13,7 +14,6 @@ import pytest
 from rmft_jax import models
 from rmft_jax.tasks import shortest_path
 from rmft_jax.training import driver
-
 
 quiet = lambda msg: None
 
@@ -38,8 +38,9 @@ def numpy_path_rewards(losses_TxE):
 
 
 def test_rollout_regret_and_reward_match_a_numpy_loop():
-    graphdef, params = shortest_path.nnx.split(models.make_model("linear_attention", 4, seed=1, input_dim=8,
-                                                                 init_scale=1.0))
+    graphdef, params = shortest_path.nnx.split(
+        models.make_model("linear_attention", 4, seed=1, input_dim=8, init_scale=1.0)
+    )
     task = shortest_path.ShortestPathTask(graphdef, horizon=15, num_scenarios=6, num_rollouts=3)
     rolls = jax.jit(task.rollout)(params, jax.random.key(0), jax.random.key(1))
     losses_MxTxE, paths_MxLxT = (np.asarray(x, np.float64) for x in rolls.data)

@@ -1,4 +1,5 @@
 """The fast paths of the FOL iteration (the configs' defaults): inverse-CDF sampling with integer actions, the matmul prefix sum."""
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -65,8 +66,15 @@ def test_inverse_cdf_with_logit_noise_samples_each_rollouts_noisy_policy():
     # across rollouts the marginal stays uniform while single rollouts are far from uniform.
     logits_1xTxA = jnp.zeros((1, 3000, 3))
     rewards_1xTxA = jax.random.uniform(jax.random.key(1), (1, 3000, 3))
-    traj = rollout.fol_rollouts(logits_1xTxA, rewards_1xTxA, jax.random.key(2), 64, exploration="logit_noise",
-                                noise_std=2.0, sampler="inverse_cdf")
+    traj = rollout.fol_rollouts(
+        logits_1xTxA,
+        rewards_1xTxA,
+        jax.random.key(2),
+        64,
+        exploration="logit_noise",
+        noise_std=2.0,
+        sampler="inverse_cdf",
+    )
     actions_LxT = np.asarray(traj.actions_MxLxT[0])
     key_noise, _ = jax.random.split(jax.random.key(2))
     noisy_LxTxA = 2.0 * np.asarray(jax.random.normal(key_noise, (1, 64, 3000, 3)))[0]
@@ -76,8 +84,15 @@ def test_inverse_cdf_with_logit_noise_samples_each_rollouts_noisy_policy():
     assert played.mean() > 0.5  # E[p(a)] under a ~ p is sum p^2, about 0.6 here; 1/3 if the noise were ignored
     np.testing.assert_allclose(np.mean(actions_LxT[..., None] == np.arange(3), axis=(0, 1)), 1 / 3, atol=0.01)
     # target='policy' samples nothing: the sampler does not apply.
-    policy = rollout.fol_rollouts(logits_1xTxA, rewards_1xTxA, jax.random.key(2), 4, exploration="logit_noise",
-                                  target="policy", sampler="inverse_cdf")
+    policy = rollout.fol_rollouts(
+        logits_1xTxA,
+        rewards_1xTxA,
+        jax.random.key(2),
+        4,
+        exploration="logit_noise",
+        target="policy",
+        sampler="inverse_cdf",
+    )
     assert policy.actions_MxLxT is None and policy.targets_MxLxTxA.shape == (1, 4, 3000, 3)
     with pytest.raises(ValueError, match="rmft.sampler"):
         fol.validate_config(fast_smoke(sampler="nope"))
@@ -99,8 +114,9 @@ def test_matmul_prefix_sum_equals_cumsum_and_is_causal(name):
 
 
 def test_recurrent_step_matches_the_matmul_pass():
-    graphdef, params = models.nnx.split(models.make_model("linear_attention", 3, seed=2, init_scale=1.0,
-                                                          prefix_sum="matmul"))
+    graphdef, params = models.nnx.split(
+        models.make_model("linear_attention", 3, seed=2, init_scale=1.0, prefix_sum="matmul")
+    )
     rewards_TxA = jax.random.uniform(jax.random.key(7), (12, 3))
     full = models.apply(graphdef, params, rewards_TxA)
     state = models.init_state(graphdef, params)

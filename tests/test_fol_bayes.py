@@ -1,4 +1,5 @@
 """The FOL Bayes policy: posterior predictive vs float64 numpy integration, calibration vs Monte Carlo, optimality."""
+
 import math
 
 import jax
@@ -81,8 +82,10 @@ def test_ftl_trap_is_identified_after_round_zero():
 
 def _mix(horizon=HORIZON):
     """Every family with bounded rewards, in one mixture."""
-    comps = tuple(envs.make_fol(n, horizon=horizon, num_actions=ACTIONS)
-                  for n in ("stochastic", "uniform", "linear_trend", "sine_trend", "ftl_adversarial"))
+    comps = tuple(
+        envs.make_fol(n, horizon=horizon, num_actions=ACTIONS)
+        for n in ("stochastic", "uniform", "linear_trend", "sine_trend", "ftl_adversarial")
+    )
     return envs.MixtureFOL(components=comps, weights=(0.3, 0.1, 0.2, 0.2, 0.2)).validate()
 
 
@@ -108,14 +111,21 @@ def test_expected_reward_matches_monte_carlo_per_family(name):
 
 
 def test_no_other_myopic_policy_does_better_on_the_training_mix():
-    env = envs.MixtureFOL(components=(envs.StochasticFOL(20, 4), envs.FTLAdversarialFOL(20, 4),
-                                      envs.SineTrendFOL(20, 4)), weights=(0.5, 0.25, 0.25))
+    env = envs.MixtureFOL(
+        components=(envs.StochasticFOL(20, 4), envs.FTLAdversarialFOL(20, 4), envs.SineTrendFOL(20, 4)),
+        weights=(0.5, 0.25, 0.25),
+    )
     rewards = envs.sample_batch(env, jax.random.key(4), 2048)
     wrong_prior = envs.MixtureFOL(components=env.components, weights=(0.9, 0.05, 0.05))
-    others = {"ftl": full_info.ftl(rewards), "adahedge": adaptive_hedge.adahedge(rewards),
-              "flipflop": adaptive_hedge.flipflop(rewards), "hedge_1": full_info.hedge(rewards, 1.0),
-              "hedge_5": full_info.hedge(rewards, 5.0), "bayes_wrong_weights": fol_bayes.bayes_policies(wrong_prior, rewards),
-              "bayes_stochastic_only": fol_bayes.bayes_policies(envs.StochasticFOL(20, 4), rewards)}
+    others = {
+        "ftl": full_info.ftl(rewards),
+        "adahedge": adaptive_hedge.adahedge(rewards),
+        "flipflop": adaptive_hedge.flipflop(rewards),
+        "hedge_1": full_info.hedge(rewards, 1.0),
+        "hedge_5": full_info.hedge(rewards, 5.0),
+        "bayes_wrong_weights": fol_bayes.bayes_policies(wrong_prior, rewards),
+        "bayes_stochastic_only": fol_bayes.bayes_policies(envs.StochasticFOL(20, 4), rewards),
+    }
     bayes_N = np.asarray(jnp.sum(fol_bayes.bayes_policies(env, rewards) * rewards, axis=(-1, -2)), np.float64)
     for name, policy in others.items():
         diff_N = bayes_N - np.asarray(jnp.sum(policy * rewards, axis=(-1, -2)), np.float64)
@@ -132,8 +142,13 @@ def test_another_horizon_is_the_bayes_policy_of_that_horizon():
         fol_bayes.bayes_policies(envs.SineTrendFOL(HORIZON, ACTIONS), envs.sample_batch(env_long, jax.random.key(0), 2))
     # The trend's means depend on t / T: the policy of the short horizon's distribution would be miscalibrated.
     rewards = envs.sample_batch(env_long, jax.random.key(6), 512)
-    mismatched = jax.vmap(lambda r: fol_bayes.posterior_predictive(envs.SineTrendFOL(2 * HORIZON, ACTIONS, cycles=1.0), r)[1])(rewards)
-    assert float(jnp.mean(jnp.abs(mismatched - fol_bayes.bayes_policies(env_long, rewards, return_predictive=True)[1]))) > 0.05
+    mismatched = jax.vmap(
+        lambda r: fol_bayes.posterior_predictive(envs.SineTrendFOL(2 * HORIZON, ACTIONS, cycles=1.0), r)[1]
+    )(rewards)
+    assert (
+        float(jnp.mean(jnp.abs(mismatched - fol_bayes.bayes_policies(env_long, rewards, return_predictive=True)[1])))
+        > 0.05
+    )
 
 
 def test_unsupported_settings_fail_clearly():

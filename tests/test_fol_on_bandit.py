@@ -1,4 +1,5 @@
 """Train on FOL, play on MAB: importance-weighted play of a full-information policy."""
+
 import flax.nnx as nnx
 import jax
 import numpy as np
@@ -27,7 +28,9 @@ def test_hedge_parameters_played_with_importance_weights_are_exp3():
     rewards = np.asarray(jax.random.bernoulli(jax.random.key(0), 0.4, (6, 40, 4)), np.float32)
     graphdef, params = models.hedge_params(0.3, 4)
     key = jax.random.key(1)
-    traj = jax.jit(lambda r, k: fol_on_bandit.importance_weighted_rollout(graphdef, params, r, k, gamma=0.1))(rewards, key)
+    traj = jax.jit(lambda r, k: fol_on_bandit.importance_weighted_rollout(graphdef, params, r, k, gamma=0.1))(
+        rewards, key
+    )
     uniforms_TxB = np.asarray(jax.random.uniform(key, (40, 6)), np.float64)
     expected = numpy_exp3(rewards.astype(np.float64), uniforms_TxB, 0.3, 0.1)
     agree = np.mean(np.asarray(traj.actions_BxT) == expected)
@@ -64,14 +67,30 @@ def test_fol_on_mab_study_plays_a_trained_workdir_against_the_bandit_algorithms(
     with pytest.raises(ValueError, match="not among the workdirs"):
         fol_on_mab.run({"smoke": workdir}, 20, 64, (0.0,), ("exp3",), 0, log=lambda line: None, finetune_names=("x",))
     tiny = fol_on_mab.Finetune(iterations=2, num_scenarios=8, num_rollouts=4, num_selected=2, sft_steps=3)
-    played = fol_on_mab.run({"smoke": workdir}, 20, 64, (0.0, 0.5), ("exp3", "ucb1"), 0, log=lambda line: None,
-                            finetune_names=("smoke",), settings=tiny)
+    played = fol_on_mab.run(
+        {"smoke": workdir},
+        20,
+        64,
+        (0.0, 0.5),
+        ("exp3", "ucb1"),
+        0,
+        log=lambda line: None,
+        finetune_names=("smoke",),
+        settings=tiny,
+    )
     out, tuned = played["results"], played["finetune"]
     assert [h["iteration"] for h in tuned["smoke"]["history"]] == [1, 2]
     assert set(out) == set(fol_on_mab.INSTANCES)
     for instance, methods in out.items():
-        assert set(methods) == {"description", "smoke (gamma 0)", "smoke (gamma 0.5)", "smoke + RMFT on MAB (gamma 0)",
-                                "smoke + RMFT on MAB (gamma 0.5)", "exp3", "ucb1"}
+        assert set(methods) == {
+            "description",
+            "smoke (gamma 0)",
+            "smoke (gamma 0.5)",
+            "smoke + RMFT on MAB (gamma 0)",
+            "smoke + RMFT on MAB (gamma 0.5)",
+            "exp3",
+            "ucb1",
+        }
         gap = 0.2 if instance == "hard" else 0.5
         for name, stats in methods.items():
             if name != "description":  # pseudo-regret of T rounds lies in [0, T * gap]
@@ -83,7 +102,6 @@ def test_fol_on_mab_study_plays_a_trained_workdir_against_the_bandit_algorithms(
 def test_rmft_on_mab_task_imitates_the_play_it_generated_and_scores_it_by_pseudo_regret():
     import jax.numpy as jnp
 
-    from rmft_jax import regret
     from rmft_jax.core import loop, sft
     from rmft_jax.envs import bandit as bandit_envs
     from rmft_jax.tasks import fol_on_bandit_rmft
@@ -100,7 +118,9 @@ def test_rmft_on_mab_task_imitates_the_play_it_generated_and_scores_it_by_pseudo
     gaps = means.max(-1) - np.take_along_axis(means, actions[..., None], -1)[..., 0]
     np.testing.assert_allclose(np.asarray(rolls.regret_MxL).ravel(), gaps.sum(-1), rtol=1e-5, atol=1e-5)
     # The SFT input of a kept rollout is what the model absorbed: a full pass over it gives the played policies.
-    traj = fol_on_bandit.importance_weighted_rollout(graphdef, params, jnp.repeat(scen.rewards_TxA, 5, axis=0), key_roll)
+    traj = fol_on_bandit.importance_weighted_rollout(
+        graphdef, params, jnp.repeat(scen.rewards_TxA, 5, axis=0), key_roll
+    )
     keep = jnp.array([[0, 3], [1, 2], [4, 0]])
     batch = task.sft_batch(rolls, keep)
     rows = (np.arange(3)[:, None] * 5 + np.asarray(keep)).ravel()
@@ -109,8 +129,9 @@ def test_rmft_on_mab_task_imitates_the_play_it_generated_and_scores_it_by_pseudo
     np.testing.assert_array_equal(np.argmax(np.asarray(batch.targets_BxTxA), -1), np.asarray(traj.actions_BxT)[rows])
     # One iteration of the loop on this task moves the parameters and stays finite.
     optimizer = sft.make_optimizer(1e-2)
-    iteration = jax.jit(loop.make_iteration(task, sft.make_update(task.apply, optimizer, 3), loop.LoopSettings(
-        "regret", 2, 3)))
+    iteration = jax.jit(
+        loop.make_iteration(task, sft.make_update(task.apply, optimizer, 3), loop.LoopSettings("regret", 2, 3))
+    )
     new, _, metrics = iteration(params, optimizer.init(params), jax.random.key(9))
     assert bool(metrics["finite"]) and float(metrics["selected_regret"]) <= float(metrics["rollout_regret"])
     assert any(float(jnp.abs(a - b).max()) > 0 for a, b in zip(jax.tree.leaves(new), jax.tree.leaves(params)))

@@ -1,4 +1,5 @@
 """AdaHedge, FlipFlop and optimistic Hedge against float64 numpy loops written from their papers; the FOL registry."""
+
 import math
 
 import jax
@@ -44,12 +45,14 @@ def _tables(seed=0):
     key = jax.random.key(seed)
     k1, k2, k3, k4 = jax.random.split(key, 4)
     horizon, num_actions = 40, 4
-    return np.concatenate([
-        np.asarray(envs.sample_batch(envs.UniformFOL(horizon, num_actions), k1, 3)),
-        np.asarray(envs.sample_batch(envs.StochasticFOL(horizon, num_actions), k2, 3)),
-        np.asarray(envs.sample_batch(envs.FTLAdversarialFOL(horizon, num_actions), k3, 3)),
-        np.asarray(jax.random.bernoulli(k4, 0.5, (3, horizon, num_actions)), np.float32),
-    ])
+    return np.concatenate(
+        [
+            np.asarray(envs.sample_batch(envs.UniformFOL(horizon, num_actions), k1, 3)),
+            np.asarray(envs.sample_batch(envs.StochasticFOL(horizon, num_actions), k2, 3)),
+            np.asarray(envs.sample_batch(envs.FTLAdversarialFOL(horizon, num_actions), k3, 3)),
+            np.asarray(jax.random.bernoulli(k4, 0.5, (3, horizon, num_actions)), np.float32),
+        ]
+    )
 
 
 @pytest.mark.parametrize("flipflop", [False, True])
@@ -124,8 +127,12 @@ def test_every_reference_is_causal_and_a_distribution(name):
 def test_registry_tunes_in_sample_and_names_the_best_prior_free():
     tables = envs.sample_batch(envs.StochasticFOL(30, 4), jax.random.key(6), 64)
     curves, info = fol_registry.regret_curves("optimistic_hedge_tuned", tables, (0.1, 1.0, 10.0))
-    assert info["eta"] in (0.1, 1.0, 10.0) and min(info["grid_regret"]) == pytest.approx(float(curves[:, -1].mean()), rel=1e-5)
-    finals = {n: float(fol_registry.regret_curves(n, tables, (0.5,))[0][:, -1].mean()) for n in fol_registry.FOL_ALGORITHMS}
+    assert info["eta"] in (0.1, 1.0, 10.0) and min(info["grid_regret"]) == pytest.approx(
+        float(curves[:, -1].mean()), rel=1e-5
+    )
+    finals = {
+        n: float(fol_registry.regret_curves(n, tables, (0.5,))[0][:, -1].mean()) for n in fol_registry.FOL_ALGORITHMS
+    }
     name, value = fol_registry.best_of(finals)
     assert name in fol_registry.PRIOR_FREE and value == min(finals[n] for n in fol_registry.PRIOR_FREE)
     with pytest.raises(ValueError, match="unknown FOL reference"):

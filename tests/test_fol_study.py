@@ -1,4 +1,5 @@
 """Seed sweeps (vmap over seeds of a scan over iterations), intervals, the FOL ablation study and its CLI."""
+
 import json
 import os
 import subprocess
@@ -70,9 +71,12 @@ def test_arm_config_overrides_and_one_round():
 
 def test_verdicts_read_the_intervals():
     arm = lambda values: {"final": {"eval_regret": intervals.mean_ci95(values)}}
-    results = {"iteration": {"arms": {"iterative": arm([1.0, 1.1, 0.9]), "one_round": arm([3.0, 3.2, 2.8])}},
-               "selection_adversarial": {"arms": {"regret": arm([1.0, 1.2]), "reward": arm([1.0, 1.2]),
-                                                  "random": arm([2.0, 2.5])}}}
+    results = {
+        "iteration": {"arms": {"iterative": arm([1.0, 1.1, 0.9]), "one_round": arm([3.0, 3.2, 2.8])}},
+        "selection_adversarial": {
+            "arms": {"regret": arm([1.0, 1.2]), "reward": arm([1.0, 1.2]), "random": arm([2.0, 2.5])}
+        },
+    }
     lines = fol_study.verdicts(results)
     assert lines["iteration"].startswith("reproduced")
     assert lines["selection_adversarial"].startswith("identical")
@@ -82,9 +86,19 @@ def test_verdicts_read_the_intervals():
 
 @pytest.mark.slow  # the whole study CLI, 2 seeds x 6 arms + bandit arms: about 2 minutes
 def test_ablations_cli_smoke(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "experiments.ablations",
-                           "--config=experiments/configs/ablations.py:smoke", f"--workdir={tmp_path}"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "experiments.ablations",
+            "--config=experiments/configs/ablations.py:smoke",
+            f"--workdir={tmp_path}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads((tmp_path / "results.json").read_text())
     arms = results["studies"]["iteration"]["arms"]
@@ -96,7 +110,10 @@ def test_ablations_cli_smoke(tmp_path):
     assert settings["train mix, A=3 (shared model)"]["hedge_eta"]["mean"] > 0
     assert set(results["studies"]["shared_model"]["arms"]) == {"full", "shared"}
     assert results["verdicts"]["shared_model"].split(":")[0] in (
-        "full model better", "shared model better", "no significant difference")
+        "full model better",
+        "shared model better",
+        "no significant difference",
+    )
     for row in settings.values():
         assert row["hedge_tuned"]["mean"] > 0 and np.isfinite(row["model"]["mean"])
     assert (tmp_path / "ablations.png").stat().st_size > 0
@@ -119,8 +136,19 @@ def test_ablations_cli_smoke(tmp_path):
     one = bandit["arms"]["one_round"]["final"]["regret"]
     assert f"| one_round | {one['mean']:.2f} ± {one['ci95']:.2f}" in text
     assert (tmp_path / "figures" / "ablations_ablations.png").exists()
-    bad = subprocess.run([sys.executable, "-m", "experiments.ablations", "--config=experiments/configs/ablations.py:smoke",
-                          "--config.studies=('nope',)", f"--workdir={tmp_path}"], cwd=ROOT, capture_output=True, text=True)
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "experiments.ablations",
+            "--config=experiments/configs/ablations.py:smoke",
+            "--config.studies=('nope',)",
+            f"--workdir={tmp_path}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode != 0 and "unknown study" in bad.stderr and "Traceback" not in bad.stderr
 
 
@@ -144,9 +172,16 @@ def test_bandit_arm_config_and_bad_studies_fail_before_training(tmp_path):
 
 def test_bandit_verdicts_read_the_intervals():
     arm = lambda values: {"final": {"regret": intervals.mean_ci95(values)}}
-    results = {"nsmab_selection": {"arms": {"regret": arm([10.0, 10.2, 9.9]), "reward": arm([12.0, 12.3, 11.8]),
-                                            "random": arm([14.0, 14.1, 13.9])}},
-               "mab_iteration": {"arms": {"iterative": arm([9.0, 9.2]), "one_round": arm([9.1, 9.3])}}}
+    results = {
+        "nsmab_selection": {
+            "arms": {
+                "regret": arm([10.0, 10.2, 9.9]),
+                "reward": arm([12.0, 12.3, 11.8]),
+                "random": arm([14.0, 14.1, 13.9]),
+            }
+        },
+        "mab_iteration": {"arms": {"iterative": arm([9.0, 9.2]), "one_round": arm([9.1, 9.3])}},
+    }
     lines = bandit_study.verdicts(results)
     assert lines["nsmab_selection"].startswith("regret better") and "random 14.00" in lines["nsmab_selection"]
     assert lines["mab_iteration"].startswith("not reproduced")

@@ -1,4 +1,5 @@
 """The FOL driver end to end on a tiny config: outputs, resume, finished runs, NaN stop, broken checkpoints."""
+
 import functools
 import json
 import os
@@ -17,7 +18,6 @@ from rmft_jax import load_policy
 from rmft_jax.tasks import fol
 from rmft_jax.training import fol_train
 from rmft_jax.training.checkpoint import CheckpointError
-
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 quiet = lambda msg: None
@@ -174,7 +174,7 @@ def test_load_policy_is_causal_and_matches_training_model(finished_run):
     for t in (0, 5, 11):
         perturbed = rewards.copy()
         perturbed[:, t:] = 1.0 - perturbed[:, t:]
-        np.testing.assert_array_equal(np.asarray(policy(perturbed))[:, :t + 1], base[:, :t + 1])
+        np.testing.assert_array_equal(np.asarray(policy(perturbed))[:, : t + 1], base[:, : t + 1])
     assert policy(rewards[:, :7]).shape == (4, 7, 5)  # shorter horizons
     with pytest.raises(ValueError, match=r"\(\.\.\., T, 5\)"):
         policy(rewards[..., :3])
@@ -197,9 +197,14 @@ def test_shared_model_trains_and_its_policy_runs_at_other_action_counts(tmp_path
 
 def test_cli_end_to_end_and_clean_error(tmp_path):
     workdir = str(tmp_path / "cli")
-    cmd = [sys.executable, "-m", "experiments.fol_single_layer",
-           "--config=experiments/configs/fol_single_layer.py:smoke", f"--workdir={workdir}",
-           "--config.rmft.num_iterations=2"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "experiments.fol_single_layer",
+        "--config=experiments/configs/fol_single_layer.py:smoke",
+        f"--workdir={workdir}",
+        "--config.rmft.num_iterations=2",
+    ]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "iter    2/2" in done.stdout and "final held-out regret" in done.stdout
@@ -208,8 +213,9 @@ def test_cli_end_to_end_and_clean_error(tmp_path):
     failed = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert failed.returncode == 1
     assert "error: checkpoint 2" in failed.stderr and "Traceback" not in failed.stderr
-    bad = subprocess.run(cmd[:-1] + ["--config.rmft.num_selected=99"], cwd=ROOT, capture_output=True,
-                         text=True, timeout=300)
+    bad = subprocess.run(
+        cmd[:-1] + ["--config.rmft.num_selected=99"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert bad.returncode == 1 and "cannot exceed rmft.num_rollouts" in bad.stderr
 
 

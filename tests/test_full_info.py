@@ -1,4 +1,5 @@
 """Full-information baselines against float64 numpy loops, causality, bounds and bad input."""
+
 import math
 
 import chex
@@ -70,7 +71,6 @@ def all_policies(rewards):
 
 
 class FullInfoTest(parameterized.TestCase):
-
     def setUp(self):
         super().setUp()
         self.rewards_NxTxA = np.asarray(jax.random.uniform(jax.random.key(0), (3, 40, 4)))
@@ -127,7 +127,7 @@ class FullInfoTest(parameterized.TestCase):
         perturbed[:, t:] = np.asarray(jax.random.uniform(jax.random.key(1), perturbed[:, t:].shape)) * 5
         before, after = all_policies(self.rewards_NxTxA), all_policies(perturbed)
         for name in before:
-            np.testing.assert_array_equal(before[name][:, :t + 1], after[name][:, :t + 1], err_msg=name)
+            np.testing.assert_array_equal(before[name][:, : t + 1], after[name][:, : t + 1], err_msg=name)
             if t + 1 < perturbed.shape[1] and name != "ftl":
                 self.assertFalse(np.allclose(before[name][:, t + 1], after[name][:, t + 1]), name)
 
@@ -162,8 +162,7 @@ class FullInfoTest(parameterized.TestCase):
         # With eta tuned to the horizon, each run's curve is linear in t with slope ~eta/8 on this
         # sequence; sublinearity shows across horizons: R_T(T) ~ sqrt(T).
         horizons = np.array([100, 200, 400, 800, 1600, 3200])
-        final = [float(regret.static_regret(r, fi.hedge(r))[-1])
-                 for r in map(ftl_bad_sequence, horizons)]
+        final = [float(regret.static_regret(r, fi.hedge(r))[-1]) for r in map(ftl_bad_sequence, horizons)]
         slope = np.polyfit(np.log(horizons), np.log(final), 1)[0]
         self.assertLess(abs(slope - 0.5), 0.1)
 
@@ -179,8 +178,9 @@ class FullInfoTest(parameterized.TestCase):
 
     def test_hedge_theory_eta(self):
         self.assertAlmostEqual(fi.hedge_theory_eta(100, 5), math.sqrt(8 * math.log(5) / 100))
-        np.testing.assert_allclose(fi.hedge(self.rewards_NxTxA),
-                                   fi.ftrl(self.rewards_NxTxA, fi.hedge_theory_eta(40, 4)), atol=1e-7)
+        np.testing.assert_allclose(
+            fi.hedge(self.rewards_NxTxA), fi.ftrl(self.rewards_NxTxA, fi.hedge_theory_eta(40, 4)), atol=1e-7
+        )
 
     def test_simplex_projection_of_interior_point_is_identity(self):
         v_A = jnp.array([0.1, 0.2, 0.3, 0.4])
@@ -188,7 +188,6 @@ class FullInfoTest(parameterized.TestCase):
 
 
 class JitAndTracingTest(chex.TestCase):
-
     @chex.variants(with_jit=True, without_jit=True)
     def test_jit_and_no_jit_agree(self):
         rewards = jax.random.uniform(jax.random.key(3), (2, 30, 3))
@@ -196,8 +195,7 @@ class JitAndTracingTest(chex.TestCase):
         got = self.variant(lambda r: fi.ftrl(r, 1.5))(rewards)
         np.testing.assert_allclose(got[1], expected, atol=1e-5)
         got_l2 = self.variant(lambda r: fi.ftrl(r, 1.5, "l2"))(rewards)
-        np.testing.assert_allclose(got_l2[1], numpy_l2_ftrl(np.asarray(rewards[1], np.float64), 1.5),
-                                   atol=1e-5)
+        np.testing.assert_allclose(got_l2[1], numpy_l2_ftrl(np.asarray(rewards[1], np.float64), 1.5), atol=1e-5)
 
     def test_no_retrace_across_etas(self):
         @jax.jit
@@ -219,7 +217,6 @@ class JitAndTracingTest(chex.TestCase):
 
 
 class BadInputTest(parameterized.TestCase):
-
     def test_negative_eta(self):
         with self.assertRaisesRegex(ValueError, "eta must be non-negative"):
             fi.ftrl(np.zeros((10, 3)), -0.1)

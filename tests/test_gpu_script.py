@@ -1,4 +1,5 @@
 """benchmarks/gpu.sh in its quick CPU mode, so the one-call accelerator run cannot rot between GPU sessions."""
+
 import json
 import os
 import subprocess
@@ -7,8 +8,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_gpu_script_quick_mode_writes_its_json(tmp_path):
-    done = subprocess.run(["bash", "benchmarks/gpu.sh", str(tmp_path), "--quick"], cwd=ROOT, capture_output=True,
-                          text=True, timeout=600)
+    done = subprocess.run(
+        ["bash", "benchmarks/gpu.sh", str(tmp_path), "--quick"], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads((tmp_path / "gpu_suite.json").read_text())
     assert out["quick"] is True and out["machine"]["backend"] == "cpu"

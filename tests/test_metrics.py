@@ -1,4 +1,5 @@
 """Exploration diagnostics against numpy references and known policies."""
+
 import jax
 import numpy as np
 import pytest
@@ -93,17 +94,20 @@ def test_exploration_stats_keys_and_values():
 ACTIONS = np.zeros((3, 10), np.int32)
 
 
-@pytest.mark.parametrize("fn, args, match", [
-    (metrics.suff_fail_freq, (ACTIONS[0], 0, 5), r"shape \(N, T\)"),
-    (metrics.suff_fail_freq, (ACTIONS.astype(float), 0, 5), "integer arm indices"),
-    (metrics.suff_fail_freq, (ACTIONS, 0, 10), r"t .* \[0, 9\]"),
-    (metrics.suff_fail_freq, (ACTIONS, np.zeros(4, int), 5), r"best_arm .* \(N,\)"),
-    (metrics.k_min_frac, (ACTIONS, 4, 0), r"t .* \[1, 10\]"),
-    (metrics.k_min_frac, (ACTIONS, 1, 5), "num_actions must be an integer >= 2"),
-    (metrics.k_min_frac, (ACTIONS + 4, 4, 5), r"actions \(arm indices\) must lie in \[0, 3\]"),
-    (metrics.greedy_frac, (ACTIONS, np.zeros((3, 9)), 4), "same shape"),
-    (metrics.greedy_frac, (ACTIONS, np.zeros((3, 10)), 4, 11), r"t .* \[1, 10\]"),
-])
+@pytest.mark.parametrize(
+    "fn, args, match",
+    [
+        (metrics.suff_fail_freq, (ACTIONS[0], 0, 5), r"shape \(N, T\)"),
+        (metrics.suff_fail_freq, (ACTIONS.astype(float), 0, 5), "integer arm indices"),
+        (metrics.suff_fail_freq, (ACTIONS, 0, 10), r"t .* \[0, 9\]"),
+        (metrics.suff_fail_freq, (ACTIONS, np.zeros(4, int), 5), r"best_arm .* \(N,\)"),
+        (metrics.k_min_frac, (ACTIONS, 4, 0), r"t .* \[1, 10\]"),
+        (metrics.k_min_frac, (ACTIONS, 1, 5), "num_actions must be an integer >= 2"),
+        (metrics.k_min_frac, (ACTIONS + 4, 4, 5), r"actions \(arm indices\) must lie in \[0, 3\]"),
+        (metrics.greedy_frac, (ACTIONS, np.zeros((3, 9)), 4), "same shape"),
+        (metrics.greedy_frac, (ACTIONS, np.zeros((3, 10)), 4, 11), r"t .* \[1, 10\]"),
+    ],
+)
 def test_bad_input_raises(fn, args, match):
     """Bad input raises ValueError saying what to fix."""
     with pytest.raises(ValueError, match=match):

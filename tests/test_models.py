@@ -1,4 +1,5 @@
 """Tests for the policy models: causality, shapes, references, recurrent form, Hedge, bad input."""
+
 import chex
 import flax.nnx as nnx
 import jax
@@ -204,13 +205,14 @@ def test_bad_rewards_raise(key):
             _apply(graphdef, params, jnp.zeros(shape))
     with pytest.raises(ValueError, match="reward"):
         # eval_shape traces without compiling: the check fires at trace time.
-        jax.eval_shape(lambda: step(graphdef, params, init_state(graphdef, params, (2,), HORIZON), jnp.zeros((2, dim + 1))))
+        jax.eval_shape(
+            lambda: step(graphdef, params, init_state(graphdef, params, (2,), HORIZON), jnp.zeros((2, dim + 1)))
+        )
 
 
 def test_exports():
     """The package exports the classes and the registry of names."""
-    assert set(models.MODELS) == {"linear_attention", "shared_linear_attention", "time_linear_attention",
-                                  "transformer"}
+    assert set(models.MODELS) == {"linear_attention", "shared_linear_attention", "time_linear_attention", "transformer"}
     assert isinstance(make_model("transformer", 2), models.Transformer)
     assert isinstance(make_model("linear_attention", 2), models.LinearAttention)
     with pytest.raises(ValueError, match="horizon"):
@@ -271,6 +273,7 @@ def test_shared_model_is_permutation_equivariant_and_runs_at_any_action_count():
 
 def test_shared_model_with_kappa_zero_is_hedge():
     from rmft_jax import baselines
+
     rewards = _rewards((3, HORIZON, 5))
     policies = jax.nn.softmax(apply(*_shared(2.0, 0.0, 1.5), rewards), axis=-1)
     np.testing.assert_allclose(policies, baselines.ftrl(rewards, 3.0, regularizer="entropy"), atol=1e-5)
@@ -279,6 +282,7 @@ def test_shared_model_with_kappa_zero_is_hedge():
 def test_anytime_hedge_params_compute_anytime_hedge():
     """The time-aware model with `anytime_hedge_params(c)` plays Hedge with eta_t = c / sqrt(t) (1-indexed)."""
     from rmft_jax.baselines import full_info
+
     c = 2.5
     graphdef, params = models.anytime_hedge_params(c, NUM_ACTIONS)
     rewards_BxTxA = _rewards((3, 40, NUM_ACTIONS))

@@ -1,4 +1,5 @@
 """The training paradigms as update rules of the one loop: distillation, regret-loss, policy gradient."""
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -36,8 +37,9 @@ def test_advantages_are_centered_per_scenario_and_equal_for_reward_and_regret_on
     np.testing.assert_allclose(adv, centered / (centered.std() + 1e-6), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(np.asarray(policy_gradient.advantages("regret", regret_MxL, reward_MxL)), adv, atol=1e-5)
     # A per-rollout comparator (bandit pseudo-regret) makes the two signals differ.
-    other = np.asarray(policy_gradient.advantages("regret", regret_MxL + jax.random.normal(jax.random.key(1), (6, 8)),
-                                                  reward_MxL))
+    other = np.asarray(
+        policy_gradient.advantages("regret", regret_MxL + jax.random.normal(jax.random.key(1), (6, 8)), reward_MxL)
+    )
     assert np.abs(other - adv).max() > 0.1
 
 
@@ -110,7 +112,9 @@ def test_distilling_hedge_brings_the_model_to_hedge():
     iteration = fol.make_iteration(fol.build_env(cfg), task.graphdef, optimizer, s)
     rewards = jax.random.uniform(jax.random.key(8), (256, s.horizon, s.num_actions))
     hedge = full_info.ftrl(rewards, 2.0)
-    tv = lambda p: float(jnp.mean(0.5 * jnp.abs(jax.nn.softmax(models.apply(task.graphdef, p, rewards), -1) - hedge).sum(-1)))
+    tv = lambda p: float(
+        jnp.mean(0.5 * jnp.abs(jax.nn.softmax(models.apply(task.graphdef, p, rewards), -1) - hedge).sum(-1))
+    )
     before, opt_state = tv(params), optimizer.init(params)
     for it in range(15):
         params, opt_state, _ = iteration(params, opt_state, jax.random.key(100 + it))
@@ -195,8 +199,9 @@ def test_kl_to_teacher_is_zero_at_the_teacher_and_the_known_start_begins_at_hedg
     # The known-start check trains from Hedge(KNOWN_START_ETA): its initial regret is that Hedge's.
     rl_cfg = smoke(name="regret_loss")
     start = paradigm_study.known_start(rl_cfg, [0], log=lambda line: None)
-    hedge = float(jnp.mean(full_info.hedge_regret(fol_sweep.heldout_sets(rl_cfg, [0])[0],
-                                                  paradigm_study.KNOWN_START_ETA)[:, -1]))
+    hedge = float(
+        jnp.mean(full_info.hedge_regret(fol_sweep.heldout_sets(rl_cfg, [0])[0], paradigm_study.KNOWN_START_ETA)[:, -1])
+    )
     assert start["initial_regret"]["mean"] == pytest.approx(hedge, rel=1e-4)
 
 
@@ -216,22 +221,45 @@ def test_paradigms_cli_writes_results_figure_and_document(tmp_path):
 
     workdir, doc = tmp_path / "paradigms", tmp_path / "paradigms.md"
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    cmd = [sys.executable, "-m", "experiments.paradigms", "--config=experiments/configs/paradigms.py:smoke",
-           "--config.study.settings=('stochastic',)", "--config.study.arms=('rmft', 'regret_loss')",
-           f"--workdir={workdir}", "--nocompile_cache"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "experiments.paradigms",
+        "--config=experiments/configs/paradigms.py:smoke",
+        "--config.study.settings=('stochastic',)",
+        "--config.study.arms=('rmft', 'regret_loss')",
+        f"--workdir={workdir}",
+        "--nocompile_cache",
+    ]
     done = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     data = json.loads((workdir / "paradigms.json").read_text())
     assert set(data["results"]["stochastic"]) == {"description", "hedge", "rmft", "regret_loss"}
     assert set(data["fixed_point"]) == {"regret_optimal_eta", "rmft", "regret_loss"}
     assert (workdir / "paradigms.png").exists() and "sanity regret-loss (stochastic)" in data["verdicts"]
-    gen = subprocess.run([sys.executable, "-m", "experiments.make_paradigms", f"--runs={workdir}",
-                          f"--fol_on_mab={tmp_path / 'none'}", f"--out={doc}"], cwd=root, capture_output=True, text=True)
+    gen = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "experiments.make_paradigms",
+            f"--runs={workdir}",
+            f"--fol_on_mab={tmp_path / 'none'}",
+            f"--out={doc}",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
     assert gen.returncode == 0, gen.stderr[-2000:]
     assert "| `regret_loss` |" in doc.read_text() and "Not run yet" in doc.read_text()
     # A bad arm name fails at once with one line.
-    bad = subprocess.run(cmd[:-2] + ["--config.study.arms=('dpo',)", f"--workdir={tmp_path / 'bad'}"], cwd=root,
-                         capture_output=True, text=True, timeout=300)
+    bad = subprocess.run(
+        cmd[:-2] + ["--config.study.arms=('dpo',)", f"--workdir={tmp_path / 'bad'}"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert bad.returncode != 0 and "arms must be" in bad.stderr
 
 
@@ -262,8 +290,9 @@ def test_bandit_distillation_rollouts_are_the_teachers_play_on_the_same_tables(r
     assert per_instance == (s.num_rollouts if rows == "all" else 2) and s.num_rollouts == 4
     scen = jax.vmap(task.env.sample)(jax.random.split(jax.random.key(1), s.num_scenarios))
     tables = jnp.repeat(scen.rewards_TxA, per_instance, axis=0)
-    teacher = bandits.make_bandit_fn("thompson", s.num_scenarios * per_instance,
-                                     bandits.resolve_hparams("thompson", s.horizon, s.num_actions))
+    teacher = bandits.make_bandit_fn(
+        "thompson", s.num_scenarios * per_instance, bandits.resolve_hparams("thompson", s.horizon, s.num_actions)
+    )
     actions, observed = jax.jit(teacher)(jax.random.key(2), scen.means_TxA[0], tables)
     shape = (s.num_scenarios, per_instance, s.horizon)
     np.testing.assert_array_equal(np.asarray(rolls.data[0]), np.asarray(actions).reshape(shape))
@@ -286,8 +315,14 @@ def test_bandit_policy_gradient_batch_and_the_two_returns_differ():
     rows = s.num_scenarios * s.num_rollouts
     actions_MxLxT, observed_MxLxT = rolls.data
     assert batch.actions_BxGxT.shape == (rows, 1, s.horizon) and batch.advantages_BxG.shape == (rows, 1)
-    np.testing.assert_array_equal(np.asarray(batch.inputs_BxTxD), np.asarray(bandit_tokens.encode(
-        actions_MxLxT.reshape(rows, -1), observed_MxLxT.reshape(rows, -1), s.num_actions, s.time_feature)))
+    np.testing.assert_array_equal(
+        np.asarray(batch.inputs_BxTxD),
+        np.asarray(
+            bandit_tokens.encode(
+                actions_MxLxT.reshape(rows, -1), observed_MxLxT.reshape(rows, -1), s.num_actions, s.time_feature
+            )
+        ),
+    )
     # rows="k": k distinct rollouts per scenario, each row with its own rollout's tokens and advantage.
     keep_k = paradigms.keep_rows("k", s.num_selected, rolls.regret_MxL, jax.random.key(5))
     assert keep_k.shape == (s.num_scenarios, s.num_selected)

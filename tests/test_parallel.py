@@ -1,4 +1,5 @@
 """Data parallelism: 8 forced CPU devices give one device's numbers; opt-in config and its errors."""
+
 import functools
 import json
 import os
@@ -72,10 +73,20 @@ print("JSON" + json.dumps(out))
 def run_on_eight_devices(models: str, driver: bool) -> dict:
     """Results of the script above on 8 forced host devices for these models (and the driver check);
     computed once per worker process: xdist can tear a module fixture down between its tests."""
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8", JAX_PLATFORMS="cpu",
-               PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    done = subprocess.run([sys.executable, "-c", SCRIPT, models, "driver" if driver else "-"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    env = dict(
+        os.environ,
+        XLA_FLAGS="--xla_force_host_platform_device_count=8",
+        JAX_PLATFORMS="cpu",
+        PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, models, "driver" if driver else "-"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     line = [x for x in done.stdout.splitlines() if x.startswith("JSON")][-1]
     return json.loads(line[4:])
@@ -110,7 +121,7 @@ def test_eight_devices_match_one_device(request, model):
             # Softmax attention ignores the key bias: its true gradient is 0, so Adam turns rounding noise
             # (which differs with the summation order) into full-size steps. Compare the rest of the bias.
             d = a.shape[-1] // 3
-            a, b = np.delete(a, np.s_[d:2 * d], -1), np.delete(b, np.s_[d:2 * d], -1)
+            a, b = np.delete(a, np.s_[d : 2 * d], -1), np.delete(b, np.s_[d : 2 * d], -1)
         np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5, err_msg=path)
     np.testing.assert_allclose(eight["logits"], one["logits"], rtol=1e-4, atol=1e-5)  # the trained policies
     for m1, m8 in zip(one["metrics"], eight["metrics"]):

@@ -1,4 +1,5 @@
 """Regret curves and growth statistics against float64 numpy / scipy references."""
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -29,7 +30,6 @@ def numpy_pseudo_regret(means_TxA, actions_T):
 
 
 class CurveTest(chex.TestCase):
-
     def setUp(self):
         super().setUp()
         k_r, k_p, k_a = jax.random.split(jax.random.key(0), 3)
@@ -43,14 +43,14 @@ class CurveTest(chex.TestCase):
         chex.assert_shape(got, (4, 30))
         for n in range(4):
             np.testing.assert_allclose(
-                got[n], numpy_static_regret(self.rewards_NxTxA[n], self.policies_NxTxA[n]), atol=1e-5)
+                got[n], numpy_static_regret(self.rewards_NxTxA[n], self.policies_NxTxA[n]), atol=1e-5
+            )
 
     def test_realized_regret_is_static_regret_of_one_hot(self):
         got = regret.realized_regret(self.rewards_NxTxA, self.actions_NxT)
         for n in range(4):
             onehot_TxA = np.eye(5)[self.actions_NxT[n]]
-            np.testing.assert_allclose(got[n], numpy_static_regret(self.rewards_NxTxA[n], onehot_TxA),
-                                       atol=1e-5)
+            np.testing.assert_allclose(got[n], numpy_static_regret(self.rewards_NxTxA[n], onehot_TxA), atol=1e-5)
 
     @chex.variants(with_jit=True, without_jit=True)
     def test_pseudo_regret_matches_numpy_and_broadcasts(self):
@@ -58,15 +58,13 @@ class CurveTest(chex.TestCase):
         got = self.variant(regret.pseudo_regret)(means_TxA, self.actions_NxT)
         chex.assert_shape(got, (4, 30))
         for n in range(4):
-            np.testing.assert_allclose(got[n], numpy_pseudo_regret(means_TxA, self.actions_NxT[n]),
-                                       atol=1e-5)
+            np.testing.assert_allclose(got[n], numpy_pseudo_regret(means_TxA, self.actions_NxT[n]), atol=1e-5)
 
     def test_pseudo_regret_is_non_decreasing_and_expected_version_agrees(self):
         curve = regret.pseudo_regret(self.rewards_NxTxA, self.actions_NxT)
         self.assertTrue(bool(jnp.all(jnp.diff(curve, axis=-1) >= 0)))
         onehot = jax.nn.one_hot(self.actions_NxT, 5)
-        np.testing.assert_allclose(regret.expected_pseudo_regret(self.rewards_NxTxA, onehot), curve,
-                                   atol=1e-5)
+        np.testing.assert_allclose(regret.expected_pseudo_regret(self.rewards_NxTxA, onehot), curve, atol=1e-5)
 
     def test_dynamic_regret_of_oracle_is_zero_and_of_static_best_is_positive(self):
         # Means that switch the best arm half way: the per-round oracle has zero dynamic regret,
@@ -92,7 +90,6 @@ class CurveTest(chex.TestCase):
 
 
 class GrowthTest(parameterized.TestCase):
-
     @parameterized.parameters(0.3, 0.5, 1.0, 1.2)
     def test_exact_power_law(self, beta):
         t = np.arange(1, 501, dtype=np.float64)
@@ -151,8 +148,7 @@ class GrowthTest(parameterized.TestCase):
         fit = regret.growth(curves)
         chex.assert_shape(fit["beta_hat"], (3, 2))
         for i in range(3):
-            np.testing.assert_allclose(fit["beta_hat"][i, 1], regret.growth(curves[i, 0])["beta_hat"],
-                                       rtol=1e-6)
+            np.testing.assert_allclose(fit["beta_hat"][i, 1], regret.growth(curves[i, 0])["beta_hat"], rtol=1e-6)
 
     def test_bad_input(self):
         with self.assertRaisesRegex(ValueError, "min_round"):

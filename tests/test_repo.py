@@ -1,4 +1,5 @@
 """The README's quick start stays true: CI runs its test command verbatim, its commands name real files."""
+
 import os
 import re
 

@@ -1,4 +1,5 @@
 """The RMFT pieces: rollouts, top-k selection, SFT, one iteration, config validation."""
+
 import os
 import tempfile
 
@@ -24,7 +25,6 @@ def tiny_config(**overrides):
 
 
 class RolloutTest(chex.TestCase):
-
     def setUp(self):
         super().setUp()
         k_r, k_l = jax.random.split(jax.random.key(0))
@@ -35,13 +35,17 @@ class RolloutTest(chex.TestCase):
         traj = rollout.fol_rollouts(self.logits_MxTxA, self.rewards_MxTxA, jax.random.key(1), 5)
         chex.assert_shape(traj.targets_MxLxTxA, (6, 5, 15, 4))
         actions_MxLxT = jnp.argmax(traj.targets_MxLxTxA, axis=-1)
-        expected = regret.realized_regret(jnp.broadcast_to(self.rewards_MxTxA[:, None], traj.targets_MxLxTxA.shape),
-                                          actions_MxLxT)[..., -1]
+        expected = regret.realized_regret(
+            jnp.broadcast_to(self.rewards_MxTxA[:, None], traj.targets_MxLxTxA.shape), actions_MxLxT
+        )[..., -1]
         np.testing.assert_allclose(traj.regret_MxL, expected, atol=1e-5)
         np.testing.assert_allclose(traj.targets_MxLxTxA.sum(-1), 1.0)
         # The L rollouts of a scenario share its table: regret + reward is the best action's total.
-        np.testing.assert_allclose(traj.regret_MxL + traj.reward_MxL,
-                                   np.broadcast_to(self.rewards_MxTxA.sum(1).max(-1)[:, None], (6, 5)), atol=1e-5)
+        np.testing.assert_allclose(
+            traj.regret_MxL + traj.reward_MxL,
+            np.broadcast_to(self.rewards_MxTxA.sum(1).max(-1)[:, None], (6, 5)),
+            atol=1e-5,
+        )
 
     def test_sampled_action_frequencies_follow_the_policy(self):
         logits_1xTxA = jnp.broadcast_to(jnp.array([0.0, 1.0, 2.0, -1.0]), (1, 4000, 4))
@@ -50,10 +54,18 @@ class RolloutTest(chex.TestCase):
         np.testing.assert_allclose(freq, jax.nn.softmax(jnp.array([0.0, 1.0, 2.0, -1.0]) / 2.0), atol=0.015)
 
     def test_logit_noise_rollouts_regret_is_expected_regret_of_their_policies(self):
-        traj = rollout.fol_rollouts(self.logits_MxTxA, self.rewards_MxTxA, jax.random.key(3), 3,
-                                    exploration="logit_noise", noise_std=0.5, target="policy")
-        expected = regret.static_regret(jnp.broadcast_to(self.rewards_MxTxA[:, None], traj.targets_MxLxTxA.shape),
-                                        traj.targets_MxLxTxA)[..., -1]
+        traj = rollout.fol_rollouts(
+            self.logits_MxTxA,
+            self.rewards_MxTxA,
+            jax.random.key(3),
+            3,
+            exploration="logit_noise",
+            noise_std=0.5,
+            target="policy",
+        )
+        expected = regret.static_regret(
+            jnp.broadcast_to(self.rewards_MxTxA[:, None], traj.targets_MxLxTxA.shape), traj.targets_MxLxTxA
+        )[..., -1]
         np.testing.assert_allclose(traj.regret_MxL, expected, atol=1e-4)
         self.assertFalse(np.allclose(traj.targets_MxLxTxA[:, 0], traj.targets_MxLxTxA[:, 1]))
         # Without noise every trajectory's policy is the model's.
@@ -62,7 +74,6 @@ class RolloutTest(chex.TestCase):
 
 
 class SelectionTest(parameterized.TestCase):
-
     @parameterized.parameters(1, 3, 8)
     def test_top_k_keeps_exactly_the_k_lowest_regret(self, k):
         regret_MxL = np.asarray(jax.random.permutation(jax.random.key(k), 40 * 8)).reshape(40, 8).astype(np.float32)
@@ -78,14 +89,16 @@ class SelectionTest(parameterized.TestCase):
         scores = selection.selection_scores("reward", jnp.zeros((30, 6)), reward_MxL, None)
         got = np.asarray(selection.top_k_indices(scores, 2))
         np.testing.assert_array_equal(np.sort(got, 1), np.sort(np.argsort(-np.asarray(reward_MxL), 1)[:, :2], 1))
-        rand = np.asarray(selection.top_k_indices(
-            selection.selection_scores("random", jnp.zeros((30, 6)), reward_MxL, jax.random.key(1)), 3))
+        rand = np.asarray(
+            selection.top_k_indices(
+                selection.selection_scores("random", jnp.zeros((30, 6)), reward_MxL, jax.random.key(1)), 3
+            )
+        )
         self.assertTrue(all(len(set(row)) == 3 for row in rand))
         self.assertGreater(len({tuple(sorted(row)) for row in rand}), 5)  # not always the same choice
 
 
 class SFTTest(parameterized.TestCase):
-
     def test_sft_lowers_the_loss_on_a_fixed_batch(self):
         graphdef, params = nnx_split("linear_attention")
         rewards = jax.random.uniform(jax.random.key(0), (32, 20, 5))
@@ -94,7 +107,8 @@ class SFTTest(parameterized.TestCase):
         apply_fn = lambda p, x: models.apply(graphdef, p, x)
         before = sft.imitation_loss(apply_fn(params, rewards), targets)
         params, _, losses = jax.jit(lambda p, o: sft.sft_steps(apply_fn, p, o, optimizer, rewards, targets, 30))(
-            params, optimizer.init(params))
+            params, optimizer.init(params)
+        )
         after = sft.imitation_loss(apply_fn(params, rewards), targets)
         self.assertLess(float(after), float(before) - 0.05)
         np.testing.assert_allclose(losses[0], before, rtol=1e-5)
@@ -109,16 +123,24 @@ class SFTTest(parameterized.TestCase):
 def nnx_split(name):
     """(graphdef, params) of a small model."""
     import flax.nnx as nnx
+
     return nnx.split(models.make_model(name, 5, seed=0))
 
 
 class IterationTest(parameterized.TestCase):
-
     @parameterized.parameters("linear_attention", "transformer")
     def test_one_iteration_lowers_held_out_regret(self, model_name):
-        cfg = tiny_config(**{"env.horizon": 20, "rmft.num_scenarios": 128, "rmft.num_rollouts": 8,
-                             "rmft.num_selected": 1, "sft.num_steps": 20, "sft.learning_rate": 1e-2,
-                             "model.name": model_name})
+        cfg = tiny_config(
+            **{
+                "env.horizon": 20,
+                "rmft.num_scenarios": 128,
+                "rmft.num_rollouts": 8,
+                "rmft.num_selected": 1,
+                "sft.num_steps": 20,
+                "sft.learning_rate": 1e-2,
+                "model.name": model_name,
+            }
+        )
         if model_name == "transformer":
             del cfg.model.init_scale, cfg.model.prefix_sum
         settings = fol.FOLSettings.from_config(cfg)
@@ -137,12 +159,13 @@ class IterationTest(parameterized.TestCase):
 
 
 class OptionsTest(parameterized.TestCase):
-
-    @parameterized.parameters(("regret", "sample", "actions"), ("reward", "logit_noise", "policy"),
-                              ("random", "logit_noise", "actions"))
+    @parameterized.parameters(
+        ("regret", "sample", "actions"), ("reward", "logit_noise", "policy"), ("random", "logit_noise", "actions")
+    )
     def test_iteration_runs_with_each_option(self, rule, exploration, target):
-        cfg = tiny_config(**{"rmft.selection": rule, "rmft.exploration": exploration, "sft.target": target,
-                             "rmft.temperature": 0.7})
+        cfg = tiny_config(
+            **{"rmft.selection": rule, "rmft.exploration": exploration, "sft.target": target, "rmft.temperature": 0.7}
+        )
         fol.validate_config(cfg)
         graphdef, params = fol.build_model(cfg, seed=0)
         optimizer = fol.build_optimizer(cfg)
@@ -156,7 +179,6 @@ class OptionsTest(parameterized.TestCase):
 
 
 class ConfigValidationTest(parameterized.TestCase):
-
     @parameterized.named_parameters(
         ("k_above_L", {"rmft.num_selected": 9, "rmft.num_rollouts": 4}, "cannot exceed rmft.num_rollouts"),
         ("k_below_1", {"rmft.num_selected": 0}, "num_selected.*>= 1"),

@@ -1,4 +1,5 @@
 """theory/: the effective operator, the FTRL fits, the iteration map's fixed points, the CLI and the notebook."""
+
 import json
 import os
 import subprocess
@@ -52,8 +53,9 @@ def test_hedge_params_is_eta_times_centered_identity(rewards, eta):
     np.testing.assert_allclose(operator.projected_eta(op.W_AxA), eta, rtol=1e-6)
     assert float(op.weight_cv) < 1e-6 and np.allclose(op.drift_A, 0) and np.allclose(op.bias_A, 0)
     fractions = operator.part_fractions(operator.logit_parts(graphdef, params, rewards, op))
-    np.testing.assert_allclose([fractions[k] for k in ("linear_fraction", "bias_fraction", "nonlinear_fraction")],
-                               [1.0, 0.0, 0.0], atol=1e-5)
+    np.testing.assert_allclose(
+        [fractions[k] for k in ("linear_fraction", "bias_fraction", "nonlinear_fraction")], [1.0, 0.0, 0.0], atol=1e-5
+    )
     fitted = fit.fit_eta(rewards, policies(graphdef, params, rewards))
     np.testing.assert_allclose(fitted["eta_hat"], eta, rtol=1e-4)
     assert float(fitted["tv"]) < 1e-5
@@ -101,8 +103,9 @@ def test_centering_invariance(rewards):
     np.testing.assert_allclose(operator.center_logits(op0.drift_A), operator.center_logits(op1.drift_A), atol=1e-4)
     np.testing.assert_allclose(operator.center_logits(op0.bias_A), operator.center_logits(op1.bias_A), atol=1e-5)
     np.testing.assert_allclose(policies(g0, p0, rewards), policies(g1, p1, rewards), atol=1e-5)
-    np.testing.assert_allclose(operator.structure_residual(op0.W_AxA, 1.0),
-                               operator.structure_residual(op1.W_AxA, 1.0), rtol=1e-4)
+    np.testing.assert_allclose(
+        operator.structure_residual(op0.W_AxA, 1.0), operator.structure_residual(op1.W_AxA, 1.0), rtol=1e-4
+    )
     # Trading scale between V and the attention weight leaves the operator unchanged.
     g2, p2 = custom_model(3.0 * V, u / 3.0, b)
     np.testing.assert_allclose(operator.effective_operator(g2, p2, rewards).W_AxA, op0.W_AxA, rtol=1e-4, atol=1e-5)
@@ -136,7 +139,7 @@ def test_fixed_points_of_known_maps():
     point = stable["fixed_point"]
     np.testing.assert_allclose(point["eta_star"], 4.0, rtol=1e-6)
     assert point["stable"] and abs(point["slope"] - 0.5) < 1e-9
-    unstable = iteration_map.fixed_points(etas, etas ** 2 / 4.0)  # eta* = 4, slope 2
+    unstable = iteration_map.fixed_points(etas, etas**2 / 4.0)  # eta* = 4, slope 2
     assert len(unstable) == 1 and not unstable[0]["stable"]
     np.testing.assert_allclose(unstable[0]["eta_star"], 4.0, rtol=1e-6)
     none = iteration_map.summarize_map(etas, (1.1 * etas)[:, None])
@@ -146,20 +149,35 @@ def test_fixed_points_of_known_maps():
 @pytest.mark.slow  # the theory study end to end (keys x iterations x the eta map): about a minute on 2 cores
 def test_cli_smoke_writes_fixed_point_json(tmp_path):
     env = {**os.environ, "JAX_PLATFORMS": "cpu"}
-    cmd = [sys.executable, "-m", "theory.fixed_point", "--config=theory/configs/fixed_point.py:smoke",
-           f"--workdir={tmp_path}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "theory.fixed_point",
+        "--config=theory/configs/fixed_point.py:smoke",
+        f"--workdir={tmp_path}",
+    ]
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     with open(tmp_path / "fixed_point.json") as fh:
         results = json.load(fh)
-    for key in ("eta_hat", "tv_distance", "structure_residual", "regret_ratio_vs_hedge_eta_hat",
-                "regret_ratio_vs_tuned_hedge", "eta_star", "traces", "iteration_map", "acceptance"):
+    for key in (
+        "eta_hat",
+        "tv_distance",
+        "structure_residual",
+        "regret_ratio_vs_hedge_eta_hat",
+        "regret_ratio_vs_tuned_hedge",
+        "eta_star",
+        "traces",
+        "iteration_map",
+        "acceptance",
+    ):
         assert key in results, key
     assert len(results["traces"]["eta_hat"]) == 4  # iteration 0 and the three smoke iterations
     for name in ("traces.png", "iteration_map.png", "operator.png"):
         assert (tmp_path / name).stat().st_size > 0
-    bad = subprocess.run(cmd + ["--config.theory.eta_min=-1"], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=120)
+    bad = subprocess.run(
+        cmd + ["--config.theory.eta_min=-1"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert bad.returncode != 0 and "eta_min" in bad.stderr and "Traceback" not in bad.stderr
 
 

@@ -1,4 +1,5 @@
 """Files later runs read are written atomically: a writer killed at any moment leaves the old file or the new."""
+
 import json
 import os
 import signal

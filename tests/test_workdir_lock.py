@@ -1,4 +1,5 @@
 """One writer per workdir: a second run is refused at once, and a killed holder never blocks a resume."""
+
 import os
 import signal
 import subprocess
@@ -21,9 +22,19 @@ def test_second_run_in_a_busy_workdir_is_refused_before_writing(tmp_path):
         with pytest.raises(workdir_lock.WorkdirBusy):
             bandit_train.run(mab.get_config("smoke"), workdir, log=lambda m: None)
         # A separate process (the CLI) is refused with one line, not a traceback.
-        done = subprocess.run([sys.executable, "-m", "experiments.fol_single_layer",
-                               "--config=experiments/configs/fol_single_layer.py:smoke", f"--workdir={workdir}"],
-                              cwd=ROOT, capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "experiments.fol_single_layer",
+                "--config=experiments/configs/fol_single_layer.py:smoke",
+                f"--workdir={workdir}",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert done.returncode == 1 and "is in use by another run" in done.stderr
         assert "Traceback" not in done.stderr
     assert sorted(os.listdir(workdir)) == [workdir_lock.LOCK_NAME]  # the refused runs wrote nothing
@@ -32,11 +43,18 @@ def test_second_run_in_a_busy_workdir_is_refused_before_writing(tmp_path):
 def test_lock_of_a_killed_process_is_released(tmp_path):
     workdir = str(tmp_path / "killed")
     os.makedirs(workdir)
-    holder = subprocess.Popen([sys.executable, "-c",
-                               "import sys, time; from rmft_jax.training import workdir_lock\n"
-                               f"with workdir_lock.hold({workdir!r}):\n"
-                               "    print('held', flush=True); time.sleep(600)"],
-                              cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from rmft_jax.training import workdir_lock\n"
+            f"with workdir_lock.hold({workdir!r}):\n"
+            "    print('held', flush=True); time.sleep(600)",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(workdir_lock.WorkdirBusy, match=f"pid {holder.pid}"):

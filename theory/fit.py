@@ -8,11 +8,12 @@ TV = 1/2 sum_a |pi_t(a) - pi'_t(a)|, averaged over every round of every sequence
 here is a geometric grid followed by a golden-section search in log eta between the grid
 neighbours of the best grid point, all inside one jitted call.
 """
+
 from __future__ import annotations
 
 import functools
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -35,8 +36,9 @@ def tv_per_sequence(p_NxTxA: jax.Array, q_NxTxA: jax.Array) -> jax.Array:
     return 0.5 * jnp.mean(jnp.sum(jnp.abs(p_NxTxA - q_NxTxA), axis=-1), axis=-1)
 
 
-def argmin_log_eta(objective: Callable[[jax.Array], jax.Array], eta_min: float, eta_max: float,
-                   num_grid: int, num_golden: int) -> tuple[jax.Array, jax.Array, jax.Array]:
+def argmin_log_eta(
+    objective: Callable[[jax.Array], jax.Array], eta_min: float, eta_max: float, num_grid: int, num_golden: int
+) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Minimize objective(log eta) on [eta_min, eta_max]: grid, then golden section. Traceable.
 
     Returns (eta, objective value, whether the grid's best point was an endpoint of the grid).
@@ -68,9 +70,15 @@ def argmin_log_eta(objective: Callable[[jax.Array], jax.Array], eta_min: float, 
 
 
 @functools.partial(jax.jit, static_argnames=("family", "num_grid", "num_golden"))
-def fit_eta(rewards_NxTxA: jax.Array, policies_NxTxA: jax.Array, family: str = "entropy",
-            eta_min: float = 1e-2, eta_max: float = 1e3, num_grid: int = 61,
-            num_golden: int = 40) -> dict[str, jax.Array]:
+def fit_eta(
+    rewards_NxTxA: jax.Array,
+    policies_NxTxA: jax.Array,
+    family: str = "entropy",
+    eta_min: float = 1e-2,
+    eta_max: float = 1e3,
+    num_grid: int = 61,
+    num_golden: int = 40,
+) -> dict[str, jax.Array]:
     """eta-hat = argmin_eta mean TV(policies, FTRL(eta)) on the given sequences, and that TV."""
     cum_NxTxA = cumulative_before(rewards_NxTxA)
 
@@ -94,8 +102,14 @@ def family_regret(rewards_NxTxA: jax.Array, eta: jax.Array, family: str = "entro
 
 
 @functools.partial(jax.jit, static_argnames=("family", "num_grid", "num_golden"))
-def regret_optimal_eta(rewards_NxTxA: jax.Array, family: str = "entropy", eta_min: float = 1e-2,
-                       eta_max: float = 1e3, num_grid: int = 61, num_golden: int = 30) -> dict[str, jax.Array]:
+def regret_optimal_eta(
+    rewards_NxTxA: jax.Array,
+    family: str = "entropy",
+    eta_min: float = 1e-2,
+    eta_max: float = 1e3,
+    num_grid: int = 61,
+    num_golden: int = 30,
+) -> dict[str, jax.Array]:
     """The eta minimizing FTRL(eta)'s mean regret at T over the given sequences (a tuning set)."""
 
     def mean_regret(log_eta):

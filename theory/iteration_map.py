@@ -7,9 +7,11 @@ the same scenarios and the same sampling noise), so differences between neighbou
 drowned in sampling noise. A fixed point eta* is where eta' - eta changes sign; it is stable when
 the map's slope there is below 1 in absolute value.
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import jax
 import numpy as np
@@ -17,9 +19,17 @@ import numpy as np
 from rmft_jax import models
 
 
-def map_etas(iteration: Callable, init_opt: Callable, read_eta: Callable, etas: Sequence[float],
-             num_actions: int, key: jax.Array, num_keys: int, num_iterations: int = 1,
-             model_kwargs: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+def map_etas(
+    iteration: Callable,
+    init_opt: Callable,
+    read_eta: Callable,
+    etas: Sequence[float],
+    num_actions: int,
+    key: jax.Array,
+    num_keys: int,
+    num_iterations: int = 1,
+    model_kwargs: dict | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """eta' and the TV to Hedge(eta') for every (eta, key): two arrays (len(etas), num_keys).
 
     iteration(params, opt_state, key) -> (params, opt_state, metrics) is `fol.make_iteration`'s
@@ -57,8 +67,14 @@ def fixed_points(etas: Sequence[float], eta_next: Sequence[float]) -> list[dict[
             continue
         frac = 0.0 if g0 == 0 else g0 / (g0 - g1)
         slope = (y[j + 1] - y[j]) / (x[j + 1] - x[j])
-        found.append({"eta_star": float(np.exp(x[j] + frac * (x[j + 1] - x[j]))), "slope": float(slope),
-                      "stable": bool(abs(slope) < 1.0), "bracket": [float(np.exp(x[j])), float(np.exp(x[j + 1]))]})
+        found.append(
+            {
+                "eta_star": float(np.exp(x[j] + frac * (x[j + 1] - x[j]))),
+                "slope": float(slope),
+                "stable": bool(abs(slope) < 1.0),
+                "bracket": [float(np.exp(x[j])), float(np.exp(x[j + 1]))],
+            }
+        )
     return found
 
 
@@ -76,9 +92,16 @@ def summarize_map(etas: Sequence[float], eta_next_ExK: np.ndarray, tv_ExK: np.nd
     mean = np.exp(logs.mean(axis=1))
     spread = logs.std(axis=1, ddof=1) if eta_next_ExK.shape[1] > 1 else np.zeros(len(etas))
     points = fixed_points(etas, mean)
-    per_key = [headline_fixed_point(fixed_points(etas, eta_next_ExK[:, r]))["eta_star"]
-               for r in range(eta_next_ExK.shape[1])]
-    return {"etas": [float(e) for e in etas], "eta_next_mean": mean.tolist(), "eta_next_log_std": spread.tolist(),
-            "eta_next_all": eta_next_ExK.tolist(), "fixed_points": points,
-            "tv_next_mean": None if tv_ExK is None else np.mean(tv_ExK, axis=1).tolist(),
-            "fixed_point": headline_fixed_point(points), "eta_star_per_key": per_key}
+    per_key = [
+        headline_fixed_point(fixed_points(etas, eta_next_ExK[:, r]))["eta_star"] for r in range(eta_next_ExK.shape[1])
+    ]
+    return {
+        "etas": [float(e) for e in etas],
+        "eta_next_mean": mean.tolist(),
+        "eta_next_log_std": spread.tolist(),
+        "eta_next_all": eta_next_ExK.tolist(),
+        "fixed_points": points,
+        "tv_next_mean": None if tv_ExK is None else np.mean(tv_ExK, axis=1).tolist(),
+        "fixed_point": headline_fixed_point(points),
+        "eta_star_per_key": per_key,
+    }

@@ -16,6 +16,7 @@ C = I - 11^T / A. Hedge(eta) has W_eff = eta I, d = b = 0, N = 0, and C (eta I) 
 is Hedge-shaped when C W_eff is close to eta C and the bias and non-linear parts are small.
 Everything here is on the scale the policy sees: logits / temperature.
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -56,8 +57,10 @@ def _weights(graphdef: nnx.GraphDef, params: nnx.State) -> tuple[jax.Array, jax.
     """(V (A, D+1), u = K^T Q c (D+1,), b (A,)) of a LinearAttention model."""
     model = nnx.merge(graphdef, params)
     if model.input_dim != model.num_actions:
-        raise ValueError(f"the operator view needs input_dim == num_actions (reward-vector tokens), "
-                         f"got {model.input_dim} != {model.num_actions}.")
+        raise ValueError(
+            f"the operator view needs input_dim == num_actions (reward-vector tokens), "
+            f"got {model.input_dim} != {model.num_actions}."
+        )
     query = model.query[...] if model.learned_query else jnp.zeros(model.input_dim + 1).at[-1].set(1.0)
     return model.V[...], model.K[...].T @ (model.Q[...] @ query), model.b[...]
 
@@ -67,8 +70,9 @@ def token_weights(u_D1: jax.Array, rewards_xTxA: jax.Array) -> jax.Array:
     return rewards_xTxA @ u_D1[:-1] + u_D1[-1]
 
 
-def effective_operator(graphdef: nnx.GraphDef, params: nnx.State, rewards_NxTxA: jax.Array,
-                       temperature: float = 1.0) -> Operator:
+def effective_operator(
+    graphdef: nnx.GraphDef, params: nnx.State, rewards_NxTxA: jax.Array, temperature: float = 1.0
+) -> Operator:
     """Linearize the model at the mean attention weight of the tokens of `rewards_NxTxA`.
 
     The mean is over the tokens that enter some logit within the horizon (rounds 0..T-2).
@@ -77,12 +81,18 @@ def effective_operator(graphdef: nnx.GraphDef, params: nnx.State, rewards_NxTxA:
     w_NxT = token_weights(u_D1, rewards_NxTxA)[..., :-1]
     mean_w, std_w = jnp.mean(w_NxT), jnp.std(w_NxT)
     scale = mean_w / temperature
-    return Operator(W_AxA=scale * V_AxD1[:, :-1], drift_A=scale * V_AxD1[:, -1], bias_A=b_A / temperature,
-                    mean_weight=mean_w, weight_cv=std_w / jnp.abs(mean_w))
+    return Operator(
+        W_AxA=scale * V_AxD1[:, :-1],
+        drift_A=scale * V_AxD1[:, -1],
+        bias_A=b_A / temperature,
+        mean_weight=mean_w,
+        weight_cv=std_w / jnp.abs(mean_w),
+    )
 
 
-def logit_parts(graphdef: nnx.GraphDef, params: nnx.State, rewards_NxTxA: jax.Array, op: Operator,
-                temperature: float = 1.0) -> dict[str, jax.Array]:
+def logit_parts(
+    graphdef: nnx.GraphDef, params: nnx.State, rewards_NxTxA: jax.Array, op: Operator, temperature: float = 1.0
+) -> dict[str, jax.Array]:
     """Centered logits / temperature and their linear, bias and non-linear parts, each (N, T, A).
 
     The non-linear part is computed from its own formula, so `linear + bias + nonlinear == total`
@@ -97,8 +107,10 @@ def logit_parts(graphdef: nnx.GraphDef, params: nnx.State, rewards_NxTxA: jax.Ar
     dev_NxT = token_weights(u_D1, rewards_NxTxA) - op.mean_weight
     terms_NxTxA = (tokens_NxTxD1 @ V_AxD1.T) * dev_NxT[..., None] / temperature
     nonlinear = cumulative_before(terms_NxTxA)
-    return {name: center_logits(x) for name, x in
-            (("total", total), ("linear", linear), ("bias", bias), ("nonlinear", nonlinear))}
+    return {
+        name: center_logits(x)
+        for name, x in (("total", total), ("linear", linear), ("bias", bias), ("nonlinear", nonlinear))
+    }
 
 
 def part_fractions(parts: dict[str, jax.Array]) -> dict[str, jax.Array]:

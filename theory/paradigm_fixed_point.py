@@ -5,6 +5,7 @@ seed's held-out set (`theory.fit.fit_eta`: eta-hat minimizing the mean total var
 the model's regret over Hedge(eta-hat)'s, and the regret-optimal eta of the same set. Does the regret-loss
 land on Hedge where RMFT's default key did not (docs/theory.md)?
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -40,6 +41,8 @@ def fits(base: Any, params: dict, seeds: list[int]) -> dict:
             f = fit.fit_eta(rewards_NxTxA, policies_NxTxA)
             model = float(jnp.mean(fit.final_regret(rewards_NxTxA, policies_NxTxA)))
             hedge = float(jnp.mean(fit.family_regret(rewards_NxTxA, f["eta_hat"])))
-            rows.append({"eta_hat": float(f["eta_hat"]), "tv": float(f["tv"]), "regret_ratio_vs_hedge_eta_hat": model / hedge})
+            rows.append(
+                {"eta_hat": float(f["eta_hat"]), "tv": float(f["tv"]), "regret_ratio_vs_hedge_eta_hat": model / hedge}
+            )
         out[arm] = {k: mean_ci95([r[k] for r in rows]) for k in rows[0]}
     return out

@@ -1,4 +1,5 @@
 """Figures of the fixed-point study, drawn from fixed_point.json's dict (so a notebook can redraw them)."""
+
 from __future__ import annotations
 
 import os
@@ -24,9 +25,11 @@ def traces_figure(results: dict[str, Any]) -> plt.Figure:
     ax = axes[0, 0]
     ax.plot(it, _f(tr["eta_hat"]), label="eta-hat (Hedge fit)")
     ax.plot(it, _f(tr["projected_eta"]), "--", label="trace(C W_eff)/(A-1)")
-    for value, style, name in ((results["eta_regret_optimal"], ":", "regret-optimal eta"),
-                               (results["eta_theory"], "-.", "sqrt(8 ln A / T)"),
-                               (results["eta_star"], "-", "eta* (iteration map)")):
+    for value, style, name in (
+        (results["eta_regret_optimal"], ":", "regret-optimal eta"),
+        (results["eta_theory"], "-.", "sqrt(8 ln A / T)"),
+        (results["eta_star"], "-", "eta* (iteration map)"),
+    ):
         if np.isfinite(value):
             ax.axhline(value, ls=style, c="gray" if style != "-" else "tab:red", lw=1, label=f"{name} = {value:.3g}")
     ax.set_yscale("log")
@@ -37,10 +40,12 @@ def traces_figure(results: dict[str, Any]) -> plt.Figure:
     ax.axhline(0.05, c="gray", ls=":", lw=1, label="0.05")
     ax.set_ylabel("mean total variation")
     ax = axes[1, 0]
-    for key, name in (("structure_residual", "||C W_eff - eta-hat C|| / ||C W_eff||"),
-                      ("bias_fraction", "bias part of centered logits"),
-                      ("nonlinear_fraction", "non-linear part of centered logits"),
-                      ("attention_weight_cv", "attention weight CV")):
+    for key, name in (
+        ("structure_residual", "||C W_eff - eta-hat C|| / ||C W_eff||"),
+        ("bias_fraction", "bias part of centered logits"),
+        ("nonlinear_fraction", "non-linear part of centered logits"),
+        ("attention_weight_cv", "attention weight CV"),
+    ):
         ax.plot(it, _f(tr[key]), label=name)
     ax.axhline(0.15, c="gray", ls=":", lw=1, label="0.15")
     ax.set_ylabel("relative size")
@@ -48,8 +53,13 @@ def traces_figure(results: dict[str, Any]) -> plt.Figure:
     ax = axes[1, 1]
     ax.plot(it, _f(tr["model_regret"]), label="RMFT model")
     ax.plot(it, _f(tr["hedge_eta_hat_regret"]), label="Hedge(eta-hat)")
-    ax.axhline(base["tuned_entropy"]["regret"], c="gray", ls=":", lw=1,
-               label=f"regret-optimal Hedge (eta {base['tuned_entropy']['eta']:.3g})")
+    ax.axhline(
+        base["tuned_entropy"]["regret"],
+        c="gray",
+        ls=":",
+        lw=1,
+        label=f"regret-optimal Hedge (eta {base['tuned_entropy']['eta']:.3g})",
+    )
     ax.axhline(base["theory_hedge"]["regret"], c="gray", ls="-.", lw=1, label="Hedge, eta = sqrt(8 ln A / T)")
     ax.set_yscale("log")
     ax.set_ylabel("held-out expected regret at T")
@@ -79,14 +89,24 @@ def map_figure(results: dict[str, Any]) -> plt.Figure:
     ax_ratio.axhline(1.0, c="k", ls="--", lw=1)
     for p in m["fixed_points"]:
         style = dict(c="tab:red" if p["stable"] else "tab:orange", ms=8)
-        ax.plot(p["eta_star"], p["eta_star"], "s", **style,
-                label=f"eta* = {p['eta_star']:.3g} ({'stable' if p['stable'] else 'unstable'}, slope {p['slope']:.2f})")
+        ax.plot(
+            p["eta_star"],
+            p["eta_star"],
+            "s",
+            **style,
+            label=f"eta* = {p['eta_star']:.3g} ({'stable' if p['stable'] else 'unstable'}, slope {p['slope']:.2f})",
+        )
         ax_ratio.plot(p["eta_star"], 1.0, "s", **style)
     for a in (ax, ax_ratio):
-        a.axvline(results["eta_hat"], c="tab:green", ls=":",
-                  label=f"eta-hat of the full run = {results['eta_hat']:.3g}")
-        a.axvline(results["eta_regret_optimal"], c="gray", ls=":",
-                  label=f"regret-optimal eta = {results['eta_regret_optimal']:.3g}")
+        a.axvline(
+            results["eta_hat"], c="tab:green", ls=":", label=f"eta-hat of the full run = {results['eta_hat']:.3g}"
+        )
+        a.axvline(
+            results["eta_regret_optimal"],
+            c="gray",
+            ls=":",
+            label=f"regret-optimal eta = {results['eta_regret_optimal']:.3g}",
+        )
         a.set_xscale("log")
         a.set_xlabel("eta (start: Hedge(eta) parameters)")
         a.grid(alpha=0.3, which="both")
@@ -120,8 +140,10 @@ def operator_figure(results: dict[str, Any]) -> plt.Figure:
         ax.set_xlabel("cumulative reward of action")
         ax.set_ylabel("logit of action")
     fig.colorbar(im, ax=axes[:2], shrink=0.8)
-    for vec, name, shift in ((results["operator"]["bias"], "bias b", -0.2),
-                             (results["operator"]["drift"], "drift d per round", 0.2)):
+    for vec, name, shift in (
+        (results["operator"]["bias"], "bias b", -0.2),
+        (results["operator"]["drift"], "drift d per round", 0.2),
+    ):
         vec = np.array(vec)
         axes[2].bar(np.arange(A) + shift, vec - vec.mean(), width=0.4, label=f"centered {name}")
     axes[2].set_title(f"residual {results['structure_residual']:.3f}, TV {results['tv_distance']:.3f}")

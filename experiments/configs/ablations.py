@@ -8,6 +8,7 @@ reward on FOL with per-rollout comparators: independent draws, adaptive adversar
 arms); every FOL arm trains `seeds` in one compiled call. `mab` / `nsmab` are the bandit base configs
 (rmft_jax/studies/bandit_study.py: STUDIES); bandit arms train the same seeds (consecutive), scratch init only.
 """
+
 import ml_collections
 
 from experiments.configs import fol_single_layer, mab, nsmab

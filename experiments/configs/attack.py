@@ -1,4 +1,5 @@
 """Worst-case regret study of an FOL workdir (python -m experiments.attack). Variants: '' (default), 'smoke', 'long'."""
+
 import ml_collections
 
 
@@ -15,8 +16,17 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
     c.horizon_factors = (0.5, 1.0, 2.0, 4.0)
     # adahedge and flipflop are parameter-free; bayes is the Bayes policy of the training mix (its on-distribution
     # optimum), so its worst case is what being optimal on the training distribution costs against an adversary.
-    c.methods = ("model", "hedge_tuned", "hedge_theory", "hedge_anytime", "ftl", "l2_ftrl", "adahedge", "flipflop",
-                 "bayes")
+    c.methods = (
+        "model",
+        "hedge_tuned",
+        "hedge_theory",
+        "hedge_anytime",
+        "ftl",
+        "l2_ftrl",
+        "adahedge",
+        "flipflop",
+        "bayes",
+    )
     if variant == "smoke":
         c.restarts, c.steps, c.samples = 4, 10, 8
         c.horizon_factors = (0.5, 1.0)

@@ -1,4 +1,5 @@
 """Classical baselines on FOL, MAB and NS-MAB scenarios. Variants: '' (all), 'fol', 'mab', 'nsmab', 'smoke'."""
+
 import ml_collections
 
 
@@ -23,8 +24,19 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
     c.mab.horizon = 100
     c.mab.num_runs = 2000
     # Prior-free algorithms, then the informed policies on the exact posterior of the MAB training prior (gap ~ U[0.1, 0.5]).
-    c.mab.algorithms = ("ucb1", "thompson", "greedy", "eps_greedy", "exp3", "kl_ucb", "moss", "tsallis_inf",
-                        "gap_bayes_greedy", "gap_bayes_thompson", "gap_bayes_kg")
+    c.mab.algorithms = (
+        "ucb1",
+        "thompson",
+        "greedy",
+        "eps_greedy",
+        "exp3",
+        "kl_ucb",
+        "moss",
+        "tsallis_inf",
+        "gap_bayes_greedy",
+        "gap_bayes_thompson",
+        "gap_bayes_kg",
+    )
 
     # Non-stationary MAB: abrupt changes under a variation budget.
     c.nsmab = ml_collections.ConfigDict()
@@ -34,9 +46,20 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
     c.nsmab.variation_budget = 2.0
     c.nsmab.num_runs = 1000
     # Prior-free algorithms, the oracles restarted at the true change points, and the particle-filter policies.
-    c.nsmab.algorithms = ("ucb1", "thompson", "exp3", "sw_ucb", "d_ucb", "kl_ucb", "discounted_thompson",
-                          "ucb1_restart", "thompson_restart", "abrupt_bayes_greedy", "abrupt_bayes_thompson",
-                          "abrupt_bayes_kg")
+    c.nsmab.algorithms = (
+        "ucb1",
+        "thompson",
+        "exp3",
+        "sw_ucb",
+        "d_ucb",
+        "kl_ucb",
+        "discounted_thompson",
+        "ucb1_restart",
+        "thompson_restart",
+        "abrupt_bayes_greedy",
+        "abrupt_bayes_thompson",
+        "abrupt_bayes_kg",
+    )
 
     if variant in ("fol", "mab", "nsmab"):
         c.settings = (variant,)

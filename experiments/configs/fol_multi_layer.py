@@ -1,4 +1,5 @@
 """Iterative RMFT on FOL with a multi-layer softmax transformer. Variants: the single layer's (smoke, distill_bayes, ...)."""
+
 import ml_collections
 
 from experiments.configs import fol_single_layer

@@ -1,4 +1,5 @@
 """Iterative RMFT on FOL with the single-layer linear self-attention model. Variants: '', smoke, adversarial, adversarial_smoke, time, distill_bayes."""
+
 import ml_collections
 
 
@@ -109,7 +110,7 @@ def apply_variant(c: ml_collections.ConfigDict, variant: str) -> ml_collections.
     if variant_adversarial:
         c.adversary.adaptive_share = 1 / 3
         c.adversary.attack_share = 1 / 3
-        variant = variant[len("adversarial"):].lstrip("_")
+        variant = variant[len("adversarial") :].lstrip("_")
     if variant == "smoke":
         c.env.horizon = 12
         c.rmft.num_iterations = 3
@@ -121,8 +122,10 @@ def apply_variant(c: ml_collections.ConfigDict, variant: str) -> ml_collections.
         c.attack.restarts, c.attack.steps, c.attack.samples = 4, 10, 8
         c.attack.at_end = variant_adversarial  # keeps the plain smoke runs of the tests short
     elif variant:
-        raise ValueError(f"unknown variant {variant!r}; choose '', 'smoke', 'adversarial', 'adversarial_smoke', 'time' "
-                         "or 'distill_bayes'.")
+        raise ValueError(
+            f"unknown variant {variant!r}; choose '', 'smoke', 'adversarial', 'adversarial_smoke', 'time' "
+            "or 'distill_bayes'."
+        )
     return c
 
 

@@ -4,6 +4,7 @@ Training instances: best arm 0.5 + D/2, the others 0.5 - D/2, D ~ U[0.1, 0.5], b
 position. Held out: Krishnamurthy et al.'s hard instance (D = 0.2, best arm at a random position).
 k = 4 of L = 16 is the default because k = 2 ends with SuffFailFreq(T/2) above 0.05 (docs/bandits.md).
 """
+
 import ml_collections
 
 
@@ -71,8 +72,15 @@ def base_config() -> ml_collections.ConfigDict:
     # Graded against (bandit_eval.reference_kind): parameter-free algorithms, and informed policies on the exact
     # posterior of the training prior (cfg.env), the best of which bounds the Bayes-optimal regret from above.
     # eps_greedy (epsilon = 0.1, the textbook default) is last so that the others keep their keys (fold_in by index).
-    c.eval.references = ("kl_ucb", "moss", "tsallis_inf", "gap_bayes_greedy", "gap_bayes_thompson", "gap_bayes_kg",
-                         "eps_greedy")
+    c.eval.references = (
+        "kl_ucb",
+        "moss",
+        "tsallis_inf",
+        "gap_bayes_greedy",
+        "gap_bayes_thompson",
+        "gap_bayes_kg",
+        "eps_greedy",
+    )
 
     c.checkpoint = ml_collections.ConfigDict()
     c.checkpoint.max_to_keep = 2
@@ -104,7 +112,9 @@ def apply_variant(c: ml_collections.ConfigDict, variant: str) -> ml_collections.
         c.eval.every = 1
         c.checkpoint.every = 1  # the driver tests stop and resume smoke runs at any iteration
         # One prior-free and one informed reference (a graded smoke run); each reference is one more compile.
-        c.eval.references = ("kl_ucb", "gap_bayes_greedy") if c.task == "mab" else ("ucb1_restart", "abrupt_bayes_greedy")
+        c.eval.references = (
+            ("kl_ucb", "gap_bayes_greedy") if c.task == "mab" else ("ucb1_restart", "abrupt_bayes_greedy")
+        )
     elif variant == "transformer":
         c.model = ml_collections.ConfigDict()
         c.model.name = "transformer"
@@ -121,8 +131,10 @@ def apply_variant(c: ml_collections.ConfigDict, variant: str) -> ml_collections.
         c.inits.greedy = 5
         c.rmft.num_iterations = 80
     elif variant:
-        raise ValueError(f"unknown variant {variant!r}; choose '', 'smoke', 'transformer', 'greedy_sweep' or "
-                         "'distill_bayes', optionally with the suffix 'on_prior'.")
+        raise ValueError(
+            f"unknown variant {variant!r}; choose '', 'smoke', 'transformer', 'greedy_sweep' or "
+            "'distill_bayes', optionally with the suffix 'on_prior'."
+        )
     return c
 
 

@@ -3,6 +3,7 @@
 Training and held-out instances come from the same distribution (4 change points, variation budget
 2); selection is by dynamic regret (regret against each round's best arm).
 """
+
 import ml_collections
 
 from experiments.configs import mab
@@ -26,8 +27,16 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
     c.eval.baselines = ("ucb1", "thompson", "greedy", "exp3", "sw_ucb", "d_ucb")
     # Oracles (restarted at the true change points) are upper references, not algorithms; the abrupt_bayes policies
     # run a particle filter of the training process (cfg.env).
-    c.eval.references = ("kl_ucb", "discounted_thompson", "ucb1_restart", "thompson_restart", "abrupt_bayes_greedy",
-                         "abrupt_bayes_thompson", "abrupt_bayes_kg", "eps_greedy")
+    c.eval.references = (
+        "kl_ucb",
+        "discounted_thompson",
+        "ucb1_restart",
+        "thompson_restart",
+        "abrupt_bayes_greedy",
+        "abrupt_bayes_thompson",
+        "abrupt_bayes_kg",
+        "eps_greedy",
+    )
     if variant == "greedy_sweep":
         raise ValueError("variant 'greedy_sweep' is MAB only; choose '', 'smoke', 'transformer' or 'distill_bayes'.")
     c = mab.apply_variant(c, variant)

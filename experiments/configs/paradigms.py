@@ -10,6 +10,7 @@
      steps, lr 1e-3, clip 1), on the mix only (its cost: about 6 min per paradigm for 5 seeds; no bandit half);
 'smoke': tiny, for tests.
 """
+
 import ml_collections
 
 from experiments.configs import fol_multi_layer, fol_single_layer, mab, nsmab
@@ -29,8 +30,9 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
     s.transfer_scenarios = 1024
     s.num_actions = ()  # transfer to other action counts: only an A-free model (variant 'shared') can be tested
     # The worst case at T per seed: the end-of-run check's budget (a lower bound, as every search).
-    s.attack = ml_collections.ConfigDict({"restarts": 32, "steps": 200, "learning_rate": 0.1, "init_scale": 2.0,
-                                          "temperature": 0.05, "samples": 128})
+    s.attack = ml_collections.ConfigDict(
+        {"restarts": 32, "steps": 200, "learning_rate": 0.1, "init_scale": 2.0, "temperature": 0.05, "samples": 128}
+    )
     c.bandit_studies = ("mab_paradigms", "nsmab_paradigms")
     c.mab, c.nsmab = mab.get_config(), nsmab.get_config()
     for task in (c.mab, c.nsmab):

@@ -3,6 +3,7 @@
 Variants: '' (default: single layer at shares 0, 0.1, 0.33, 0.67 x 5 seeds; the transformer at 0 and
 0.33 x 2 seeds, scaled down for the 2-core CPU), 'single' / 'transformer' (one model's arms), 'smoke' (tests).
 """
+
 import ml_collections
 
 from experiments.configs import fol_multi_layer, fol_single_layer
@@ -18,10 +19,19 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
     transformer = fol_multi_layer.get_config()
     c.models.transformer = ml_collections.ConfigDict({"shares": (0.0, 0.33), "num_seeds": 2})
     c.models.transformer.config = ml_collections.ConfigDict(
-        {"model": transformer.model, "rmft": transformer.rmft, "sft": transformer.sft})
+        {"model": transformer.model, "rmft": transformer.rmft, "sft": transformer.sft}
+    )
     c.attack = ml_collections.ConfigDict(
-        {"restarts": 64, "steps": 300, "learning_rate": 0.1, "init_scale": 2.0, "temperature": 0.05,
-         "samples": 256, "seed": 0})
+        {
+            "restarts": 64,
+            "steps": 300,
+            "learning_rate": 0.1,
+            "init_scale": 2.0,
+            "temperature": 0.05,
+            "samples": 256,
+            "seed": 0,
+        }
+    )
     if variant in ("single", "smoke"):
         del c.models["transformer"]
     if variant == "transformer":

@@ -14,9 +14,11 @@ the regret is a Monte Carlo mean over paths.
   punish_last          1 on every action except a_{t-1} (round 0: except action 0).
   punish_frequent      1 on every action except the most played so far (round 0: except action 0).
 """
+
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -68,9 +70,14 @@ def punish_frequent(view: AdversaryView) -> jax.Array:
 
 
 POLICY_ADAPTIVE: dict[str, Callable[[AdversaryView], jax.Array]] = {
-    "least_likely": least_likely, "all_but_most_likely": all_but_most_likely, "alternating_pair": alternating_pair}
+    "least_likely": least_likely,
+    "all_but_most_likely": all_but_most_likely,
+    "alternating_pair": alternating_pair,
+}
 ACTION_ADAPTIVE: dict[str, Callable[[AdversaryView], jax.Array]] = {
-    "punish_last": punish_last, "punish_frequent": punish_frequent}
+    "punish_last": punish_last,
+    "punish_frequent": punish_frequent,
+}
 ADVERSARIES = {**POLICY_ADAPTIVE, **ACTION_ADAPTIVE}
 
 
@@ -91,9 +98,14 @@ def all_pairs(num_actions: int) -> jax.Array:
     return jnp.asarray(pairs, jnp.int32)
 
 
-def play(policy_fn: Callable[[jax.Array], jax.Array], adversary: Callable[[AdversaryView], jax.Array],
-         horizon: int, num_actions: int, pair_Bx2: jax.Array,
-         key: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+def play(
+    policy_fn: Callable[[jax.Array], jax.Array],
+    adversary: Callable[[AdversaryView], jax.Array],
+    horizon: int,
+    num_actions: int,
+    pair_Bx2: jax.Array,
+    key: jax.Array,
+) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Play B rows of an adversary against a one-pass policy: tables (B, T, A), policies (B, T, A), actions (B, T).
 
     The policy function has no recurrent form here, so round t reruns it on the table so far
@@ -110,8 +122,13 @@ def play(policy_fn: Callable[[jax.Array], jax.Array], adversary: Callable[[Adver
         rewards_BxA = adversary(view).astype(table_BxTxA.dtype)
         actions_B = jax.random.categorical(keys_T[t], jnp.log(jnp.maximum(probs_BxA, 1e-30)), axis=-1)
         counts_BxA = counts_BxA + jax.nn.one_hot(actions_B, num_actions, dtype=counts_BxA.dtype)
-        return (table_BxTxA.at[:, t].set(rewards_BxA), probs_BxTxA.at[:, t].set(probs_BxA),
-                actions_BxT.at[:, t].set(actions_B), counts_BxA, actions_B)
+        return (
+            table_BxTxA.at[:, t].set(rewards_BxA),
+            probs_BxTxA.at[:, t].set(probs_BxA),
+            actions_BxT.at[:, t].set(actions_B),
+            counts_BxA,
+            actions_B,
+        )
 
     zeros = jnp.zeros((batch, horizon, num_actions), jnp.float32)
     no_actions = jnp.zeros((batch, horizon), jnp.int32)

@@ -7,10 +7,11 @@ smoothed max tau * logsumexp(S / tau) for a gradient that reaches every action, 
 ascent from many random restarts at once. The answer is the *exact* regret of the best table found
 (and of the same tables rounded to {0, 1}): a lower bound on the policy's worst-case regret.
 """
+
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -29,7 +30,7 @@ class GradientBudget:
     init_scale: float = 2.0  # std of the initial sigmoid logits: diverse starts across [0, 1]
     temperature: float = 0.05  # tau of the smoothed comparator max
 
-    def validate(self) -> "GradientBudget":
+    def validate(self) -> GradientBudget:
         """Raise ValueError on a budget that cannot run; return self."""
         for name in ("restarts", "steps"):
             value = getattr(self, name)
@@ -57,8 +58,9 @@ def smoothed_regret(policy_fn: PolicyFn, rewards_BxTxA: jax.Array, temperature: 
     return best_B - jnp.sum(policies_BxTxA * rewards_BxTxA, axis=(1, 2))
 
 
-def ascend(policy_fn: PolicyFn, logits_BxTxA: jax.Array, steps: int, learning_rate: float,
-           temperature: float) -> tuple[jax.Array, jax.Array]:
+def ascend(
+    policy_fn: PolicyFn, logits_BxTxA: jax.Array, steps: int, learning_rate: float, temperature: float
+) -> tuple[jax.Array, jax.Array]:
     """Adam ascent of the smoothed regret on sigmoid logits; (best tables (B, T, A), their exact regret (B,)).
 
     Each restart keeps the table of highest *exact* regret met along its path (the start included):
@@ -88,8 +90,9 @@ def ascend(policy_fn: PolicyFn, logits_BxTxA: jax.Array, steps: int, learning_ra
     return best
 
 
-def signed_gradient_tables(policy_fn: PolicyFn, logits_BxTxA: jax.Array, steps: int, step_size: float,
-                           temperature: float = 0.05) -> jax.Array:
+def signed_gradient_tables(
+    policy_fn: PolicyFn, logits_BxTxA: jax.Array, steps: int, step_size: float, temperature: float = 0.05
+) -> jax.Array:
     """A cheap attack for training: `steps` signed-gradient ascent steps on sigmoid logits -> tables in [0, 1]."""
     grad_fn = jax.grad(lambda z: jnp.sum(smoothed_regret(policy_fn, jax.nn.sigmoid(z), temperature)))
 
@@ -106,8 +109,14 @@ def to_logits(rewards_BxTxA: jax.Array, margin: float = 0.02) -> jax.Array:
     return jnp.log(clipped) - jnp.log1p(-clipped)
 
 
-def gradient_attack(policy_fn: PolicyFn, horizon: int, num_actions: int, key: jax.Array,
-                    budget: GradientBudget = GradientBudget(), starts_BxTxA: jax.Array | None = None) -> dict:
+def gradient_attack(
+    policy_fn: PolicyFn,
+    horizon: int,
+    num_actions: int,
+    key: jax.Array,
+    budget: GradientBudget = GradientBudget(),
+    starts_BxTxA: jax.Array | None = None,
+) -> dict:
     """Search tables maximizing the policy's regret; {'regret', 'regret_binary', 'table', 'table_binary'}.
 
     `starts_BxTxA` (optional, in [0, 1]) are extra starting tables, e.g. those an adaptive adversary
@@ -122,5 +131,9 @@ def gradient_attack(policy_fn: PolicyFn, horizon: int, num_actions: int, key: ja
     binary_BxTxA = jnp.round(tables_BxTxA)
     binary_B = jax.jit(lambda b: table_regret(policy_fn, b))(binary_BxTxA)
     best, best_binary = int(jnp.argmax(regret_B)), int(jnp.argmax(binary_B))
-    return {"regret": float(regret_B[best]), "regret_binary": float(binary_B[best_binary]),
-            "table": tables_BxTxA[best], "table_binary": binary_BxTxA[best_binary]}
+    return {
+        "regret": float(regret_B[best]),
+        "regret_binary": float(binary_B[best_binary]),
+        "table": tables_BxTxA[best],
+        "table_binary": binary_BxTxA[best_binary],
+    }

@@ -7,11 +7,12 @@
 and reports each method's regret and the largest. Every number is a lower bound on the policy's
 worst-case expected regret over [0, 1]^{T x A} (a search can miss the true worst sequence).
 """
+
 from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
@@ -32,16 +33,15 @@ class AttackBudget:
     samples: int = 256  # sampled paths per action-adaptive adversary
 
     @classmethod
-    def from_config(cls, cfg) -> "AttackBudget":
+    def from_config(cls, cfg) -> AttackBudget:
         """The budget fields of an ml_collections config (unknown fields are ignored)."""
         return cls(**{f.name: cfg[f.name] for f in dataclasses.fields(cls) if f.name in cfg}).validate()
 
     def gradient(self) -> gradient.GradientBudget:
         """The gradient-search part of the budget."""
-        return gradient.GradientBudget(self.restarts, self.steps, self.learning_rate, self.init_scale,
-                                       self.temperature)
+        return gradient.GradientBudget(self.restarts, self.steps, self.learning_rate, self.init_scale, self.temperature)
 
-    def validate(self) -> "AttackBudget":
+    def validate(self) -> AttackBudget:
         """Raise ValueError on a budget that cannot run; return self."""
         self.gradient().validate()
         if isinstance(self.samples, bool) or int(self.samples) != self.samples or self.samples < 1:
@@ -55,15 +55,17 @@ def adaptive_rows(num_actions: int, samples: int) -> tuple[jax.Array, jax.Array]
     for each action-adaptive one."""
     kinds, pairs = [], []
     for index, name in enumerate(adaptive.ADVERSARIES):
-        rows_Rx2 = (adaptive.all_pairs(num_actions) if name == "alternating_pair" else
-                    jnp.zeros((1 if name in adaptive.POLICY_ADAPTIVE else samples, 2), jnp.int32))
+        rows_Rx2 = (
+            adaptive.all_pairs(num_actions)
+            if name == "alternating_pair"
+            else jnp.zeros((1 if name in adaptive.POLICY_ADAPTIVE else samples, 2), jnp.int32)
+        )
         kinds.append(jnp.full((rows_Rx2.shape[0],), index, jnp.int32))
         pairs.append(rows_Rx2)
     return jnp.concatenate(kinds), jnp.concatenate(pairs)
 
 
-def adaptive_regrets(policy_fn, horizon: int, num_actions: int, key: jax.Array,
-                     samples: int) -> tuple[dict, jax.Array]:
+def adaptive_regrets(policy_fn, horizon: int, num_actions: int, key: jax.Array, samples: int) -> tuple[dict, jax.Array]:
     """Regret of the policy against each adaptive adversary, and the policy-adaptive tables (P, T, A).
 
     All adversaries play in one batch (one compilation): policy-adaptive ones report the largest
@@ -71,8 +73,9 @@ def adaptive_regrets(policy_fn, horizon: int, num_actions: int, key: jax.Array,
     """
     kind_B, pair_Bx2 = adaptive_rows(num_actions, samples)
     kinds = tuple(adaptive.ADVERSARIES)
-    play = jax.jit(lambda k: adaptive.play(policy_fn, adaptive.by_row(kind_B, kinds), horizon, num_actions,
-                                           pair_Bx2, k))
+    play = jax.jit(
+        lambda k: adaptive.play(policy_fn, adaptive.by_row(kind_B, kinds), horizon, num_actions, pair_Bx2, k)
+    )
     table_BxTxA, probs_BxTxA, _ = play(key)
     regret_B = np.asarray(adaptive.expected_regret(table_BxTxA, probs_BxTxA))
     kind_B = np.asarray(kind_B)
@@ -88,8 +91,9 @@ def adaptive_regrets(policy_fn, horizon: int, num_actions: int, key: jax.Array,
     return out, table_BxTxA[policy_rows]
 
 
-def worst_case_regret(policy_fn, horizon: int, num_actions: int, key: jax.Array,
-                      budget: AttackBudget = AttackBudget()) -> dict:
+def worst_case_regret(
+    policy_fn, horizon: int, num_actions: int, key: jax.Array, budget: AttackBudget = AttackBudget()
+) -> dict:
     """Every method's found regret at T, the largest ('worst') and which method found it ('worst_method')."""
     budget.validate()
     key_adaptive, key_gradient = jax.random.split(key)
@@ -98,8 +102,12 @@ def worst_case_regret(policy_fn, horizon: int, num_actions: int, key: jax.Array,
     found["gradient"], found["gradient_binary"] = search["regret"], search["regret_binary"]
     candidates = {k: v for k, v in found.items() if not k.endswith("_stderr")}
     worst_method = max(candidates, key=candidates.get)
-    return {"worst": candidates[worst_method], "worst_method": worst_method, "by_method": found,
-            "table": np.asarray(search["table"])}
+    return {
+        "worst": candidates[worst_method],
+        "worst_method": worst_method,
+        "by_method": found,
+        "table": np.asarray(search["table"]),
+    }
 
 
 def growth_exponent(horizons: Sequence[int], regrets: Sequence[float]) -> float:

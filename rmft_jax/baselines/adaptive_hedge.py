@@ -11,6 +11,7 @@ Losses are -rewards: both algorithms are invariant to translating and scaling th
 the same as 1 - rewards for rewards in [0, 1] and needs no range for unbounded ones. Policies map a
 reward table (..., T, A) -> (..., T, A); round t sees rewards[..., :t, :] only.
 """
+
 from __future__ import annotations
 
 import functools
@@ -66,8 +67,12 @@ def _adaptive_scan(rewards_BxTxA: Array, phi: Array, alpha: Array, flipflop: boo
         return (cum_AxB + loss_AxB, delta_ah_B, delta_ftl_B, in_ftl_B), (w_AxB, eta_B)
 
     zeros_B = jnp.zeros((batch,), rewards_BxTxA.dtype)
-    init = (jnp.zeros((num_actions, batch), rewards_BxTxA.dtype), zeros_B, zeros_B,
-            jnp.full((batch,), flipflop))  # FlipFlop opens in the FTL regime; AdaHedge never enters it
+    init = (
+        jnp.zeros((num_actions, batch), rewards_BxTxA.dtype),
+        zeros_B,
+        zeros_B,
+        jnp.full((batch,), flipflop),
+    )  # FlipFlop opens in the FTL regime; AdaHedge never enters it
     _, (w_TxAxB, eta_TxB) = jax.lax.scan(step, init, losses_TxAxB)
     return jnp.transpose(w_TxAxB, (2, 0, 1)), eta_TxB.T
 
@@ -77,8 +82,12 @@ def _run(rewards: Array, flipflop: bool, phi: float, alpha: float) -> tuple[jax.
     _check_rewards(rewards)
     rewards = _as_float(rewards)
     lead, (horizon, num_actions) = rewards.shape[:-2], rewards.shape[-2:]
-    policies_BxTxA, eta_BxT = _adaptive_scan(rewards.reshape(-1, horizon, num_actions), jnp.asarray(phi, rewards.dtype),
-                                             jnp.asarray(alpha, rewards.dtype), flipflop)
+    policies_BxTxA, eta_BxT = _adaptive_scan(
+        rewards.reshape(-1, horizon, num_actions),
+        jnp.asarray(phi, rewards.dtype),
+        jnp.asarray(alpha, rewards.dtype),
+        flipflop,
+    )
     return policies_BxTxA.reshape(rewards.shape), eta_BxT.reshape(lead + (horizon,))
 
 
@@ -88,8 +97,9 @@ def adahedge(rewards: Array, return_eta: bool = False) -> jax.Array | tuple[jax.
     return (policies, eta) if return_eta else policies
 
 
-def flipflop(rewards: Array, phi: float = FLIPFLOP_PHI, alpha: float = FLIPFLOP_ALPHA,
-             return_eta: bool = False) -> jax.Array | tuple[jax.Array, jax.Array]:
+def flipflop(
+    rewards: Array, phi: float = FLIPFLOP_PHI, alpha: float = FLIPFLOP_ALPHA, return_eta: bool = False
+) -> jax.Array | tuple[jax.Array, jax.Array]:
     """FlipFlop policies (..., T, A) with parameters phi > 1, alpha > 0 (defaults: the paper's 2.37, 1.243)."""
     if not phi > 1.0:
         raise ValueError(f"phi must be > 1 (the FlipFlop regime band), got {phi!r}.")
@@ -112,6 +122,8 @@ def optimistic_hedge(rewards: Array, eta: Array) -> jax.Array:
     rewards = _as_float(rewards)
     eta = jnp.asarray(eta, rewards.dtype)
     if jnp.ndim(eta) > rewards.ndim - 2:
-        raise ValueError(f"eta must be a scalar or broadcast against the leading dims {rewards.shape[:-2]}, "
-                         f"got shape {jnp.shape(eta)}.")
+        raise ValueError(
+            f"eta must be a scalar or broadcast against the leading dims {rewards.shape[:-2]}, "
+            f"got shape {jnp.shape(eta)}."
+        )
     return _optimistic_policies(rewards, eta)

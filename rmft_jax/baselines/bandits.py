@@ -13,11 +13,13 @@ the Threefry-2x32 words that draw Bernoulli rewards and eps-Greedy's and EXP3's 
 mode (key pair drawn once from the caller's key, counter (round, block * N + run)). Thompson's
 posterior samples use jax.random with fold_in(key, t).
 """
+
 from __future__ import annotations
 
 import functools
 import math
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -198,8 +200,9 @@ def _sw_ucb_update(state: State, t: Array, actions_N: Array, rewards_N: Array, h
     buf_rewards = jax.lax.dynamic_update_index_in_dim(state["buf_rewards"], rewards_N, t % window, 0)
     return {
         "counts": state["counts"] + onehot_AxN - leaving_AxN,
-        "sums": (state["sums"] + jnp.where(onehot_AxN, rewards_N, 0.0)
-                 - jnp.where(leaving_AxN, state["leaving_reward"], 0.0)),
+        "sums": (
+            state["sums"] + jnp.where(onehot_AxN, rewards_N, 0.0) - jnp.where(leaving_AxN, state["leaving_reward"], 0.0)
+        ),
         "buf_actions": buf_actions,
         "buf_rewards": buf_rewards,
         "leaving_action": jax.lax.dynamic_index_in_dim(buf_actions, (t + 1) % window, keepdims=False),
@@ -251,15 +254,37 @@ def _check_discount(hp: dict) -> None:
 
 
 ALGORITHMS: dict[str, Algorithm] = {
-    "ucb1": Algorithm(_counts_init, _ucb1_select, _counts_update, lambda T, A: {"c": 2.0},
-                      lambda hp: _checks.check_positive("c", hp["c"], allow_zero=True)),
-    "thompson": Algorithm(_counts_init, _thompson_select, _counts_update, lambda T, A: {"prior": "beta"},
-                          lambda hp: _checks.check_choice("prior", hp["prior"], ("beta", "gaussian"))),
+    "ucb1": Algorithm(
+        _counts_init,
+        _ucb1_select,
+        _counts_update,
+        lambda T, A: {"c": 2.0},
+        lambda hp: _checks.check_positive("c", hp["c"], allow_zero=True),
+    ),
+    "thompson": Algorithm(
+        _counts_init,
+        _thompson_select,
+        _counts_update,
+        lambda T, A: {"prior": "beta"},
+        lambda hp: _checks.check_choice("prior", hp["prior"], ("beta", "gaussian")),
+    ),
     "greedy": Algorithm(_counts_init, _greedy_select, _counts_update),
-    "eps_greedy": Algorithm(_counts_init, _eps_greedy_select, _counts_update, lambda T, A: {"epsilon": 0.1},
-                            lambda hp: _checks.check_in_range("epsilon", hp["epsilon"], 0.0, 1.0), num_words=2),
-    "exp3": Algorithm(_exp3_init, _exp3_select, _exp3_update, _exp3_defaults,
-                      lambda hp: _check_unit_interval("gamma", hp["gamma"], "EXP3 exploration rate"), num_words=1),
+    "eps_greedy": Algorithm(
+        _counts_init,
+        _eps_greedy_select,
+        _counts_update,
+        lambda T, A: {"epsilon": 0.1},
+        lambda hp: _checks.check_in_range("epsilon", hp["epsilon"], 0.0, 1.0),
+        num_words=2,
+    ),
+    "exp3": Algorithm(
+        _exp3_init,
+        _exp3_select,
+        _exp3_update,
+        _exp3_defaults,
+        lambda hp: _check_unit_interval("gamma", hp["gamma"], "EXP3 exploration rate"),
+        num_words=1,
+    ),
     "sw_ucb": Algorithm(_sw_ucb_init, _sw_ucb_select, _sw_ucb_update, _sw_ucb_defaults, _check_window),
     "d_ucb": Algorithm(_counts_init, _d_ucb_select, _d_ucb_update, _d_ucb_defaults, _check_discount),
 }
@@ -323,7 +348,9 @@ def make_bandit_fn(name: str, num_runs: int, hparams: tuple = ()) -> Callable:
 
         def draws_at(t):
             """Round t's (ties, words) for select."""
-            return counter_rng.tie_words(seeds_N, t), tuple(counter_rng.threefry_words(key_2, t, num_runs, algorithm.num_words))
+            return counter_rng.tie_words(seeds_N, t), tuple(
+                counter_rng.threefry_words(key_2, t, num_runs, algorithm.num_words)
+            )
 
         def reward_word_at(t):
             """Round t's Bernoulli word per run (none with a reward table)."""
@@ -369,7 +396,7 @@ def make_bandit_fn(name: str, num_runs: int, hparams: tuple = ()) -> Callable:
     return rollout
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def compiled_bandit_fn(name: str, num_runs: int, hparams: tuple = ()) -> Callable:
     """Jitted rollout, cached per (name, num_runs, hparams) so repeated calls reuse the compile."""
     return jax.jit(make_bandit_fn(name, num_runs, hparams))
@@ -389,12 +416,15 @@ def _check_inputs(means: Array, num_runs: int, rewards: Array | None) -> None:
         _checks.check_in_range("means (Bernoulli arm means)", means, 0.0, 1.0)
         return
     if np.shape(rewards) not in ((horizon, num_actions), (num_runs, horizon, num_actions)):
-        raise ValueError(f"rewards must have shape (T, A) = {(horizon, num_actions)} or (num_runs, T, A) = "
-                         f"{(num_runs, horizon, num_actions)}, got {np.shape(rewards)}.")
+        raise ValueError(
+            f"rewards must have shape (T, A) = {(horizon, num_actions)} or (num_runs, T, A) = "
+            f"{(num_runs, horizon, num_actions)}, got {np.shape(rewards)}."
+        )
 
 
-def run_bandit(name: str, key: Array, means: Array, num_runs: int = 1, rewards: Array | None = None,
-               **hparams: Any) -> tuple[jax.Array, jax.Array]:
+def run_bandit(
+    name: str, key: Array, means: Array, num_runs: int = 1, rewards: Array | None = None, **hparams: Any
+) -> tuple[jax.Array, jax.Array]:
     """Run bandit algorithm `name` for num_runs independent runs -> (actions (N, T) int32, rewards (N, T) f32).
 
     `means` (T, A) are per-round Bernoulli means (non-stationary instances allowed). Realized

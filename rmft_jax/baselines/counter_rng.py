@@ -4,6 +4,7 @@ Threefry-2x32 spelled out (bit-identical to jax's primitive, which lowers on CPU
 small kernels that cost more than the rest of a UCB1 step), a murmur3 hash stream for tie-breaking,
 uint32 -> uniform floats, and an argmax over arms with uniformly random tie-breaking.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -16,11 +16,13 @@ noise has atoms). A reward at any other exact value that a deterministic compone
 0.5 of the FTL trap) has probability 0 under every continuous component and positive probability
 under the deterministic one: `ATOM_LOG_DENSITY` stands in for that infinite density ratio.
 """
+
 from __future__ import annotations
 
 import functools
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -179,11 +181,15 @@ def check_supported(env: Any) -> None:
     """ValueError unless every component has a posterior here (and a noise level it can use)."""
     for comp in _components(env)[0]:
         if type(comp) not in POSTERIORS:
-            raise ValueError(f"no Bayes posterior for FOL scenario {type(comp).__name__}; supported: "
-                             f"{sorted(c.__name__ for c in POSTERIORS)}.")
+            raise ValueError(
+                f"no Bayes posterior for FOL scenario {type(comp).__name__}; supported: "
+                f"{sorted(c.__name__ for c in POSTERIORS)}."
+            )
         if getattr(comp, "noise_std", 1.0) <= 0:
-            raise ValueError(f"{type(comp).__name__} with noise_std = 0 has a degenerate likelihood; "
-                             "the Bayes posterior needs noise_std > 0.")
+            raise ValueError(
+                f"{type(comp).__name__} with noise_std = 0 has a degenerate likelihood; "
+                "the Bayes posterior needs noise_std > 0."
+            )
 
 
 def posterior_predictive(env: Any, rewards_TxA: Array) -> tuple[Array, Array]:
@@ -209,14 +215,17 @@ def myopic_policy(predictive_TxA: Array) -> Array:
 @functools.partial(jax.jit, static_argnames=("env", "chunk"))
 def _bayes_batch(env: Any, rewards_NxTxA: Array, chunk: int) -> tuple[Array, Array]:
     """(policies, predictive means), each (N, T, A), chunked over sequences to bound memory."""
+
     def one(rewards_TxA):
         predictive_TxA = posterior_predictive(env, rewards_TxA)[1]
         return myopic_policy(predictive_TxA), predictive_TxA
+
     return jax.lax.map(one, rewards_NxTxA, batch_size=chunk)
 
 
-def bayes_policies(env: Any, rewards: Array, chunk: int = 64,
-                   return_predictive: bool = False) -> jax.Array | tuple[jax.Array, jax.Array]:
+def bayes_policies(
+    env: Any, rewards: Array, chunk: int = 64, return_predictive: bool = False
+) -> jax.Array | tuple[jax.Array, jax.Array]:
     """The myopic Bayes policies (..., T, A) of scenario distribution `env` on reward tables (..., T, A).
 
     `env` fixes the horizon: at another horizon build the same scenario with that horizon (the trend
@@ -226,8 +235,10 @@ def bayes_policies(env: Any, rewards: Array, chunk: int = 64,
     check_supported(env)
     rewards = _as_float(rewards)
     if rewards.shape[-2:] != (env.horizon, env.num_actions):
-        raise ValueError(f"rewards have (T, A) = {rewards.shape[-2:]} but the scenario has "
-                         f"{(env.horizon, env.num_actions)}; build the scenario at the rewards' horizon.")
+        raise ValueError(
+            f"rewards have (T, A) = {rewards.shape[-2:]} but the scenario has "
+            f"{(env.horizon, env.num_actions)}; build the scenario at the rewards' horizon."
+        )
     flat_NxTxA = rewards.reshape((-1,) + rewards.shape[-2:])
     policies, predictive = _bayes_batch(env, flat_NxTxA, int(min(chunk, flat_NxTxA.shape[0])))
     policies, predictive = policies.reshape(rewards.shape), predictive.reshape(rewards.shape)

@@ -6,9 +6,11 @@ classical" reference. `tuned` ones pick eta on `eta_grid` by their regret on the
 scored on (in-sample: optimistic, labelled so). The Bayes policy of the training distribution
 (`fol_bayes`) knows the distribution; it is the limit, not a registry entry.
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -31,16 +33,20 @@ class FOLReference(NamedTuple):
 FOL_ALGORITHMS: dict[str, FOLReference] = {
     "ftl": FOLReference(full_info.ftl, False, "Follow-the-Leader"),
     "hedge_theory": FOLReference(full_info.hedge, False, "Hedge, eta = sqrt(8 ln A / T) (horizon known)"),
-    "hedge_anytime": FOLReference(lambda r: full_info.hedge(r, schedule="anytime"), False,
-                                  "Hedge, eta_t = sqrt(8 ln A / t)"),
+    "hedge_anytime": FOLReference(
+        lambda r: full_info.hedge(r, schedule="anytime"), False, "Hedge, eta_t = sqrt(8 ln A / t)"
+    ),
     "adahedge": FOLReference(adaptive_hedge.adahedge, False, "AdaHedge (de Rooij et al. 2014)"),
-    "flipflop": FOLReference(adaptive_hedge.flipflop, False,
-                             "FlipFlop, phi = 2.37, alpha = 1.243 (de Rooij et al. 2014)"),
+    "flipflop": FOLReference(
+        adaptive_hedge.flipflop, False, "FlipFlop, phi = 2.37, alpha = 1.243 (de Rooij et al. 2014)"
+    ),
     "hedge_tuned": FOLReference(full_info.ftrl, True, "Hedge, eta grid-tuned in-sample"),
-    "optimistic_hedge_tuned": FOLReference(adaptive_hedge.optimistic_hedge, True,
-                                           "optimistic Hedge (hint: last reward vector), eta grid-tuned in-sample"),
-    "l2_ftrl_tuned": FOLReference(lambda r, eta: full_info.ftrl(r, eta, "l2"), True,
-                                  "Euclidean FTRL, eta grid-tuned in-sample"),
+    "optimistic_hedge_tuned": FOLReference(
+        adaptive_hedge.optimistic_hedge, True, "optimistic Hedge (hint: last reward vector), eta grid-tuned in-sample"
+    ),
+    "l2_ftrl_tuned": FOLReference(
+        lambda r, eta: full_info.ftrl(r, eta, "l2"), True, "Euclidean FTRL, eta grid-tuned in-sample"
+    ),
 }
 PRIOR_FREE = tuple(name for name, ref in FOL_ALGORITHMS.items() if not ref.tuned)
 
@@ -48,8 +54,7 @@ PRIOR_FREE = tuple(name for name, ref in FOL_ALGORITHMS.items() if not ref.tuned
 def tune(name: str, rewards_NxTxA: Array, grid: Sequence[float]) -> tuple[float, list[float]]:
     """(the eta of `grid` with the least mean regret at T on the draws, each eta's mean regret at T)."""
     policies = FOL_ALGORITHMS[name].policies
-    finals = [float(jnp.mean(regret.static_regret(rewards_NxTxA, policies(rewards_NxTxA, eta))[:, -1]))
-              for eta in grid]
+    finals = [float(jnp.mean(regret.static_regret(rewards_NxTxA, policies(rewards_NxTxA, eta))[:, -1])) for eta in grid]
     return float(grid[int(np.argmin(finals))]), finals
 
 
@@ -75,4 +80,3 @@ def best_of(regret_by_name: dict[str, float], names: Sequence[str] = PRIOR_FREE)
     if not present:
         raise ValueError(f"none of {list(names)} was measured; have {sorted(regret_by_name)}.")
     return min(present, key=lambda kv: kv[1])
-

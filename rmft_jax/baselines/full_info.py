@@ -4,11 +4,13 @@ Each maps a reward table (..., T, A) to the policies (..., T, A) it plays: the p
 is a function of rewards[..., :t, :] only (round 0 plays before seeing anything). All rounds come
 from one exclusive prefix sum, so there is no scan over time.
 """
+
 from __future__ import annotations
 
 import functools
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -72,8 +74,7 @@ def _ftrl_policies(rewards: jax.Array, eta: jax.Array, regularizer: str, schedul
     return project_to_simplex(scores_TxA)
 
 
-def ftrl(rewards: Array, eta: Array, regularizer: str = "entropy",
-         schedule: str = "constant") -> jax.Array:
+def ftrl(rewards: Array, eta: Array, regularizer: str = "entropy", schedule: str = "constant") -> jax.Array:
     """FTRL policies for a reward table (..., T, A) -> (..., T, A).
 
     regularizer="entropy": Hedge, pi_t = softmax(eta * sum_{s<t} r_s).
@@ -92,8 +93,10 @@ def ftrl(rewards: Array, eta: Array, regularizer: str = "entropy",
     rewards = _as_float(rewards)
     eta = jnp.asarray(eta, dtype=rewards.dtype)
     if jnp.ndim(eta) > rewards.ndim - 2:
-        raise ValueError(f"eta must be a scalar or broadcast against the leading dims "
-                         f"{rewards.shape[:-2]} of rewards, got shape {jnp.shape(eta)}.")
+        raise ValueError(
+            f"eta must be a scalar or broadcast against the leading dims "
+            f"{rewards.shape[:-2]} of rewards, got shape {jnp.shape(eta)}."
+        )
     return _ftrl_policies(rewards, eta, regularizer, schedule)
 
 
@@ -140,8 +143,9 @@ def hedge_regret(rewards: Array, eta: Array) -> jax.Array:
     lead, (horizon, num_actions) = rewards.shape[:-2], rewards.shape[-2:]
     eta = jnp.asarray(eta, dtype=rewards.dtype)
     if jnp.ndim(eta) > len(lead):
-        raise ValueError(f"eta must be a scalar or broadcast against the leading dims {lead} of "
-                         f"rewards, got shape {jnp.shape(eta)}.")
+        raise ValueError(
+            f"eta must be a scalar or broadcast against the leading dims {lead} of rewards, got shape {jnp.shape(eta)}."
+        )
     eta_B = jnp.broadcast_to(eta, lead).reshape(-1)
     curve_BxT = _hedge_regret_scan(rewards.reshape(-1, horizon, num_actions), eta_B)
     return curve_BxT.reshape(lead + (horizon,))

@@ -6,10 +6,12 @@ A task (`rmft_jax.tasks`) supplies what differs between decision problems: how s
 and played (`rollout`), and what the update imitates given the kept rollouts (`sft_batch`). The
 selection rule and the update rule are the loop's; `make_iteration` is the whole iteration.
 """
+
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, NamedTuple, Protocol
+from collections.abc import Callable
+from typing import Any, NamedTuple, Protocol
 
 import jax
 import jax.numpy as jnp

@@ -13,10 +13,12 @@ Each paradigm is (the task that rolls out, the selection step, the update rule);
 hands them to `loop.make_iteration`, so every paradigm runs the same iteration with the same
 scenarios, keys, optimizer and number of gradient steps.
 """
+
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -54,8 +56,9 @@ def keep_rows(rows: str, num_selected: int, regret_MxL: jax.Array, key: jax.Arra
     return selection.top_k_indices(scores_MxL, num_selected)
 
 
-def make_iteration(task: Any, optimizer: optax.GradientTransformation, settings: loop.LoopSettings,
-                   paradigm: ParadigmSettings) -> Callable:
+def make_iteration(
+    task: Any, optimizer: optax.GradientTransformation, settings: loop.LoopSettings, paradigm: ParadigmSettings
+) -> Callable:
     """Unjitted iteration(params, opt_state, key) -> (params, opt_state, metrics) of `paradigm` on `task`."""
     steps, temperature = settings.sft_steps, settings.temperature
     if paradigm.name == "rmft":
@@ -67,15 +70,19 @@ def make_iteration(task: Any, optimizer: optax.GradientTransformation, settings:
             keep = keep_rows(paradigm.rows, settings.num_selected, rolls.regret_MxL, key_select)
             return keep, teacher_task.sft_batch(rolls, keep)
 
-        return loop.make_iteration(teacher_task, sft.make_update(task.apply, optimizer, steps, temperature), settings,
-                                   keep_teacher_rollouts)
+        return loop.make_iteration(
+            teacher_task, sft.make_update(task.apply, optimizer, steps, temperature), settings, keep_teacher_rollouts
+        )
     if paradigm.name == "regret_loss":
+
         def select_scenarios(rolls, key_select):
             return _keep_all(rolls.regret_MxL), task.regret_batch(rolls)
 
-        return loop.make_iteration(task, regret_loss.make_update(task.apply, optimizer, steps, temperature),
-                                   settings, select_scenarios)
+        return loop.make_iteration(
+            task, regret_loss.make_update(task.apply, optimizer, steps, temperature), settings, select_scenarios
+        )
     if paradigm.name == "policy_gradient":
+
         def score_rollouts(rolls, key_select):  # advantages from all L, then all L (or k random) rows
             adv_MxL = policy_gradient.advantages(paradigm.pg_return, rolls.regret_MxL, rolls.reward_MxL)
             keep = keep_rows(paradigm.rows, settings.num_selected, rolls.regret_MxL, key_select)

@@ -10,9 +10,11 @@ The update takes `num_steps` optimizer steps on one batch: the first is REINFORC
 (the ratio is 1), later ones are off-policy and the ratio pi_new / pi_old is clipped to [1 - clip,
 1 + clip] as in PPO (Schulman et al. 2017), so the step count matches SFT's without running away.
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -51,13 +53,19 @@ def clipped_surrogate(log_probs_BxGxT, old_log_probs_BxGxT, advantages_BxG, clip
     return -jnp.mean(jnp.minimum(ratio * adv, jnp.clip(ratio, 1.0 - clip, 1.0 + clip) * adv))
 
 
-def make_update(apply_fn: Callable, optimizer: optax.GradientTransformation, num_steps: int,
-                temperature: float = 1.0, clip: float = 0.2) -> Callable:
+def make_update(
+    apply_fn: Callable,
+    optimizer: optax.GradientTransformation,
+    num_steps: int,
+    temperature: float = 1.0,
+    clip: float = 0.2,
+) -> Callable:
     """update(params, opt_state, PGBatch) -> (params, opt_state, losses (num_steps,))."""
 
     def update(params: Any, opt_state: Any, batch: PGBatch):
         old_BxGxT = jax.lax.stop_gradient(
-            action_log_probs(apply_fn(params, batch.inputs_BxTxD), batch.actions_BxGxT, temperature))
+            action_log_probs(apply_fn(params, batch.inputs_BxTxD), batch.actions_BxGxT, temperature)
+        )
 
         def loss_fn(p):
             new_BxGxT = action_log_probs(apply_fn(p, batch.inputs_BxTxD), batch.actions_BxGxT, temperature)

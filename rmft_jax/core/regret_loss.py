@@ -6,9 +6,11 @@ the M scenarios of max_a sum_t r_t(a) - sum_t <pi_t, r_t>. No trajectory is samp
 (With bandit feedback the expected regret is not differentiable in the parameters; its score-function
 estimator is the policy gradient with return = minus regret, `core.policy_gradient`.)
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -31,8 +33,9 @@ def expected_regret(logits_BxTxA: jax.Array, rewards_BxTxA: jax.Array, temperatu
     return jnp.mean(best_B - jnp.sum(policies_BxTxA * rewards_BxTxA, axis=(-2, -1)))
 
 
-def make_update(apply_fn: Callable, optimizer: optax.GradientTransformation, num_steps: int,
-                temperature: float = 1.0) -> Callable:
+def make_update(
+    apply_fn: Callable, optimizer: optax.GradientTransformation, num_steps: int, temperature: float = 1.0
+) -> Callable:
     """update(params, opt_state, RegretBatch) -> (params, opt_state, losses (num_steps,)): Adam on the regret."""
 
     def update(params: Any, opt_state: Any, batch: RegretBatch):

@@ -7,6 +7,7 @@ With FOL scenarios whose L rollouts share one reward table, regret and reward ra
 trajectories (the best action's total is common to all L); they differ when the comparator varies
 across rollouts (bandit pseudo-regret, non-stationary or adaptive environments).
 """
+
 from __future__ import annotations
 
 import jax

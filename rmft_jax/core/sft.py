@@ -1,7 +1,9 @@
 """Supervised fine-tuning on the selected trajectories: the imitation loss and optax updates."""
+
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -19,8 +21,9 @@ def optimizer_from_config(cfg: Any) -> optax.GradientTransformation:
     return make_optimizer(float(cfg.sft.learning_rate), float(cfg.sft.grad_clip), cfg.sft.optimizer)
 
 
-def imitation_loss(logits_MxTxA: jax.Array, targets_MxTxA: jax.Array, temperature: float = 1.0,
-                   weights_M: jax.Array | None = None) -> jax.Array:
+def imitation_loss(
+    logits_MxTxA: jax.Array, targets_MxTxA: jax.Array, temperature: float = 1.0, weights_M: jax.Array | None = None
+) -> jax.Array:
     """Mean cross-entropy over scenarios and rounds of the policy softmax(logits / temperature).
 
     `targets_MxTxA` is the average of the k selected trajectories' targets (one-hot actions or
@@ -35,9 +38,17 @@ def imitation_loss(logits_MxTxA: jax.Array, targets_MxTxA: jax.Array, temperatur
     return jnp.sum(weights_M * jnp.mean(cross_entropy_MxT, axis=-1)) / jnp.sum(weights_M)
 
 
-def sft_steps(apply_fn: Callable, params: Any, opt_state: Any, optimizer: optax.GradientTransformation,
-              inputs: jax.Array, targets_MxTxA: jax.Array, num_steps: int,
-              temperature: float = 1.0, weights_M: jax.Array | None = None) -> tuple[Any, Any, jax.Array]:
+def sft_steps(
+    apply_fn: Callable,
+    params: Any,
+    opt_state: Any,
+    optimizer: optax.GradientTransformation,
+    inputs: jax.Array,
+    targets_MxTxA: jax.Array,
+    num_steps: int,
+    temperature: float = 1.0,
+    weights_M: jax.Array | None = None,
+) -> tuple[Any, Any, jax.Array]:
     """`num_steps` full-batch optimizer steps on the imitation loss -> (params, opt_state, losses (num_steps,))."""
 
     def loss_fn(p):
@@ -46,8 +57,9 @@ def sft_steps(apply_fn: Callable, params: Any, opt_state: Any, optimizer: optax.
     return gradient_steps(loss_fn, params, opt_state, optimizer, num_steps)
 
 
-def gradient_steps(loss_fn: Callable, params: Any, opt_state: Any, optimizer: optax.GradientTransformation,
-                   num_steps: int) -> tuple[Any, Any, jax.Array]:
+def gradient_steps(
+    loss_fn: Callable, params: Any, opt_state: Any, optimizer: optax.GradientTransformation, num_steps: int
+) -> tuple[Any, Any, jax.Array]:
     """`num_steps` full-batch optimizer steps on loss_fn(params), one `lax.scan` -> (params, opt_state, losses)."""
 
     def step(carry, _):
@@ -60,12 +72,22 @@ def gradient_steps(loss_fn: Callable, params: Any, opt_state: Any, optimizer: op
     return params, opt_state, losses
 
 
-def make_update(apply_fn: Callable, optimizer: optax.GradientTransformation, num_steps: int,
-                temperature: float = 1.0) -> Callable:
+def make_update(
+    apply_fn: Callable, optimizer: optax.GradientTransformation, num_steps: int, temperature: float = 1.0
+) -> Callable:
     """The SFT update rule of the loop: update(params, opt_state, batch) -> (params, opt_state, losses)."""
 
     def update(params, opt_state, batch):
-        return sft_steps(apply_fn, params, opt_state, optimizer, batch.inputs_BxTxD, batch.targets_BxTxA,
-                         num_steps, temperature, batch.weights_B)
+        return sft_steps(
+            apply_fn,
+            params,
+            opt_state,
+            optimizer,
+            batch.inputs_BxTxD,
+            batch.targets_BxTxA,
+            num_steps,
+            temperature,
+            batch.weights_B,
+        )
 
     return update

@@ -5,6 +5,7 @@ one scenario see common random numbers. A rollout reveals only `rewards_TxA[t, a
 uses `means_TxA`. Parameter classes are frozen `flax.struct.dataclass`es with static shape fields;
 `sample(key)` returns a `BanditScenario`, `validate()` raises ValueError and returns the object.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -17,8 +18,17 @@ from rmft_jax._checks import check_choice, check_in_range, check_positive
 from rmft_jax.envs.common import check_shape_fields, make_from_registry, sample_batch
 
 __all__ = [
-    "BanditScenario", "FixedMAB", "GapMAB", "RandomMAB", "hard_instance", "easy_instance",
-    "BANDIT_SCENARIOS", "make_bandit", "draw_rewards", "REWARD_DISTS", "sample_batch",
+    "BanditScenario",
+    "FixedMAB",
+    "GapMAB",
+    "RandomMAB",
+    "hard_instance",
+    "easy_instance",
+    "BANDIT_SCENARIOS",
+    "make_bandit",
+    "draw_rewards",
+    "REWARD_DISTS",
+    "sample_batch",
 ]
 
 _F32 = jnp.float32
@@ -67,11 +77,12 @@ class FixedMAB:
         """The number of arms A = len(means)."""
         return len(self.means)
 
-    def validate(self) -> "FixedMAB":
+    def validate(self) -> FixedMAB:
         """Check the settings; return self."""
         if not isinstance(self.means, tuple):
-            raise ValueError(f"means must be a tuple of floats (hashable, it is static), got {self.means!r}; "
-                             "pass tuple(means).")
+            raise ValueError(
+                f"means must be a tuple of floats (hashable, it is static), got {self.means!r}; pass tuple(means)."
+            )
         check_shape_fields(self.horizon, self.num_actions)
         check_reward_dist(self.reward_dist, self.noise_std)
         if self.reward_dist == "bernoulli":
@@ -100,7 +111,7 @@ class GapMAB:
     reward_dist: str = struct.field(pytree_node=False, default="bernoulli")
     noise_std: float = 0.1
 
-    def validate(self) -> "GapMAB":
+    def validate(self) -> GapMAB:
         """Check the settings; return self."""
         check_shape_fields(self.horizon, self.num_actions)
         check_reward_dist(self.reward_dist, self.noise_std)
@@ -150,7 +161,7 @@ class RandomMAB:
     reward_dist: str = struct.field(pytree_node=False, default="bernoulli")
     noise_std: float = 0.1
 
-    def validate(self) -> "RandomMAB":
+    def validate(self) -> RandomMAB:
         """Check the settings; return self."""
         check_shape_fields(self.horizon, self.num_actions)
         check_reward_dist(self.reward_dist, self.noise_std)

@@ -1,10 +1,12 @@
 """Pieces shared by the scenario samplers: integer checks, batching by vmap, name registries."""
+
 from __future__ import annotations
 
 import dataclasses
 import functools
 import numbers
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import jax
 

@@ -5,6 +5,7 @@ static and whose float knobs are pytree leaves. `sample(key)` returns float32 `r
 `validate()` raises ValueError on bad settings and returns the object. Batch with
 `sample_batch(params, key, num)`. All rewards lie in [0, 1] except `GaussianFOL`'s.
 """
+
 from __future__ import annotations
 
 import math
@@ -18,8 +19,17 @@ from rmft_jax._checks import check_in_range, check_positive
 from rmft_jax.envs.common import check_shape_fields, make_from_registry, sample_batch
 
 __all__ = [
-    "StochasticFOL", "UniformFOL", "LinearTrendFOL", "SineTrendFOL", "FTLAdversarialFOL",
-    "GaussianFOL", "MixtureFOL", "FOL_SCENARIOS", "make_fol", "sample_batch", "sample_rollout_tables",
+    "StochasticFOL",
+    "UniformFOL",
+    "LinearTrendFOL",
+    "SineTrendFOL",
+    "FTLAdversarialFOL",
+    "GaussianFOL",
+    "MixtureFOL",
+    "FOL_SCENARIOS",
+    "make_fol",
+    "sample_batch",
+    "sample_rollout_tables",
 ]
 
 _F32 = jnp.float32
@@ -39,7 +49,7 @@ class StochasticFOL:
     num_actions: int = struct.field(pytree_node=False, default=5)
     noise_std: float = 0.3
 
-    def validate(self) -> "StochasticFOL":
+    def validate(self) -> StochasticFOL:
         """Check the settings; return self."""
         check_shape_fields(self.horizon, self.num_actions)
         check_positive("noise_std", self.noise_std, allow_zero=True)
@@ -72,7 +82,7 @@ class UniformFOL:
     horizon: int = struct.field(pytree_node=False, default=50)
     num_actions: int = struct.field(pytree_node=False, default=5)
 
-    def validate(self) -> "UniformFOL":
+    def validate(self) -> UniformFOL:
         """Check the settings; return self."""
         check_shape_fields(self.horizon, self.num_actions)
         return self
@@ -95,7 +105,7 @@ class LinearTrendFOL:
     num_actions: int = struct.field(pytree_node=False, default=5)
     noise_std: float = 0.1
 
-    def validate(self) -> "LinearTrendFOL":
+    def validate(self) -> LinearTrendFOL:
         """Check the settings; return self."""
         check_shape_fields(self.horizon, self.num_actions)
         check_positive("noise_std", self.noise_std, allow_zero=True)
@@ -124,7 +134,7 @@ class SineTrendFOL:
     amplitude: float = 0.4
     cycles: float = 2.0
 
-    def validate(self) -> "SineTrendFOL":
+    def validate(self) -> SineTrendFOL:
         """Check the settings; return self."""
         check_shape_fields(self.horizon, self.num_actions)
         check_positive("noise_std", self.noise_std, allow_zero=True)
@@ -163,7 +173,7 @@ class FTLAdversarialFOL:
     num_actions: int = struct.field(pytree_node=False, default=5)
     background: float = 0.0
 
-    def validate(self) -> "FTLAdversarialFOL":
+    def validate(self) -> FTLAdversarialFOL:
         """Check the settings; return self."""
         check_shape_fields(self.horizon, self.num_actions)
         # background >= 0.5 would let a bystander action overtake the pair and break the trap.
@@ -194,7 +204,7 @@ class GaussianFOL:
     num_actions: int = struct.field(pytree_node=False, default=5)
     std: float = 1.0
 
-    def validate(self) -> "GaussianFOL":
+    def validate(self) -> GaussianFOL:
         """Check the settings; return self."""
         check_shape_fields(self.horizon, self.num_actions)
         check_positive("std", self.std)
@@ -234,7 +244,7 @@ class MixtureFOL:
         """The shared action count A of the components."""
         return self.components[0].num_actions
 
-    def validate(self) -> "MixtureFOL":
+    def validate(self) -> MixtureFOL:
         """Check components, shared shapes and weights; return self."""
         if not isinstance(self.components, tuple) or not self.components:
             raise ValueError(f"components must be a non-empty tuple of FOL scenarios, got {self.components!r}.")

@@ -6,6 +6,7 @@ realized rewards drawn up front (common random numbers across rollouts), and the
 `means_TxA` (float32 scalar, <= variation_budget up to float rounding). Dynamic regret compares
 with the per-round best arm of `means_TxA`.
 """
+
 from __future__ import annotations
 
 import math
@@ -20,7 +21,12 @@ from rmft_jax.envs.bandit import check_reward_dist, draw_rewards
 from rmft_jax.envs.common import check_count, check_shape_fields, make_from_registry, sample_batch
 
 __all__ = [
-    "NSBanditScenario", "AbruptNSMAB", "SmoothNSMAB", "NSMAB_SCENARIOS", "make_nsmab", "variation",
+    "NSBanditScenario",
+    "AbruptNSMAB",
+    "SmoothNSMAB",
+    "NSMAB_SCENARIOS",
+    "make_nsmab",
+    "variation",
     "sample_batch",
 ]
 
@@ -75,7 +81,7 @@ class AbruptNSMAB:
     reward_dist: str = struct.field(pytree_node=False, default="bernoulli")
     noise_std: float = 0.1
 
-    def validate(self) -> "AbruptNSMAB":
+    def validate(self) -> AbruptNSMAB:
         """Check the settings; return self."""
         _check_common(self)
         check_count("num_changes", self.num_changes, 1, "use RandomMAB for a stationary bandit")
@@ -127,7 +133,7 @@ class SmoothNSMAB:
     reward_dist: str = struct.field(pytree_node=False, default="bernoulli")
     noise_std: float = 0.1
 
-    def validate(self) -> "SmoothNSMAB":
+    def validate(self) -> SmoothNSMAB:
         """Check the settings; return self."""
         _check_common(self)
         check_positive("cycles", self.cycles)

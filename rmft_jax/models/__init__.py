@@ -10,6 +10,7 @@ Recurrent form (bandit rollouts): `state = init_state(graphdef, params, batch_sh
 `logits_0 = readout(graphdef, params, state)`, then `logits_next, state = step(graphdef, params,
 state, reward_t)` once per round; O(1) per step for linear attention, O(T) for the transformer.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -23,12 +24,27 @@ from rmft_jax.models.shared_attention import SharedLinearAttention
 from rmft_jax.models.time_attention import TimeLinearAttention, anytime_hedge_params
 from rmft_jax.models.transformer import KVCache, Transformer
 
-MODELS = {"linear_attention": LinearAttention, "shared_linear_attention": SharedLinearAttention,
-          "time_linear_attention": TimeLinearAttention, "transformer": Transformer}
+MODELS = {
+    "linear_attention": LinearAttention,
+    "shared_linear_attention": SharedLinearAttention,
+    "time_linear_attention": TimeLinearAttention,
+    "transformer": Transformer,
+}
 
 __all__ = [
-    "MODELS", "KVCache", "LinearAttention", "SharedLinearAttention", "TimeLinearAttention", "Transformer",
-    "anytime_hedge_params", "apply", "hedge_params", "init_state", "make_model", "readout", "step",
+    "MODELS",
+    "KVCache",
+    "LinearAttention",
+    "SharedLinearAttention",
+    "TimeLinearAttention",
+    "Transformer",
+    "anytime_hedge_params",
+    "apply",
+    "hedge_params",
+    "init_state",
+    "make_model",
+    "readout",
+    "step",
 ]
 
 

@@ -7,6 +7,7 @@ Round t's logits are a sum over the past tokens x_i = (r_i, 1), i < t, queried b
 Because the query never changes, the sum is an exclusive prefix sum over rounds: the full pass is
 O(T) and a recurrent step is O(1) with the running sum as its state.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -10,6 +10,7 @@ three scalars. The same parameters run at any action count, so a model trained a
 evaluated at A' (the transfer-across-action-count test); Hedge(eta) is alpha * kappa_0 = eta,
 kappa = 0. Full-information rewards only (its input is the reward vector itself).
 """
+
 from __future__ import annotations
 
 import flax.nnx as nnx
@@ -23,8 +24,15 @@ from rmft_jax.models.linear_attention import PREFIX_SUMS, LinearAttention, _chec
 class SharedLinearAttention(LinearAttention):
     """Linear attention whose value and attention weight are shared by all actions (any A at call time)."""
 
-    def __init__(self, num_actions: int, *, input_dim: int | None = None, init_scale: float = 0.1,
-                 prefix_sum: str = "cumsum", rngs: nnx.Rngs):
+    def __init__(
+        self,
+        num_actions: int,
+        *,
+        input_dim: int | None = None,
+        init_scale: float = 0.1,
+        prefix_sum: str = "cumsum",
+        rngs: nnx.Rngs,
+    ):
         """Draw alpha, kappa, kappa_0 from N(0, init_scale^2); `num_actions` sizes the recurrent state only."""
         _check_num_actions(num_actions)
         if prefix_sum not in PREFIX_SUMS:
@@ -32,8 +40,10 @@ class SharedLinearAttention(LinearAttention):
         self.prefix_sum = prefix_sum
         check_positive("init_scale", init_scale, allow_zero=True)
         if input_dim not in (None, num_actions):
-            raise ValueError(f"shared_linear_attention reads full-information reward vectors (input_dim = "
-                             f"num_actions = {num_actions}), got input_dim={input_dim}; it has no bandit-token form.")
+            raise ValueError(
+                f"shared_linear_attention reads full-information reward vectors (input_dim = "
+                f"num_actions = {num_actions}), got input_dim={input_dim}; it has no bandit-token form."
+            )
         self.num_actions = self.input_dim = num_actions
         normal = jax.nn.initializers.normal(stddev=init_scale)
         self.alpha = nnx.Param(normal(rngs.params(), ()))

@@ -11,6 +11,7 @@ c / sqrt(t + 1) (weight (0, 1) on the bias) are both inside the family (`anytime
 The constant-query model cannot shrink its step size with t, so its worst-case regret grows
 linearly in T beyond the horizon it was tuned for; this one can.
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -41,8 +42,15 @@ class TimeState(NamedTuple):
 class TimeLinearAttention(nnx.Module):
     """Linear attention over past reward tokens with a round-dependent query q_t (full information)."""
 
-    def __init__(self, num_actions: int, *, input_dim: int | None = None, init_scale: float = 0.1,
-                 prefix_sum: str = "cumsum", rngs: nnx.Rngs):
+    def __init__(
+        self,
+        num_actions: int,
+        *,
+        input_dim: int | None = None,
+        init_scale: float = 0.1,
+        prefix_sum: str = "cumsum",
+        rngs: nnx.Rngs,
+    ):
         """Draw V (A x D+1) and M (D+1 x 2) from N(0, init_scale^2); b = 0; D = input_dim; prefix_sum as LinearAttention's."""
         _check_num_actions(num_actions)
         if prefix_sum not in PREFIX_SUMS:

@@ -10,6 +10,7 @@ unchanged at any other horizon. "sinusoidal" adds fixed sin/cos features, define
 (but untrained beyond the training horizon). "learned" adds a trained table of `max_horizon` rows;
 horizons T <= max_horizon use its first T rows, T > max_horizon raises ValueError (no rows exist).
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -124,8 +125,14 @@ class Transformer(nnx.Module):
         """Validate the shape settings and build the layers; input_dim defaults to num_actions."""
         _check_num_actions(num_actions)
         input_dim = num_actions if input_dim is None else input_dim
-        for name, value in (("input_dim", input_dim), ("num_layers", num_layers), ("num_heads", num_heads),
-                            ("d_model", d_model), ("mlp_ratio", mlp_ratio), ("max_horizon", max_horizon)):
+        for name, value in (
+            ("input_dim", input_dim),
+            ("num_layers", num_layers),
+            ("num_heads", num_heads),
+            ("d_model", d_model),
+            ("mlp_ratio", mlp_ratio),
+            ("max_horizon", max_horizon),
+        ):
             _check_positive_int(name, value)
         if d_model % num_heads:
             raise ValueError(
@@ -218,8 +225,12 @@ class Transformer(nnx.Module):
         head_dim = self.d_model // block.num_heads
         shape = (len(self.blocks), *batch_shape, horizon, block.num_heads, head_dim)
         dtype = self.start.dtype
-        empty = KVCache(jnp.zeros(shape, dtype), jnp.zeros(shape, dtype), jnp.zeros((), jnp.int32),
-                        jnp.zeros((*batch_shape, self.num_actions), dtype))
+        empty = KVCache(
+            jnp.zeros(shape, dtype),
+            jnp.zeros(shape, dtype),
+            jnp.zeros((), jnp.int32),
+            jnp.zeros((*batch_shape, self.num_actions), dtype),
+        )
         start_BxD = jnp.broadcast_to(self.start[...], (int(np.prod(batch_shape)), self.d_model))
         return self._decode(start_BxD, empty, jnp.zeros((), jnp.int32))
 

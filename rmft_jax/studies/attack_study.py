@@ -6,22 +6,24 @@ budget (`rmft_jax.attacks.worst_case_regret`), fits each method's growth exponen
 regret in T, and writes `attack.json` and a log-log figure. Every number is a lower bound on the
 true worst case: the search can only show that a sequence exists, never that none worse does.
 """
+
 from __future__ import annotations
 
 import json
 import math
 import os
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from rmft_jax import attacks, models
+from rmft_jax.baselines import adaptive_hedge, fol_bayes, full_info
 from rmft_jax.tasks import fol
 from rmft_jax.training import fol_train, workdir_files
-from rmft_jax.baselines import adaptive_hedge, fol_bayes, full_info
 
 METHODS = ("model", "hedge_tuned", "hedge_theory", "hedge_anytime", "ftl", "l2_ftrl", "adahedge", "flipflop", "bayes")
 
@@ -72,9 +74,12 @@ def tuned_etas(train_cfg: Any, workdir: str | None = None) -> tuple[float, float
         with open(results_path) as fh:
             eta_hedge = float(json.load(fh)["ftrl"]["eta"])
     else:
-        eta_hedge = grid[int(np.argmin([float(jnp.mean(full_info.hedge_regret(heldout_NxTxA, e)[:, -1])) for e in grid]))]
-    l2_finals = [float(jnp.mean(_final_regret(heldout_NxTxA, full_info.ftrl(heldout_NxTxA, e, regularizer="l2"))))
-                 for e in grid]
+        eta_hedge = grid[
+            int(np.argmin([float(jnp.mean(full_info.hedge_regret(heldout_NxTxA, e)[:, -1])) for e in grid]))
+        ]
+    l2_finals = [
+        float(jnp.mean(_final_regret(heldout_NxTxA, full_info.ftrl(heldout_NxTxA, e, regularizer="l2")))) for e in grid
+    ]
     return eta_hedge, grid[int(np.argmin(l2_finals))]
 
 
@@ -93,28 +98,38 @@ def validate_config(cfg: Any) -> attacks.AttackBudget:
     """Check an attack config (budget, horizons, methods) before anything compiles; return the budget."""
     budget = attacks.AttackBudget.from_config(cfg)
     if not cfg.horizon_factors or any(not float(f) > 0 for f in cfg.horizon_factors):
-        raise ValueError(f"horizon_factors must be positive multiples of the training horizon, got "
-                         f"{tuple(cfg.horizon_factors)}.")
+        raise ValueError(
+            f"horizon_factors must be positive multiples of the training horizon, got {tuple(cfg.horizon_factors)}."
+        )
     unknown = sorted(set(cfg.methods) - set(METHODS))
     if unknown or not cfg.methods:
         raise ValueError(f"methods must be a non-empty subset of {METHODS}, got {tuple(cfg.methods)}.")
     return budget
 
 
-def attack_methods(policies: dict[str, Callable], horizons: list[int], num_actions: int, budget, key,
-                   log: Callable[[str], None] = print) -> dict:
+def attack_methods(
+    policies: dict[str, Callable],
+    horizons: list[int],
+    num_actions: int,
+    budget,
+    key,
+    log: Callable[[str], None] = print,
+) -> dict:
     """worst_regret[method][str(T)], by_method details and the method that found each worst case."""
     worst, details = {}, {}
     for name, make in policies.items():
         worst[name], details[name] = {}, {}
         for horizon in horizons:
             start = time.perf_counter()
-            out = attacks.worst_case_regret(make(horizon), horizon, num_actions, jax.random.fold_in(key, horizon),
-                                            budget)
+            out = attacks.worst_case_regret(
+                make(horizon), horizon, num_actions, jax.random.fold_in(key, horizon), budget
+            )
             worst[name][str(horizon)] = out["worst"]
             details[name][str(horizon)] = {"by_method": out["by_method"], "worst_method": out["worst_method"]}
-            log(f"  {name:>13} T={horizon:<4} worst found regret {out['worst']:8.3f} ({out['worst_method']}, "
-                f"{time.perf_counter() - start:.1f}s)")
+            log(
+                f"  {name:>13} T={horizon:<4} worst found regret {out['worst']:8.3f} ({out['worst_method']}, "
+                f"{time.perf_counter() - start:.1f}s)"
+            )
     return {"worst_regret": worst, "details": details}
 
 
@@ -125,25 +140,41 @@ def training_worst_case(cfg: Any, graphdef, params, eta_tuned: float, hedge: dic
     """
     budget = attacks.AttackBudget.from_config(cfg.attack)
     horizon, num_actions = int(cfg.env.horizon), int(cfg.env.num_actions)
-    model = attacks.worst_case_regret(model_policy(graphdef, params, float(cfg.rmft.temperature)), horizon,
-                                      num_actions, jax.random.key(int(cfg.attack.get("seed", 0))), budget)
+    model = attacks.worst_case_regret(
+        model_policy(graphdef, params, float(cfg.rmft.temperature)),
+        horizon,
+        num_actions,
+        jax.random.key(int(cfg.attack.get("seed", 0))),
+        budget,
+    )
     hedge = hedge if hedge is not None else hedge_worst_case(cfg, eta_tuned)
-    return {"horizon": horizon, "model": model["worst"], "model_method": model["worst_method"],
-            "hedge_tuned": hedge["worst"], "ratio_to_hedge_tuned": model["worst"] / hedge["worst"],
-            "by_method": model["by_method"], "budget": budget.__dict__}
+    return {
+        "horizon": horizon,
+        "model": model["worst"],
+        "model_method": model["worst_method"],
+        "hedge_tuned": hedge["worst"],
+        "ratio_to_hedge_tuned": model["worst"] / hedge["worst"],
+        "by_method": model["by_method"],
+        "budget": budget.__dict__,
+    }
 
 
 def hedge_worst_case(cfg: Any, eta_tuned: float) -> dict:
     """The end-of-run check's baseline: tuned Hedge attacked with the same budget and key as the model."""
-    return attacks.worst_case_regret(lambda r: full_info.ftrl(r, eta_tuned), int(cfg.env.horizon),
-                                     int(cfg.env.num_actions), jax.random.key(int(cfg.attack.get("seed", 0))),
-                                     attacks.AttackBudget.from_config(cfg.attack))
+    return attacks.worst_case_regret(
+        lambda r: full_info.ftrl(r, eta_tuned),
+        int(cfg.env.horizon),
+        int(cfg.env.num_actions),
+        jax.random.key(int(cfg.attack.get("seed", 0))),
+        attacks.AttackBudget.from_config(cfg.attack),
+    )
 
 
 def run(workdir: str, cfg: Any, log: Callable[[str], None] = print) -> dict:
     """Attack the workdir's model and the baselines; write DIR/attack.json and DIR/worst_case.png."""
     budget = validate_config(cfg)
     from rmft_jax.training.policy import load_checkpoint_params  # orbax only when a workdir is read
+
     train_cfg = workdir_files.load_config(workdir)
     graphdef, params = load_checkpoint_params(workdir, train_cfg)
     train_horizon, num_actions = int(train_cfg.env.horizon), int(train_cfg.env.num_actions)
@@ -158,21 +189,38 @@ def run(workdir: str, cfg: Any, log: Callable[[str], None] = print) -> dict:
             return lambda horizon: bayes_policy(train_cfg, horizon)
         return lambda horizon: baseline_policies(horizon, num_actions, eta_tuned, eta_l2)[name]
 
-    log(f"attacking {workdir} ({train_cfg.model.name}, trained at T={train_horizon}, A={num_actions}) at T in "
-        f"{horizons}; budget {budget}")
+    log(
+        f"attacking {workdir} ({train_cfg.model.name}, trained at T={train_horizon}, A={num_actions}) at T in "
+        f"{horizons}; budget {budget}"
+    )
     start = time.perf_counter()
-    found = attack_methods({m: policy_at(m) for m in cfg.methods}, horizons, num_actions, budget,
-                           jax.random.key(int(cfg.seed)), log)
-    exponents = {m: attacks.growth_exponent(horizons, [found["worst_regret"][m][str(t)] for t in horizons])
-                 for m in cfg.methods}
-    out = {"workdir": os.path.abspath(workdir), "train_horizon": train_horizon, "num_actions": num_actions,
-           "horizons": horizons, "budget": budget.__dict__, "eta": {"hedge_tuned": eta_tuned, "l2_ftrl": eta_l2},
-           **found, "growth_exponent": exponents, "seconds": time.perf_counter() - start,
-           "note": "worst found regret: a lower bound on the worst case over [0, 1]^{T x A}"}
+    found = attack_methods(
+        {m: policy_at(m) for m in cfg.methods}, horizons, num_actions, budget, jax.random.key(int(cfg.seed)), log
+    )
+    exponents = {
+        m: attacks.growth_exponent(horizons, [found["worst_regret"][m][str(t)] for t in horizons]) for m in cfg.methods
+    }
+    out = {
+        "workdir": os.path.abspath(workdir),
+        "train_horizon": train_horizon,
+        "num_actions": num_actions,
+        "horizons": horizons,
+        "budget": budget.__dict__,
+        "eta": {"hedge_tuned": eta_tuned, "l2_ftrl": eta_l2},
+        **found,
+        "growth_exponent": exponents,
+        "seconds": time.perf_counter() - start,
+        "note": "worst found regret: a lower bound on the worst case over [0, 1]^{T x A}",
+    }
     workdir_files.write_json_atomic(os.path.join(workdir, "attack.json"), out)
     from rmft_jax import plotting
-    plotting.plot_worst_case(found["worst_regret"], horizons, os.path.join(workdir, "worst_case.png"),
-                             title=f"worst found regret ({train_cfg.model.name})")
+
+    plotting.plot_worst_case(
+        found["worst_regret"],
+        horizons,
+        os.path.join(workdir, "worst_case.png"),
+        title=f"worst found regret ({train_cfg.model.name})",
+    )
     log(format_table(out))
     return out
 
@@ -182,6 +230,7 @@ def format_table(out: dict) -> str:
     horizons = out["horizons"]
     lines = ["method         " + "".join(f"T={t:<8}" for t in horizons) + "exponent"]
     for name, row in out["worst_regret"].items():
-        lines.append(f"{name:<15}" + "".join(f"{row[str(t)]:<10.2f}" for t in horizons)
-                     + f"{out['growth_exponent'][name]:.2f}")
+        lines.append(
+            f"{name:<15}" + "".join(f"{row[str(t)]:<10.2f}" for t in horizons) + f"{out['growth_exponent'][name]:.2f}"
+        )
     return "\n".join(lines)

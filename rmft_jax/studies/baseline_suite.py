@@ -1,9 +1,11 @@
 """The classical-baselines study behind `python -m experiments.baselines`: validate, run, summarize."""
+
 from __future__ import annotations
 
 import os
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -40,8 +42,11 @@ def validate_config(cfg: Any) -> None:
         _checks.check_horizon(section.horizon)
         for name in section.algorithms:
             _checks.check_choice("bandit algorithm", name, bandits.ALGORITHMS)
-    for name, value in (("fol.num_sequences", f.num_sequences), ("mab.num_runs", cfg.mab.num_runs),
-                        ("nsmab.num_runs", cfg.nsmab.num_runs)):
+    for name, value in (
+        ("fol.num_sequences", f.num_sequences),
+        ("mab.num_runs", cfg.mab.num_runs),
+        ("nsmab.num_runs", cfg.nsmab.num_runs),
+    ):
         if int(value) != value or value < 2:
             raise ValueError(f"{name} must be an integer >= 2 (a confidence band needs two runs), got {value!r}.")
 
@@ -93,13 +98,20 @@ def run_fol(cfg: Any, key: jax.Array) -> tuple[dict, dict]:
     methods["l2_ftrl_tuned"]["eta"] = eta_l2
     methods["optimistic_hedge_tuned"]["eta"] = extra["optimistic_hedge_tuned"]["eta"]
     best_name, best = fol_registry.best_of({n: m["regret"] for n, m in methods.items()})
-    result = {"horizon": f.horizon, "num_actions": f.num_actions, "num_sequences": f.num_sequences,
-              "scenarios": dict(zip(f.scenarios, map(float, f.weights))), "methods": methods,
-              "eta_grid": grid, "hedge_grid_regret": hedge_grid, "l2_grid_regret": l2_grid,
-              "optimistic_grid_regret": extra["optimistic_hedge_tuned"]["grid_regret"],
-              "kinds": {n: fol_kind(n) for n in methods},
-              "best_prior_free": {"name": best_name, "regret": best},
-              "limit": {"name": "bayes", "regret": methods["bayes"]["regret"]}}
+    result = {
+        "horizon": f.horizon,
+        "num_actions": f.num_actions,
+        "num_sequences": f.num_sequences,
+        "scenarios": dict(zip(f.scenarios, map(float, f.weights))),
+        "methods": methods,
+        "eta_grid": grid,
+        "hedge_grid_regret": hedge_grid,
+        "l2_grid_regret": l2_grid,
+        "optimistic_grid_regret": extra["optimistic_hedge_tuned"]["grid_regret"],
+        "kinds": {n: fol_kind(n) for n in methods},
+        "best_prior_free": {"name": best_name, "regret": best},
+        "limit": {"name": "bayes", "regret": methods["bayes"]["regret"]},
+    }
     return result, curves
 
 
@@ -110,8 +122,9 @@ def fol_kind(name: str) -> str:
     return "tuned_in_sample" if fol_registry.FOL_ALGORITHMS[name].tuned else "prior_free"
 
 
-def run_bandits_on(scenarios: Any, algorithms: list[str], key: jax.Array,
-                   hparams: dict | None = None) -> dict[str, tuple]:
+def run_bandits_on(
+    scenarios: Any, algorithms: list[str], key: jax.Array, hparams: dict | None = None
+) -> dict[str, tuple]:
     """Each algorithm once per scenario, on the scenario's pre-drawn rewards -> {name: (actions_NxT, rewards_NxT)}."""
     means_NxTxA, table_NxTxA = scenarios.means_TxA, scenarios.rewards_TxA
     num, horizon, num_actions = means_NxTxA.shape
@@ -142,8 +155,14 @@ def run_mab(cfg: Any, key: jax.Array) -> tuple[dict, dict]:
         curves[name] = regret.pseudo_regret(scenarios.means_TxA, actions_NxT)
         stats = metrics.exploration_stats(actions_NxT, rewards_NxT, best_N, params.num_actions)
         methods[name] = {**summarize(curves[name]), **{k: float(v) for k, v in stats.items()}}
-    result = {"instance": m.instance, "horizon": m.horizon, "num_actions": params.num_actions,
-              "num_runs": m.num_runs, "methods": methods, **bandit_grading(methods)}
+    result = {
+        "instance": m.instance,
+        "horizon": m.horizon,
+        "num_actions": params.num_actions,
+        "num_runs": m.num_runs,
+        "methods": methods,
+        **bandit_grading(methods),
+    }
     return result, curves
 
 
@@ -162,28 +181,45 @@ def bandit_grading(methods: dict) -> dict:
 def run_nsmab(cfg: Any, key: jax.Array) -> tuple[dict, dict]:
     """Bandit baselines on drifting means: dynamic regret and the realized variation V_T."""
     n = cfg.nsmab
-    params = envs.make_nsmab(n.kind, num_actions=n.num_actions, horizon=n.horizon,
-                             variation_budget=n.variation_budget)
+    params = envs.make_nsmab(n.kind, num_actions=n.num_actions, horizon=n.horizon, variation_budget=n.variation_budget)
     key_env, key_alg = jax.random.split(key)
     scenarios = envs.sample_batch(params, key_env, int(n.num_runs))
     # The particle-filter policies know the abrupt process (its settings here); a smooth drift is not theirs.
     names = [a for a in n.algorithms if not (n.kind != "abrupt" and bandit_eval.reference_kind(a) == "informed")]
-    prior = {"num_changes": int(params.num_changes), "variation_budget": float(n.variation_budget),
-             "horizon": int(n.horizon)} if n.kind == "abrupt" else {}
+    prior = (
+        {
+            "num_changes": int(params.num_changes),
+            "variation_budget": float(n.variation_budget),
+            "horizon": int(n.horizon),
+        }
+        if n.kind == "abrupt"
+        else {}
+    )
     hparams = {a: prior for a in names if bandit_eval.reference_kind(a) == "informed"}
-    curves = {name: regret.dynamic_regret(scenarios.means_TxA, actions_NxT)
-              for name, (actions_NxT, _) in run_bandits_on(scenarios, names, key_alg, hparams).items()}
+    curves = {
+        name: regret.dynamic_regret(scenarios.means_TxA, actions_NxT)
+        for name, (actions_NxT, _) in run_bandits_on(scenarios, names, key_alg, hparams).items()
+    }
     methods = {name: summarize(c) for name, c in curves.items()}
-    result = {"kind": n.kind, "horizon": n.horizon, "num_actions": n.num_actions, "num_runs": n.num_runs,
-              "variation_budget": n.variation_budget,
-              "realized_variation_mean": float(jnp.mean(scenarios.variation)),
-              "methods": methods, **bandit_grading(methods)}
+    result = {
+        "kind": n.kind,
+        "horizon": n.horizon,
+        "num_actions": n.num_actions,
+        "num_runs": n.num_runs,
+        "variation_budget": n.variation_budget,
+        "realized_variation_mean": float(jnp.mean(scenarios.variation)),
+        "methods": methods,
+        **bandit_grading(methods),
+    }
     return result, curves
 
 
 RUNNERS: dict[str, Callable] = {"fol": run_fol, "mab": run_mab, "nsmab": run_nsmab}
-PANEL_TITLES = {"fol": "full information (static regret)", "mab": "MAB (pseudo-regret)",
-                "nsmab": "NS-MAB (dynamic regret)"}
+PANEL_TITLES = {
+    "fol": "full information (static regret)",
+    "mab": "MAB (pseudo-regret)",
+    "nsmab": "NS-MAB (dynamic regret)",
+}
 
 
 def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
@@ -199,8 +235,10 @@ def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
         results[name], curves = RUNNERS[name](cfg, jax.random.fold_in(key, SETTINGS.index(name)))
         panels[PANEL_TITLES[name]] = {k: np.asarray(v) for k, v in curves.items()}
         best = min(results[name]["methods"].items(), key=lambda kv: kv[1]["regret"])
-        log(f"[{index + 1}/{len(cfg.settings)}] {name}: {len(curves)} methods in "
-            f"{time.perf_counter() - start:.1f}s; lowest regret {best[0]} = {best[1]['regret']:.2f}")
+        log(
+            f"[{index + 1}/{len(cfg.settings)}] {name}: {len(curves)} methods in "
+            f"{time.perf_counter() - start:.1f}s; lowest regret {best[0]} = {best[1]['regret']:.2f}"
+        )
     workdir_files.write_json_atomic(os.path.join(workdir, "results.json"), results)
     plotting.plot_regret_panels(panels, os.path.join(workdir, "regret_curves.png"))
     return results

@@ -5,12 +5,13 @@ Each FOL workdir's model plays Bernoulli bandit instances through `fol_on_bandit
 input format (`tasks.fol_on_bandit_rmft`); EXP3, UCB1 and Thompson sampling play the same reward draws
 (common random numbers). Scored by `bandit_eval.method_stats` (pseudo-regret, growth, exploration diagnostics).
 """
+
 from __future__ import annotations
 
 import dataclasses
 import os
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import jax
 
@@ -21,8 +22,10 @@ from rmft_jax.tasks import bandit_eval, fol_on_bandit, fol_on_bandit_rmft
 from rmft_jax.training import policy, workdir_files
 
 # instance -> (description, its GapMAB fields): K = 5 so that a model trained at A = 5 can play it.
-INSTANCES = {"hard": ("Krishnamurthy et al.'s hard instance: K = 5, gap 0.2", {"gap": 0.2}),
-             "easy5": ("an easy instance at K = 5, gap 0.5 (their easy one has K = 4)", {"gap": 0.5})}
+INSTANCES = {
+    "hard": ("Krishnamurthy et al.'s hard instance: K = 5, gap 0.2", {"gap": 0.2}),
+    "easy5": ("an easy instance at K = 5, gap 0.5 (their easy one has K = 4)", {"gap": 0.5}),
+}
 
 
 # The fine-tuning's keys: fold_in(key(seed), FINETUNE_STREAM + i) for the i-th fine-tuned model (the instances use 0, 1).
@@ -50,8 +53,10 @@ def load_players(workdirs: dict[str, str]) -> dict[str, tuple]:
             raise ValueError(f"FOL workdir {workdir!r} ({name}) has no config.json: train it first.")
         cfg = workdir_files.load_config(workdir)
         if int(cfg.env.num_actions) != 5:
-            raise ValueError(f"FOL workdir {workdir!r} ({name}) was trained at A = {cfg.env.num_actions}; the "
-                             "instances have K = 5 arms.")
+            raise ValueError(
+                f"FOL workdir {workdir!r} ({name}) was trained at A = {cfg.env.num_actions}; the "
+                "instances have K = 5 arms."
+            )
         graphdef, params = policy.load_checkpoint_params(workdir, cfg)
         players[name] = (graphdef, params, float(cfg.rmft.temperature))
     return players
@@ -66,32 +71,57 @@ def play(player: tuple, means_NxTxA, rewards_NxTxA, key, gamma: float) -> dict:
     return bandit_eval.method_stats(curves, traj.actions_BxT, traj.rewards_BxT, means_NxTxA, "mab")
 
 
-def finetune(player: tuple, horizon: int, settings: Finetune, key: jax.Array,
-             log: Callable[[str], None] = print) -> tuple[tuple, dict]:
+def finetune(
+    player: tuple, horizon: int, settings: Finetune, key: jax.Array, log: Callable[[str], None] = print
+) -> tuple[tuple, dict]:
     """Iterative RMFT on MAB from an FOL model (`tasks.fol_on_bandit_rmft`) -> (the fine-tuned player, history)."""
     graphdef, params, temperature = player
     env = bandit_envs.GapMAB(num_actions=5, horizon=horizon, gap_range=(0.1, 0.5), random_best_arm=True).validate()
-    task = fol_on_bandit_rmft.FOLOnBanditTask(env, graphdef, settings.num_scenarios, settings.num_rollouts,
-                                              temperature, settings.gamma)
+    task = fol_on_bandit_rmft.FOLOnBanditTask(
+        env, graphdef, settings.num_scenarios, settings.num_rollouts, temperature, settings.gamma
+    )
     optimizer = sft.make_optimizer(settings.learning_rate)
     loop_settings = loop.LoopSettings("regret", settings.num_selected, settings.sft_steps, temperature)
-    iteration = jax.jit(loop.make_iteration(task, sft.make_update(task.apply, optimizer, settings.sft_steps,
-                                                                  temperature), loop_settings))
+    iteration = jax.jit(
+        loop.make_iteration(
+            task, sft.make_update(task.apply, optimizer, settings.sft_steps, temperature), loop_settings
+        )
+    )
     opt_state, history, start = optimizer.init(params), [], time.perf_counter()
     for it in range(settings.iterations):
         params, opt_state, metrics = iteration(params, opt_state, jax.random.fold_in(key, it))
         if not bool(metrics["finite"]):
             raise FloatingPointError(f"RMFT on MAB produced a non-finite value at iteration {it + 1}.")
-        history.append({"iteration": it + 1, "rollout_regret": float(metrics["rollout_regret"]),
-                        "selected_regret": float(metrics["selected_regret"]), "sft_loss": float(metrics["sft_loss"])})
+        history.append(
+            {
+                "iteration": it + 1,
+                "rollout_regret": float(metrics["rollout_regret"]),
+                "selected_regret": float(metrics["selected_regret"]),
+                "sft_loss": float(metrics["sft_loss"]),
+            }
+        )
         if (it + 1) % 10 == 0 or it + 1 == settings.iterations:
-            log(f"  RMFT on MAB iter {it + 1}/{settings.iterations}: rollout regret {history[-1]['rollout_regret']:.2f}")
-    return (graphdef, params, temperature), {"history": history, "seconds": time.perf_counter() - start,
-                                             "settings": dataclasses.asdict(settings)}
+            log(
+                f"  RMFT on MAB iter {it + 1}/{settings.iterations}: rollout regret {history[-1]['rollout_regret']:.2f}"
+            )
+    return (graphdef, params, temperature), {
+        "history": history,
+        "seconds": time.perf_counter() - start,
+        "settings": dataclasses.asdict(settings),
+    }
 
 
-def run(workdirs: dict[str, str], horizon: int, num_runs: int, gammas: tuple, baselines: tuple, seed: int,
-        log: Callable[[str], None] = print, finetune_names: tuple = (), settings: Finetune = Finetune()) -> dict:
+def run(
+    workdirs: dict[str, str],
+    horizon: int,
+    num_runs: int,
+    gammas: tuple,
+    baselines: tuple,
+    seed: int,
+    log: Callable[[str], None] = print,
+    finetune_names: tuple = (),
+    settings: Finetune = Finetune(),
+) -> dict:
     """{"results": {instance: {method: stats}}, "finetune": {name: history}} for every FOL workdir (x gamma),
     the ones in `finetune_names` again after RMFT on MAB ("NAME + RMFT on MAB"), and each baseline."""
     players = load_players(workdirs)
@@ -101,8 +131,9 @@ def run(workdirs: dict[str, str], horizon: int, num_runs: int, gammas: tuple, ba
     tuned = {}
     for i, name in enumerate(finetune_names):
         log(f"{name}: RMFT on MAB for {settings.iterations} iterations")
-        player, tuned[name] = finetune(players[name], horizon, settings,
-                                       jax.random.fold_in(jax.random.key(seed), FINETUNE_STREAM + i), log)
+        player, tuned[name] = finetune(
+            players[name], horizon, settings, jax.random.fold_in(jax.random.key(seed), FINETUNE_STREAM + i), log
+        )
         players[f"{name} + RMFT on MAB"] = player
     out = {}
     for index, (instance, (description, fields)) in enumerate(INSTANCES.items()):
@@ -116,8 +147,9 @@ def run(workdirs: dict[str, str], horizon: int, num_runs: int, gammas: tuple, ba
                 label = f"{name} (gamma {gamma:g})"
                 out[instance][label] = play(player, means_NxTxA, rewards_NxTxA, key_play, float(gamma))
                 log(f"{instance}: {label}: regret {out[instance][label]['regret']:.2f}")
-        for name, (actions, observed, curves) in bandit_eval.run_baselines(baselines, key_base, means_NxTxA,
-                                                                           rewards_NxTxA).items():
+        for name, (actions, observed, curves) in bandit_eval.run_baselines(
+            baselines, key_base, means_NxTxA, rewards_NxTxA
+        ).items():
             out[instance][name] = bandit_eval.method_stats(curves, actions, observed, means_NxTxA, "mab")
             log(f"{instance}: {name}: regret {out[instance][name]['regret']:.2f}")
     return {"results": out, "finetune": tuned}

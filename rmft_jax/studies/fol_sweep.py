@@ -5,18 +5,20 @@ training keys; iteration i folds in i; the model initialized from seed s; held-o
 evaluation key), so sweep results equal S separate runs up to float reassociation. There are no
 checkpoints: a sweep is for studies (ablations, seed intervals), the driver for long single runs.
 """
+
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from rmft_jax.studies.intervals import mean_ci95
 from rmft_jax.tasks import fol
 from rmft_jax.training import fol_train
-from rmft_jax.studies.intervals import mean_ci95
 
 
 def stack_trees(trees: Sequence[Any]) -> Any:
@@ -57,8 +59,12 @@ def make_sweep(cfg: Any) -> tuple[Callable, Any, Any]:
             p, s = carry
             p, s, metrics = iteration(p, s, jax.random.fold_in(key_train, it))
             _, held = evaluate(p, heldout_NxTxA)
-            record = {"rollout_regret": metrics["rollout_regret"], "sft_loss": metrics["sft_loss"],
-                      "finite": metrics["finite"], **held}
+            record = {
+                "rollout_regret": metrics["rollout_regret"],
+                "sft_loss": metrics["sft_loss"],
+                "finite": metrics["finite"],
+                **held,
+            }
             return (p, s), record
 
         (params, _), trace = jax.lax.scan(body, (params, optimizer.init(params)), jnp.arange(num_iterations))
@@ -99,11 +105,17 @@ def run_seeds(cfg: Any, seeds: Sequence[int], log: Callable[[str], None] = print
         init_curves, _ = evaluate(jax.tree.map(lambda x: x[i], init_params), heldout[i])
         base, _ = fol_train.heldout_baselines(cfg, heldout[i])
         final = fol_train._stats(curves_SxNxT[i])
-        per_seed.append({"seed": int(seed), "final": final, "initial": fol_train._stats(init_curves),
-                         "ftrl": {k: base["ftrl"][k] for k in ("eval_regret", "beta_hat", "p_reg", "eta")},
-                         "ftl": {k: base["ftl"][k] for k in ("eval_regret", "beta_hat", "p_reg")},
-                         **{name: {"eval_regret": base[name]["eval_regret"]} for name in REFERENCES},
-                         "finite": bool(np.all(np.asarray(trace["finite"][i])))})
+        per_seed.append(
+            {
+                "seed": int(seed),
+                "final": final,
+                "initial": fol_train._stats(init_curves),
+                "ftrl": {k: base["ftrl"][k] for k in ("eval_regret", "beta_hat", "p_reg", "eta")},
+                "ftl": {k: base["ftl"][k] for k in ("eval_regret", "beta_hat", "p_reg")},
+                **{name: {"eval_regret": base[name]["eval_regret"]} for name in REFERENCES},
+                "finite": bool(np.all(np.asarray(trace["finite"][i]))),
+            }
+        )
         per_seed[-1]["grade"] = fol_train.grade({**per_seed[-1], "ftrl_theory": base["ftrl_theory"]})
     pooled = lambda part, key: mean_ci95([r[part][key] for r in per_seed])
     out = {
@@ -114,9 +126,16 @@ def run_seeds(cfg: Any, seeds: Sequence[int], log: Callable[[str], None] = print
         "ftl": {"eval_regret": pooled("ftl", "eval_regret")},
         "ratio_to_tuned_hedge": mean_ci95([r["final"]["eval_regret"] / r["ftrl"]["eval_regret"] for r in per_seed]),
         **{name: {"eval_regret": pooled(name, "eval_regret")} for name in REFERENCES},
-        "grade": {k: mean_ci95([r["grade"][k] for r in per_seed])
-                  for k in ("best_prior_free_regret", "limit_regret", "ratio_to_best_prior_free", "excess_over_limit",
-                            "gap_closed")},
+        "grade": {
+            k: mean_ci95([r["grade"][k] for r in per_seed])
+            for k in (
+                "best_prior_free_regret",
+                "limit_regret",
+                "ratio_to_best_prior_free",
+                "excess_over_limit",
+                "gap_closed",
+            )
+        },
         "best_prior_free_names": [r["grade"]["best_prior_free"] for r in per_seed],
         "per_seed": per_seed,
         "trace_eval_regret": [float(v) for v in np.mean(np.asarray(trace["eval_regret"]), axis=0)],
@@ -126,6 +145,8 @@ def run_seeds(cfg: Any, seeds: Sequence[int], log: Callable[[str], None] = print
         "params": params,
     }
     f = out["final"]["eval_regret"]
-    log(f"  {len(seeds)} seeds in {seconds:.1f}s (compile {compile_s:.1f}s): final regret {f['mean']:.3f} ± {f['ci95']:.3f} "
-        f"(tuned Hedge {out['ftrl']['eval_regret']['mean']:.3f})")
+    log(
+        f"  {len(seeds)} seeds in {seconds:.1f}s (compile {compile_s:.1f}s): final regret {f['mean']:.3f} ± {f['ci95']:.3f} "
+        f"(tuned Hedge {out['ftrl']['eval_regret']['mean']:.3f})"
+    )
     return out

@@ -1,7 +1,8 @@
 """Intervals over seeds: the mean and its Student-t 95% half-width, without scipy at run time."""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import jax.numpy as jnp
 import numpy as np
@@ -37,5 +38,4 @@ def below(a: dict, b: dict) -> bool:
 
 def compare(a: dict, b: dict, name_a: str, name_b: str) -> str:
     """'NAME_A better' (lower), 'NAME_B better' or 'no significant difference', by the 95% intervals."""
-    return (f"{name_a} better" if below(a, b) else f"{name_b} better" if below(b, a)
-            else "no significant difference")
+    return f"{name_a} better" if below(a, b) else f"{name_b} better" if below(b, a) else "no significant difference"

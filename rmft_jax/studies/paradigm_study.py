@@ -10,10 +10,12 @@ over S seeds (one compiled call, `fol_sweep`):
   bound), each as mean and 95% interval over seeds; for distillation from Hedge(eta), Hedge(eta)'s own
   regret on the same held-out sets (the sanity check: a correct distillation gets within a few percent).
 """
+
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -29,18 +31,28 @@ from rmft_jax.tasks import fol, fol_paradigms
 SETTINGS: dict[str, tuple[str, dict]] = {
     "mix": ("stochastic + FTL-adversarial, half each (the FOL default)", {}),
     "stochastic": ("stochastic only (the theory's setting)", {"env.scenarios": ("stochastic",), "env.weights": (1.0,)}),
-    "trends": ("non-stationary: linear and sine trends, half each",
-               {"env.scenarios": ("linear_trend", "sine_trend"), "env.weights": (0.5, 0.5)}),
+    "trends": (
+        "non-stationary: linear and sine trends, half each",
+        {"env.scenarios": ("linear_trend", "sine_trend"), "env.weights": (0.5, 0.5)},
+    ),
 }
 # arm -> (description, config overrides)
 ARMS: dict[str, tuple[str, dict]] = {
     "rmft": ("Iterative RMFT (keep the k lowest-regret of L, SFT)", {"paradigm.name": "rmft"}),
-    "distill_hedge": ("algorithm distillation: SFT on all L of Hedge's rollouts (eta tuned on the training mix)", {"paradigm.name": "distill"}),
-    "distill_ftl": ("algorithm distillation: SFT on all L of FTL's rollouts", {"paradigm.name": "distill", "paradigm.teacher": "ftl"}),
+    "distill_hedge": (
+        "algorithm distillation: SFT on all L of Hedge's rollouts (eta tuned on the training mix)",
+        {"paradigm.name": "distill"},
+    ),
+    "distill_ftl": (
+        "algorithm distillation: SFT on all L of FTL's rollouts",
+        {"paradigm.name": "distill", "paradigm.teacher": "ftl"},
+    ),
     "regret_loss": ("regret-loss: Adam on the exact expected regret", {"paradigm.name": "regret_loss"}),
     "pg_reward": ("RL fine-tuning: clipped policy gradient, return = reward", {"paradigm.name": "policy_gradient"}),
-    "pg_regret": ("RL fine-tuning: clipped policy gradient, return = minus regret",
-                  {"paradigm.name": "policy_gradient", "paradigm.pg_return": "regret"}),
+    "pg_regret": (
+        "RL fine-tuning: clipped policy gradient, return = minus regret",
+        {"paradigm.name": "policy_gradient", "paradigm.pg_return": "regret"},
+    ),
 }
 
 
@@ -60,35 +72,61 @@ def worst_case(cfg: Any, params_S: Any, seeds: list[int], budget: attacks.Attack
     horizon, num_actions = int(cfg.env.horizon), int(cfg.env.num_actions)
     found = []
     for i in range(len(seeds)):
-        policy = attack_study.model_policy(graphdef, jax.tree.map(lambda x: x[i], params_S), float(cfg.rmft.temperature))
-        found.append(attacks.worst_case_regret(policy, horizon, num_actions, jax.random.key(int(cfg.attack.seed)),
-                                               budget)["worst"])
+        policy = attack_study.model_policy(
+            graphdef, jax.tree.map(lambda x: x[i], params_S), float(cfg.rmft.temperature)
+        )
+        found.append(
+            attacks.worst_case_regret(policy, horizon, num_actions, jax.random.key(int(cfg.attack.seed)), budget)[
+                "worst"
+            ]
+        )
     return mean_ci95(found)
 
 
 def hedge_reference(cfg: Any, eta_tuned: list[float], budget: attacks.AttackBudget) -> dict:
     """Hedge at each seed's tuned eta: its worst found regret at T (per setting, for scale); each distinct eta once."""
     horizon, num_actions = int(cfg.env.horizon), int(cfg.env.num_actions)
-    worst_by_eta = {eta: attacks.worst_case_regret(lambda r, e=eta: full_info.ftrl(r, e), horizon, num_actions,
-                                                   jax.random.key(int(cfg.attack.seed)), budget)["worst"]
-                    for eta in set(eta_tuned)}
+    worst_by_eta = {
+        eta: attacks.worst_case_regret(
+            lambda r, e=eta: full_info.ftrl(r, e), horizon, num_actions, jax.random.key(int(cfg.attack.seed)), budget
+        )["worst"]
+        for eta in set(eta_tuned)
+    }
     return {"worst_found": mean_ci95([worst_by_eta[eta] for eta in eta_tuned]), "eta": mean_ci95(eta_tuned)}
 
 
-def run_arm(cfg: Any, seeds: list[int], study: Any, budget: attacks.AttackBudget, heldout: list[jax.Array],
-            log: Callable[[str], None]) -> tuple[dict, Any]:
+def run_arm(
+    cfg: Any,
+    seeds: list[int],
+    study: Any,
+    budget: attacks.AttackBudget,
+    heldout: list[jax.Array],
+    log: Callable[[str], None],
+) -> tuple[dict, Any]:
     """One paradigm in one setting over the seeds: (JSON-safe results, the trained params (S, ...))."""
     out = fol_sweep.run_seeds(cfg, seeds, log)
     params_S = out.pop("params")
     horizon = int(cfg.env.horizon)
     action_counts = tuple(int(a) for a in study.get("num_actions", ()))
-    out["transfer"] = fol_study.generalization(cfg, params_S, seeds, tuple(f * horizon for f in study.horizon_factors),
-                                               tuple(study.processes), int(study.transfer_scenarios),
-                                               (cfg, params_S) if action_counts else None, action_counts)
+    out["transfer"] = fol_study.generalization(
+        cfg,
+        params_S,
+        seeds,
+        tuple(f * horizon for f in study.horizon_factors),
+        tuple(study.processes),
+        int(study.transfer_scenarios),
+        (cfg, params_S) if action_counts else None,
+        action_counts,
+    )
     out["worst_found"] = worst_case(cfg, params_S, seeds, budget)
     paradigm = fol_paradigms.paradigm_settings(cfg)
-    out["paradigm"] = {"name": paradigm.name, "teacher": paradigm.teacher, "teacher_eta": paradigm.teacher_eta,
-                       "pg_return": paradigm.pg_return, "clip": paradigm.clip}
+    out["paradigm"] = {
+        "name": paradigm.name,
+        "teacher": paradigm.teacher,
+        "teacher_eta": paradigm.teacher_eta,
+        "pg_return": paradigm.pg_return,
+        "clip": paradigm.clip,
+    }
     if paradigm.name == "distill" and paradigm.teacher == "hedge":
         teacher = [float(jnp.mean(full_info.hedge_regret(h, paradigm.teacher_eta)[:, -1])) for h in heldout]
         out["teacher_regret"] = mean_ci95(teacher)
@@ -130,13 +168,19 @@ def known_start(cfg: Any, seeds: list[int], log: Callable[[str], None]) -> dict 
     _, hedge = models.hedge_params(KNOWN_START_ETA, int(cfg.env.num_actions), **kwargs)
     out = fol_sweep.run_seeds(cfg, seeds, log, init_params=fol_sweep.stack_trees([hedge] * len(seeds)))
     out.pop("params")
-    summary = {"start_eta": KNOWN_START_ETA, "regret": out["final"]["eval_regret"],
-               "initial_regret": out["initial"]["eval_regret"], "ratio_to_tuned_hedge": out["ratio_to_tuned_hedge"]}
+    summary = {
+        "start_eta": KNOWN_START_ETA,
+        "regret": out["final"]["eval_regret"],
+        "initial_regret": out["initial"]["eval_regret"],
+        "ratio_to_tuned_hedge": out["ratio_to_tuned_hedge"],
+    }
     paradigm = fol_paradigms.paradigm_settings(cfg)
     if paradigm.name == "distill" and paradigm.teacher == "hedge":
         heldout = fol_sweep.heldout_sets(cfg, seeds)
         teacher = [float(jnp.mean(full_info.hedge_regret(h, paradigm.teacher_eta)[:, -1])) for h in heldout]
-        summary["ratio_to_teacher"] = mean_ci95([r["final"]["eval_regret"] / t for r, t in zip(out["per_seed"], teacher)])
+        summary["ratio_to_teacher"] = mean_ci95(
+            [r["final"]["eval_regret"] / t for r, t in zip(out["per_seed"], teacher)]
+        )
     return summary
 
 
@@ -160,8 +204,9 @@ def run(base: Any, study: Any, seeds: list[int], log: Callable[[str], None] = pr
         for check_setting, arm in KNOWN_START_CHECKS:
             if setting == check_setting and arm in study.arms:
                 log(f"  sanity: {arm} from Hedge({KNOWN_START_ETA})")
-                results[setting][arm]["known_start"] = known_start(fol_study.arm_config(setting_cfg, ARMS[arm][1]),
-                                                                   seeds, log)
+                results[setting][arm]["known_start"] = known_start(
+                    fol_study.arm_config(setting_cfg, ARMS[arm][1]), seeds, log
+                )
         etas = [r["ftrl"]["eta"] for r in results[setting][study.arms[0]]["per_seed"]]
         results[setting]["hedge"] = hedge_reference(setting_cfg, etas, budget)
     return results, params
@@ -174,9 +219,14 @@ def summary_rows(results: dict) -> list[dict]:
         for arm, r in arms.items():
             if arm in ("description", "hedge"):
                 continue
-            row = {"setting": setting, "arm": arm, "regret": r["final"]["eval_regret"],
-                   "ratio_to_tuned_hedge": r["ratio_to_tuned_hedge"], "worst_found": r["worst_found"],
-                   "hedge_worst_found": arms["hedge"]["worst_found"]}
+            row = {
+                "setting": setting,
+                "arm": arm,
+                "regret": r["final"]["eval_regret"],
+                "ratio_to_tuned_hedge": r["ratio_to_tuned_hedge"],
+                "worst_found": r["worst_found"],
+                "hedge_worst_found": arms["hedge"]["worst_found"],
+            }
             row.update({f"transfer:{label}": v["ratio_to_tuned_hedge"] for label, v in r["transfer"].items()})
             rows.append(row)
     return rows
@@ -194,8 +244,10 @@ def _known_start_text(arm: dict, key: str, of: str) -> str:
     if not start:
         return ""
     r = start[key]
-    return (f"; from Hedge({start['start_eta']:g}): {'pass' if r['mean'] <= 1.05 else 'FAIL'} {r['mean']:.3f} ± "
-            f"{r['ci95']:.3f} x {of}")
+    return (
+        f"; from Hedge({start['start_eta']:g}): {'pass' if r['mean'] <= 1.05 else 'FAIL'} {r['mean']:.3f} ± "
+        f"{r['ci95']:.3f} x {of}"
+    )
 
 
 def verdicts(results: dict) -> dict[str, str]:
@@ -204,27 +256,34 @@ def verdicts(results: dict) -> dict[str, str]:
     for setting, arms in results.items():
         if "distill_hedge" in arms:
             r = arms["distill_hedge"]["ratio_to_teacher"]
-            line = (f"{'pass' if r['mean'] <= 1.05 else 'FAIL'}: distilled Hedge {r['mean']:.3f} ± {r['ci95']:.3f} x the "
-                    f"teacher's regret (bar 1.05; {sum(v <= 1.05 for v in r['values'])} of {len(r['values'])} seeds pass)")
+            line = (
+                f"{'pass' if r['mean'] <= 1.05 else 'FAIL'}: distilled Hedge {r['mean']:.3f} ± {r['ci95']:.3f} x the "
+                f"teacher's regret (bar 1.05; {sum(v <= 1.05 for v in r['values'])} of {len(r['values'])} seeds pass)"
+            )
             if "kl_to_teacher" in arms["distill_hedge"]:
                 kl = arms["distill_hedge"]["kl_to_teacher"]["values"]
                 line += f"; KL(teacher || model) per round by seed: {', '.join(f'{v:.3f}' for v in kl)}"
-            out[f"sanity distill ({setting})"] = line + _known_start_text(arms["distill_hedge"], "ratio_to_teacher",
-                                                                          "the teacher's regret")
+            out[f"sanity distill ({setting})"] = line + _known_start_text(
+                arms["distill_hedge"], "ratio_to_teacher", "the teacher's regret"
+            )
         if "pg_reward" in arms:
             f, i = arms["pg_reward"]["final"]["eval_regret"], arms["pg_reward"]["initial"]["eval_regret"]
-            out[f"sanity policy gradient ({setting})"] = (f"{'pass' if below(f, i) else 'FAIL'}: {f['mean']:.2f} ± "
-                                                          f"{f['ci95']:.2f} after training, {i['mean']:.2f} before")
+            out[f"sanity policy gradient ({setting})"] = (
+                f"{'pass' if below(f, i) else 'FAIL'}: {f['mean']:.2f} ± "
+                f"{f['ci95']:.2f} after training, {i['mean']:.2f} before"
+            )
     if "regret_loss" in results.get("stochastic", {}):
         r = results["stochastic"]["regret_loss"]["ratio_to_tuned_hedge"]
         out["sanity regret-loss (stochastic)"] = (
             f"{'pass' if r['mean'] <= 1.05 else 'FAIL'}: {r['mean']:.3f} ± {r['ci95']:.3f} x tuned Hedge (bar 1.05)"
-            + _known_start_text(results["stochastic"]["regret_loss"], "ratio_to_tuned_hedge", "tuned Hedge"))
+            + _known_start_text(results["stochastic"]["regret_loss"], "ratio_to_tuned_hedge", "tuned Hedge")
+        )
     for setting in ("mix", "trends"):
         arms = results.get(setting, {})
         if "pg_reward" in arms and "rmft" in arms:
-            out[f"reward RL vs RMFT ({setting})"] = compare(arms["pg_reward"]["final"]["eval_regret"],
-                                                            arms["rmft"]["final"]["eval_regret"], "reward RL", "RMFT")
+            out[f"reward RL vs RMFT ({setting})"] = compare(
+                arms["pg_reward"]["final"]["eval_regret"], arms["rmft"]["final"]["eval_regret"], "reward RL", "RMFT"
+            )
     rows = summary_rows(results)
     for other in ("distill_hedge", "distill_ftl", "regret_loss", "pg_reward"):
         wins, losses, ties = 0, 0, 0
@@ -234,9 +293,14 @@ def verdicts(results: dict) -> dict[str, str]:
             mate = next((x for x in rows if x["setting"] == row["setting"] and x["arm"] == other), None)
             for key in (k for k in row if k.startswith("transfer:")) if mate else ():
                 verdict = compare(row[key], mate[key], "rmft", other)
-                wins, losses, ties = wins + verdict.startswith("rmft"), losses + verdict.startswith(other), \
-                    ties + verdict.startswith("no")
+                wins, losses, ties = (
+                    wins + verdict.startswith("rmft"),
+                    losses + verdict.startswith(other),
+                    ties + verdict.startswith("no"),
+                )
         if wins + losses + ties:
-            out[f"transfer: RMFT vs {other}"] = (f"RMFT better in {wins}, {other} better in {losses}, no significant "
-                                                 f"difference in {ties} transfer tests (ratio to tuned Hedge)")
+            out[f"transfer: RMFT vs {other}"] = (
+                f"RMFT better in {wins}, {other} better in {losses}, no significant "
+                f"difference in {ties} transfer tests (ratio to tuned Hedge)"
+            )
     return out

@@ -9,21 +9,23 @@ AdaHedge (parameter-free) and the Bayes policy of the mix (the on-distribution l
 each seed at (a / AdaHedge's, b / AdaHedge's), with tuned Hedge and the Bayes policy as points: the lower
 left is better on both.
 """
+
 from __future__ import annotations
 
 import copy
 import os
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jax
 
 from rmft_jax import attacks
+from rmft_jax.baselines import adaptive_hedge, full_info
 from rmft_jax.studies import attack_study, fol_sweep
+from rmft_jax.studies.intervals import mean_ci95
 from rmft_jax.tasks import fol
 from rmft_jax.training import workdir_files
-from rmft_jax.baselines import adaptive_hedge, full_info
-from rmft_jax.studies.intervals import mean_ci95
 
 
 def arm_config(base: Any, share: float, model: Any | None = None) -> Any:
@@ -49,17 +51,30 @@ def worst_per_seed(cfg: Any, params_S: Any, per_seed: list[dict], budget, key, h
         model = attacks.worst_case_regret(policy, horizon, num_actions, key, budget)
         eta = record["ftrl"]["eta"]
         if eta not in hedge_cache:
-            hedge_cache[eta] = attacks.worst_case_regret(lambda r: full_info.ftrl(r, eta), horizon, num_actions,
-                                                         key, budget)["worst"]
-        for name, make in (("adahedge", lambda: adaptive_hedge.adahedge),
-                           ("bayes", lambda: attack_study.bayes_policy(cfg, horizon))):
+            hedge_cache[eta] = attacks.worst_case_regret(
+                lambda r: full_info.ftrl(r, eta), horizon, num_actions, key, budget
+            )["worst"]
+        for name, make in (
+            ("adahedge", lambda: adaptive_hedge.adahedge),
+            ("bayes", lambda: attack_study.bayes_policy(cfg, horizon)),
+        ):
             if name not in hedge_cache:  # neither depends on the seed: one attack each
                 hedge_cache[name] = attacks.worst_case_regret(make(), horizon, num_actions, key, budget)["worst"]
-        rows.append({"seed": record["seed"], "regret": record["final"]["eval_regret"],
-                     "hedge_regret": record["ftrl"]["eval_regret"], "worst": model["worst"],
-                     "worst_method": model["worst_method"], "hedge_worst": hedge_cache[eta], "hedge_eta": eta,
-                     "adahedge_regret": record["adahedge"]["eval_regret"], "adahedge_worst": hedge_cache["adahedge"],
-                     "bayes_regret": record["bayes"]["eval_regret"], "bayes_worst": hedge_cache["bayes"]})
+        rows.append(
+            {
+                "seed": record["seed"],
+                "regret": record["final"]["eval_regret"],
+                "hedge_regret": record["ftrl"]["eval_regret"],
+                "worst": model["worst"],
+                "worst_method": model["worst_method"],
+                "hedge_worst": hedge_cache[eta],
+                "hedge_eta": eta,
+                "adahedge_regret": record["adahedge"]["eval_regret"],
+                "adahedge_worst": hedge_cache["adahedge"],
+                "bayes_regret": record["bayes"]["eval_regret"],
+                "bayes_worst": hedge_cache["bayes"],
+            }
+        )
     return rows
 
 
@@ -91,15 +106,28 @@ def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
             log(f"arm {name}: training {len(model_seeds)} seeds")
             out = fol_sweep.run_seeds(arm_cfg, model_seeds, log=log)
             rows = worst_per_seed(arm_cfg, out["params"], out["per_seed"], budget, key, hedge_cache)
-            arms[name] = {"model": model_name, "share": float(share), "per_seed": rows, **summarize(rows),
-                          "train_seconds": out["seconds"]}
+            arms[name] = {
+                "model": model_name,
+                "share": float(share),
+                "per_seed": rows,
+                **summarize(rows),
+                "train_seconds": out["seconds"],
+            }
             a = arms[name]
-            log(f"  regret {a['regret']['mean']:.3f} ({a['regret_ratio']['mean']:.2f}x Hedge), worst found "
-                f"{a['worst']['mean']:.2f} ({a['worst_ratio']['mean']:.2f}x Hedge's)")
-    result = {"config": cfg.to_dict(), "arms": arms, "budget": budget.__dict__, "horizon": int(cfg.fol.env.horizon),
-              "seconds": time.perf_counter() - start,
-              "note": "worst found regret is a lower bound on the worst case; ratios are per seed"}
+            log(
+                f"  regret {a['regret']['mean']:.3f} ({a['regret_ratio']['mean']:.2f}x Hedge), worst found "
+                f"{a['worst']['mean']:.2f} ({a['worst_ratio']['mean']:.2f}x Hedge's)"
+            )
+    result = {
+        "config": cfg.to_dict(),
+        "arms": arms,
+        "budget": budget.__dict__,
+        "horizon": int(cfg.fol.env.horizon),
+        "seconds": time.perf_counter() - start,
+        "note": "worst found regret is a lower bound on the worst case; ratios are per seed",
+    }
     workdir_files.write_json_atomic(os.path.join(workdir, "tradeoff.json"), result)
     from rmft_jax import plotting
+
     plotting.plot_tradeoff(arms, os.path.join(workdir, "tradeoff.png"))
     return result

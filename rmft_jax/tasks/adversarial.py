@@ -10,17 +10,26 @@ The config section `adversary` splits the M scenarios three ways:
     adversarial with probability q ~ U[adversary_prob], else a uniform random reward vector.
 Old configs without the section train as before (every share 0).
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jax
 
 from rmft_jax import _checks
 from rmft_jax.attacks import adaptive, gradient
 
-DEFAULTS = {"adaptive_share": 0.0, "attack_share": 0.0, "kinds": ("least_likely", "all_but_most_likely"),
-            "adversary_prob": (0.5, 1.0), "attack_steps": 20, "attack_step_size": 0.5, "attack_init_scale": 2.0}
+DEFAULTS = {
+    "adaptive_share": 0.0,
+    "attack_share": 0.0,
+    "kinds": ("least_likely", "all_but_most_likely"),
+    "adversary_prob": (0.5, 1.0),
+    "attack_steps": 20,
+    "attack_step_size": 0.5,
+    "attack_init_scale": 2.0,
+}
 
 
 def settings(cfg: Any) -> dict:
@@ -29,7 +38,10 @@ def settings(cfg: Any) -> dict:
     values = dict(DEFAULTS)
     if section is not None:
         values.update({k: section[k] for k in DEFAULTS if k in section})
-    values["kinds"], values["adversary_prob"] = tuple(values["kinds"]), tuple(float(q) for q in values["adversary_prob"])
+    values["kinds"], values["adversary_prob"] = (
+        tuple(values["kinds"]),
+        tuple(float(q) for q in values["adversary_prob"]),
+    )
     return values
 
 
@@ -46,24 +58,38 @@ def validate(cfg: Any) -> None:
     for name in ("adaptive_share", "attack_share"):
         _checks.check_in_range(f"adversary.{name}", a[name], 0.0, 1.0)
     if a["adaptive_share"] + a["attack_share"] > 1.0 + 1e-9:
-        raise ValueError(f"adversary.adaptive_share + adversary.attack_share must be <= 1, got "
-                         f"{a['adaptive_share']} + {a['attack_share']}.")
+        raise ValueError(
+            f"adversary.adaptive_share + adversary.attack_share must be <= 1, got "
+            f"{a['adaptive_share']} + {a['attack_share']}."
+        )
     if a["adaptive_share"] > 0 and not a["kinds"]:
         raise ValueError("adversary.kinds must name at least one adaptive adversary when adaptive_share > 0.")
     for name in a["kinds"]:
         _checks.check_choice("adversary.kinds entry", name, adaptive.ADVERSARIES)
     low, high = a["adversary_prob"] if len(a["adversary_prob"]) == 2 else (None, None)
     if low is None or not 0.0 <= low <= high <= 1.0:
-        raise ValueError(f"adversary.adversary_prob must be a pair (low, high) with 0 <= low <= high <= 1, "
-                         f"got {a['adversary_prob']}.")
+        raise ValueError(
+            f"adversary.adversary_prob must be a pair (low, high) with 0 <= low <= high <= 1, "
+            f"got {a['adversary_prob']}."
+        )
     if isinstance(a["attack_steps"], bool) or int(a["attack_steps"]) != a["attack_steps"] or a["attack_steps"] < 1:
         raise ValueError(f"adversary.attack_steps must be an integer >= 1, got {a['attack_steps']!r}.")
     _checks.check_positive("adversary.attack_step_size", a["attack_step_size"])
     _checks.check_positive("adversary.attack_init_scale", a["attack_init_scale"])
 
 
-def attack_tables(apply_fn: Callable, params: Any, key: jax.Array, num: int, horizon: int, num_actions: int,
-                  steps: int, step_size: float, init_scale: float, temperature: float) -> jax.Array:
+def attack_tables(
+    apply_fn: Callable,
+    params: Any,
+    key: jax.Array,
+    num: int,
+    horizon: int,
+    num_actions: int,
+    steps: int,
+    step_size: float,
+    init_scale: float,
+    temperature: float,
+) -> jax.Array:
     """`num` tables (num, T, A) in [0, 1] attacked against the current parameters (no gradient to params)."""
     frozen = jax.lax.stop_gradient(params)
     policy_fn = lambda r: jax.nn.softmax(apply_fn(frozen, r) / temperature, axis=-1)

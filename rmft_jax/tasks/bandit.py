@@ -7,10 +7,12 @@ Unlike FOL, the k kept trajectories of an instance have different inputs (their 
 rewards), so SFT runs on M*k sequences. `make_imitation` fits a model to Greedy's trajectories
 (the `greedy` init). Every function here acts on one parameter set; the driver vmaps over seeds.
 """
+
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import flax.nnx as nnx
 import jax
@@ -18,9 +20,9 @@ import jax.numpy as jnp
 import optax
 
 from rmft_jax import _checks, envs, models, regret
+from rmft_jax.baselines import bandits as bandit_baselines
 from rmft_jax.core import loop, paradigms, policy_gradient, selection, sft
 from rmft_jax.tasks import bandit_rollout, bandit_tokens
-from rmft_jax.baselines import bandits as bandit_baselines
 
 TASKS = {"mab": envs.BANDIT_SCENARIOS, "nsmab": envs.NSMAB_SCENARIOS}
 INITS = ("scratch", "greedy")
@@ -43,14 +45,22 @@ class BanditSettings:
     paradigm: paradigms.ParadigmSettings = paradigms.ParadigmSettings("rmft", teacher="ucb1")
 
     @classmethod
-    def from_config(cls, cfg: Any) -> "BanditSettings":
+    def from_config(cls, cfg: Any) -> BanditSettings:
         """Pull the static numbers out of an ml_collections config (validated separately)."""
         r = cfg.rmft
-        return cls(horizon=cfg.env.horizon, num_actions=cfg.env.num_actions, num_scenarios=r.num_scenarios,
-                   num_rollouts=r.num_rollouts, num_selected=r.num_selected, selection=r.selection,
-                   temperature=float(r.temperature), rollout_temperature=float(r.rollout_temperature),
-                   sft_steps=cfg.sft.num_steps, time_feature=bool(cfg.model.time_feature),
-                   paradigm=paradigm_settings(cfg))
+        return cls(
+            horizon=cfg.env.horizon,
+            num_actions=cfg.env.num_actions,
+            num_scenarios=r.num_scenarios,
+            num_rollouts=r.num_rollouts,
+            num_selected=r.num_selected,
+            selection=r.selection,
+            temperature=float(r.temperature),
+            rollout_temperature=float(r.rollout_temperature),
+            sft_steps=cfg.sft.num_steps,
+            time_feature=bool(cfg.model.time_feature),
+            paradigm=paradigm_settings(cfg),
+        )
 
 
 # The `paradigm` config section (absent in configs made before it: Iterative RMFT); distill's teacher is a bandit algorithm.
@@ -68,9 +78,11 @@ def _validate_paradigm(cfg: Any) -> None:
     p = {**PARADIGM_DEFAULTS, **cfg.get("paradigm", {})}
     _checks.check_choice("paradigm.name", p["name"], paradigms.PARADIGMS)
     if p["name"] == "regret_loss":
-        raise ValueError("paradigm.name='regret_loss' needs the expected regret as a differentiable function of the "
-                         "parameters, which bandit feedback does not give: its score-function estimator is "
-                         "paradigm.name='policy_gradient' with paradigm.pg_return='regret'.")
+        raise ValueError(
+            "paradigm.name='regret_loss' needs the expected regret as a differentiable function of the "
+            "parameters, which bandit feedback does not give: its score-function estimator is "
+            "paradigm.name='policy_gradient' with paradigm.pg_return='regret'."
+        )
     _checks.check_choice("paradigm.teacher", p["teacher"], bandit_baselines.ALGORITHMS)
     _checks.check_choice("paradigm.pg_return", p["pg_return"], policy_gradient.RETURNS)
     _checks.check_positive("paradigm.clip", p["clip"])
@@ -105,17 +117,24 @@ def validate_config(cfg: Any) -> None:
         _checks.check_choice(f"{cfg.task} scenario ({name})", section.name, TASKS[cfg.task])
     build_envs(cfg)
     _checks.check_choice("model.name", m.name, models.MODELS)
-    for name, value, low in (("rmft.num_iterations", r.num_iterations, 0), ("rmft.num_scenarios", r.num_scenarios, 1),
-                             ("rmft.num_rollouts", r.num_rollouts, 1), ("sft.num_steps", s.num_steps, 0),
-                             ("eval.num_scenarios", cfg.eval.num_scenarios, 2), ("eval.every", cfg.eval.every, 1),
-                             ("greedy_init.num_rounds", cfg.greedy_init.num_rounds, 0),
-                             ("greedy_init.num_scenarios", cfg.greedy_init.num_scenarios, 1),
-                             ("greedy_init.sft_steps", cfg.greedy_init.sft_steps, 1)):
+    for name, value, low in (
+        ("rmft.num_iterations", r.num_iterations, 0),
+        ("rmft.num_scenarios", r.num_scenarios, 1),
+        ("rmft.num_rollouts", r.num_rollouts, 1),
+        ("sft.num_steps", s.num_steps, 0),
+        ("eval.num_scenarios", cfg.eval.num_scenarios, 2),
+        ("eval.every", cfg.eval.every, 1),
+        ("greedy_init.num_rounds", cfg.greedy_init.num_rounds, 0),
+        ("greedy_init.num_scenarios", cfg.greedy_init.num_scenarios, 1),
+        ("greedy_init.sft_steps", cfg.greedy_init.sft_steps, 1),
+    ):
         _check_int(name, value, low)
     _check_int("rmft.num_selected (k)", r.num_selected, 1)
     if r.num_selected > r.num_rollouts:
-        raise ValueError(f"rmft.num_selected (k = {r.num_selected}) cannot exceed rmft.num_rollouts "
-                         f"(L = {r.num_rollouts}): keep at most the L trajectories each scenario has.")
+        raise ValueError(
+            f"rmft.num_selected (k = {r.num_selected}) cannot exceed rmft.num_rollouts "
+            f"(L = {r.num_rollouts}): keep at most the L trajectories each scenario has."
+        )
     _checks.check_choice("rmft.selection", r.selection, selection.SELECTIONS)
     _checks.check_positive("rmft.temperature", r.temperature)
     _checks.check_positive("rmft.rollout_temperature", r.rollout_temperature)
@@ -163,7 +182,7 @@ class BanditTask:
     settings: BanditSettings
     teacher: str | None = None  # a bandit algorithm plays the rollouts (distillation)
 
-    def with_teacher(self, name: str, eta: float = 0.0) -> "BanditTask":
+    def with_teacher(self, name: str, eta: float = 0.0) -> BanditTask:
         """The same task with a classical bandit algorithm (`baselines.bandits`) playing the rollouts.
 
         With `paradigm.rows == "k"` the teacher plays k rollouts per instance, not L: its play does not depend
@@ -199,8 +218,9 @@ class BanditTask:
         scen = jax.vmap(self.env.sample)(jax.random.split(key_env, m))
         rewards_BxTxA = jnp.repeat(scen.rewards_TxA, l, axis=0)  # B = M*L
         if self.teacher is None:
-            traj = bandit_rollout.rollout(self.graphdef, params, rewards_BxTxA, key_roll, s.rollout_temperature,
-                                          s.time_feature)
+            traj = bandit_rollout.rollout(
+                self.graphdef, params, rewards_BxTxA, key_roll, s.rollout_temperature, s.time_feature
+            )
             actions_BxT, observed_BxT = traj.actions_BxT, traj.rewards_BxT
         else:  # the teacher plays the same tables; its means argument only sets the shapes when a table is given
             hparams = bandit_baselines.resolve_hparams(self.teacher, s.horizon, s.num_actions)
@@ -221,15 +241,22 @@ class BanditTask:
         return _sft_batch(kept_actions_BxT, kept_rewards_BxT, s.num_actions, s.time_feature)
 
 
-def make_iteration(env: Any, graphdef: nnx.GraphDef, optimizer: optax.GradientTransformation,
-                   s: BanditSettings) -> Callable:
+def make_iteration(
+    env: Any, graphdef: nnx.GraphDef, optimizer: optax.GradientTransformation, s: BanditSettings
+) -> Callable:
     """Unjitted iteration(params, opt_state, key) -> (params, opt_state, metrics) for one seed: the core loop."""
     settings = loop.LoopSettings(s.selection, s.num_selected, s.sft_steps, s.temperature)
     return paradigms.make_iteration(BanditTask(env, graphdef, s), optimizer, settings, s.paradigm)
 
 
-def make_imitation(env: Any, graphdef: nnx.GraphDef, optimizer: optax.GradientTransformation, s: BanditSettings,
-                   num_scenarios: int, num_steps: int) -> Callable:
+def make_imitation(
+    env: Any,
+    graphdef: nnx.GraphDef,
+    optimizer: optax.GradientTransformation,
+    s: BanditSettings,
+    num_scenarios: int,
+    num_steps: int,
+) -> Callable:
     """Unjitted imitation_round(params, opt_state, key) -> (params, opt_state, loss): fit Greedy's play."""
     hparams = bandit_baselines.resolve_hparams("greedy", s.horizon, s.num_actions)
     greedy = bandit_baselines.make_bandit_fn("greedy", num_scenarios, hparams)

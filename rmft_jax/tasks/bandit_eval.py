@@ -5,6 +5,7 @@ Every method (model or classical baseline) is scored on the same held-out instan
 of an instance, for SuffFailFreq, is the arm of highest mean in the last round (for a stationary MAB,
 the best arm; for NS-MAB, the one to be on at the end).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -49,13 +50,20 @@ def method_stats(curves_NxT: Any, actions_NxT: Any, observed_NxT: Any, means_NxT
     stats = {
         "regret": float(jnp.mean(curves_NxT[:, -1])),
         "regret_sem": float(jnp.std(curves_NxT[:, -1]) / np.sqrt(curves_NxT.shape[0])),
-        "beta_hat": float(fit["beta_hat"]), "p_reg": float(fit["p_reg"]),
-        "suff_fail_freq": {"half": float(metrics.suff_fail_freq(actions_NxT, best_N, half)),
-                           "end": float(metrics.suff_fail_freq(actions_NxT, best_N, horizon - 1))},
-        "k_min_frac": {"half": float(metrics.k_min_frac(actions_NxT, num_actions, half)),
-                       "end": float(metrics.k_min_frac(actions_NxT, num_actions, horizon))},
-        "greedy_frac": {"half": float(metrics.greedy_frac(actions_NxT, observed_NxT, num_actions, half)),
-                        "end": float(metrics.greedy_frac(actions_NxT, observed_NxT, num_actions, horizon))},
+        "beta_hat": float(fit["beta_hat"]),
+        "p_reg": float(fit["p_reg"]),
+        "suff_fail_freq": {
+            "half": float(metrics.suff_fail_freq(actions_NxT, best_N, half)),
+            "end": float(metrics.suff_fail_freq(actions_NxT, best_N, horizon - 1)),
+        },
+        "k_min_frac": {
+            "half": float(metrics.k_min_frac(actions_NxT, num_actions, half)),
+            "end": float(metrics.k_min_frac(actions_NxT, num_actions, horizon)),
+        },
+        "greedy_frac": {
+            "half": float(metrics.greedy_frac(actions_NxT, observed_NxT, num_actions, half)),
+            "end": float(metrics.greedy_frac(actions_NxT, observed_NxT, num_actions, horizon)),
+        },
     }
     if task == "nsmab":
         stats["adapt_share"] = change_adaptation(means_NxTxA, actions_NxT)
@@ -64,6 +72,7 @@ def method_stats(curves_NxT: Any, actions_NxT: Any, observed_NxT: Any, means_NxT
 
 def mean_over_seeds(per_seed: list[dict]) -> dict:
     """One entry from per-seed entries: every number is the mean over seeds; `per_seed` keeps the list."""
+
     def mean(values):
         """Mean of numbers, or of dicts of numbers, key by key."""
         if isinstance(values[0], dict):
@@ -83,8 +92,9 @@ def run_baselines(names: tuple, key: jax.Array, means_NxTxA: jax.Array, rewards_
     out = {}
     num = means_NxTxA.shape[0]
     for i, name in enumerate(names):
-        actions_NxT, observed_NxT = bandit_baselines.run_bandit(name, jax.random.fold_in(key, i), means_NxTxA[0],
-                                                                num_runs=num, rewards=rewards_NxTxA)
+        actions_NxT, observed_NxT = bandit_baselines.run_bandit(
+            name, jax.random.fold_in(key, i), means_NxTxA[0], num_runs=num, rewards=rewards_NxTxA
+        )
         out[name] = (actions_NxT, observed_NxT, regret.pseudo_regret(means_NxTxA, actions_NxT))
     return out
 
@@ -112,12 +122,16 @@ def prior_hparams(cfg: Any, name: str) -> dict | None:
             return None
         low, high = (float(v) for v in cfg.env.gap_range)
         return {"gap_low": low, "gap_high": high}
-    return {"num_changes": int(cfg.env.num_changes), "variation_budget": float(cfg.env.variation_budget),
-            "horizon": int(cfg.env.horizon)}
+    return {
+        "num_changes": int(cfg.env.num_changes),
+        "variation_budget": float(cfg.env.variation_budget),
+        "horizon": int(cfg.env.horizon),
+    }
 
 
-def run_per_instance(names: tuple, key: jax.Array, means_NxTxA: jax.Array, rewards_NxTxA: jax.Array,
-                     hparams: dict | None = None) -> dict:
+def run_per_instance(
+    names: tuple, key: jax.Array, means_NxTxA: jax.Array, rewards_NxTxA: jax.Array, hparams: dict | None = None
+) -> dict:
     """Like run_baselines, one run per instance (vmapped): an oracle sees each instance's own change points."""
     out = {}
     num, horizon, num_actions = means_NxTxA.shape
@@ -140,10 +154,15 @@ def grade(methods: dict, kinds: dict, model: str = "rmft", initial: str = "initi
         return None
     best_name, limit_name = min(prior_free, key=prior_free.get), min(informed, key=informed.get)
     value, limit = methods[model]["regret"], informed[limit_name]
-    out = {"best_prior_free": best_name, "best_prior_free_regret": prior_free[best_name], "limit": limit_name,
-           "limit_regret": limit, "ratio_to_best_prior_free": value / prior_free[best_name],
-           "ratio_to_limit": value / limit, "excess_over_limit": value - limit}
+    out = {
+        "best_prior_free": best_name,
+        "best_prior_free_regret": prior_free[best_name],
+        "limit": limit_name,
+        "limit_regret": limit,
+        "ratio_to_best_prior_free": value / prior_free[best_name],
+        "ratio_to_limit": value / limit,
+        "excess_over_limit": value - limit,
+    }
     if initial in methods:
         out["gap_closed"] = metrics.gap_closed(methods[initial]["regret"], value, limit)
     return out
-

@@ -6,6 +6,7 @@ rewards[t, a_t], and feeds that round's token to `models.step`, which updates th
 attention: its running sum, O(1); transformer: its key/value cache, O(t)); the prefix is never
 recomputed. `teacher_forced_logits` is the uncached full forward pass on given actions (SFT and tests).
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -25,8 +26,9 @@ class BanditTrajectories(NamedTuple):
     logits_BxTxA: jax.Array
 
 
-def rollout(graphdef, params, rewards_BxTxA: jax.Array, key: jax.Array, temperature: float = 1.0,
-            time_feature: bool = False) -> BanditTrajectories:
+def rollout(
+    graphdef, params, rewards_BxTxA: jax.Array, key: jax.Array, temperature: float = 1.0, time_feature: bool = False
+) -> BanditTrajectories:
     """Roll the model out on B pre-drawn reward tables (B, T, A); round t's action uses round keys[t]."""
     num, horizon, num_actions = rewards_BxTxA.shape
     state = models.init_state(graphdef, params, (num,), horizon)
@@ -44,14 +46,14 @@ def rollout(graphdef, params, rewards_BxTxA: jax.Array, key: jax.Array, temperat
         state, logits_BxA = carry
         t, key_t, rewards_BxA = xs
         actions_B, observed_B = act(logits_BxA, key_t, rewards_BxA)
-        token_BxD = bandit_tokens.encode(actions_B[:, None], observed_B[:, None], num_actions, time_feature,
-                                         horizon, first_round=t)[:, 0]
+        token_BxD = bandit_tokens.encode(
+            actions_B[:, None], observed_B[:, None], num_actions, time_feature, horizon, first_round=t
+        )[:, 0]
         next_logits_BxA, state = models.step(graphdef, params, state, token_BxD)
         return (state, next_logits_BxA), (actions_B, observed_B, logits_BxA)
 
     xs = (jnp.arange(horizon - 1), keys_T[:-1], rewards_TxBxA[:-1])
-    (_, last_logits_BxA), (actions_TxB, observed_TxB, logits_TxBxA) = jax.lax.scan(
-        round_fn, (state, logits_BxA), xs)
+    (_, last_logits_BxA), (actions_TxB, observed_TxB, logits_TxBxA) = jax.lax.scan(round_fn, (state, logits_BxA), xs)
     last_actions_B, last_observed_B = act(last_logits_BxA, keys_T[-1], rewards_TxBxA[-1])
     actions_BxT = jnp.concatenate([actions_TxB.T, last_actions_B[:, None]], axis=1)
     rewards_BxT = jnp.concatenate([observed_TxB.T, last_observed_B[:, None]], axis=1)
@@ -59,8 +61,9 @@ def rollout(graphdef, params, rewards_BxTxA: jax.Array, key: jax.Array, temperat
     return BanditTrajectories(actions_BxT, rewards_BxT, logits_BxTxA)
 
 
-def teacher_forced_logits(graphdef, params, actions_xT: jax.Array, rewards_xT: jax.Array, num_actions: int,
-                          time_feature: bool = False) -> jax.Array:
+def teacher_forced_logits(
+    graphdef, params, actions_xT: jax.Array, rewards_xT: jax.Array, num_actions: int, time_feature: bool = False
+) -> jax.Array:
     """Logits (..., T, A) of every round from one causal forward pass over the given trajectory."""
     tokens_xTxD = bandit_tokens.encode(actions_xT, rewards_xT, num_actions, time_feature)
     return models.apply(graphdef, params, tokens_xTxD)

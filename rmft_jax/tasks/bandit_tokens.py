@@ -8,6 +8,7 @@ A running sum of these tokens holds each arm's pull count and reward sum, the su
 of a stationary bandit, so a single linear-attention layer can express count- and mean-based
 policies; both models append or learn their own bias. Round t's policy sees x_0 .. x_{t-1} only.
 """
+
 from __future__ import annotations
 
 import jax
@@ -19,8 +20,14 @@ def token_dim(num_actions: int, time_feature: bool = False) -> int:
     return 2 * num_actions + int(time_feature)
 
 
-def encode(actions_xT: jax.Array, rewards_xT: jax.Array, num_actions: int, time_feature: bool = False,
-           horizon: int | None = None, first_round: jax.Array | int = 0) -> jax.Array:
+def encode(
+    actions_xT: jax.Array,
+    rewards_xT: jax.Array,
+    num_actions: int,
+    time_feature: bool = False,
+    horizon: int | None = None,
+    first_round: jax.Array | int = 0,
+) -> jax.Array:
     """Tokens (..., T, D) of the rounds whose actions (..., T) int and observed rewards (..., T) are given.
 
     `horizon` scales the time feature (default: the length of the last axis); `first_round` is the

@@ -9,6 +9,7 @@ must be horizon-free (no time feature) to be tested at 2T and 4T.
     other_task   a MAB-trained policy on NS-MAB's default abrupt-change instances, an NS-MAB-trained one
                  on MAB's hard instance (Krishnamurthy et al.: K = 5, gap 0.2), at T
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -23,8 +24,10 @@ from rmft_jax.tasks import bandit, bandit_eval
 
 TESTS = ("2T", "4T", "other_task")
 # The other task's instances (its default held-out process): task -> (the other task, its env fields).
-OTHER_TASK = {"mab": ("nsmab", {"name": "abrupt", "variation_budget": 2.0, "num_changes": 4}),
-              "nsmab": ("mab", {"name": "gap", "gap": 0.2, "random_best_arm": True})}
+OTHER_TASK = {
+    "mab": ("nsmab", {"name": "abrupt", "variation_budget": 2.0, "num_changes": 4}),
+    "nsmab": ("mab", {"name": "gap", "gap": 0.2, "random_best_arm": True}),
+}
 # The classical references each test's task is read against (the first is the ratio's denominator).
 REFERENCES = {"mab": ("thompson", "ucb1"), "nsmab": ("sw_ucb", "ucb1")}
 
@@ -64,10 +67,19 @@ def evaluate(cfg: Any, graphdef: Any, params_S: Any, settings: bandit.BanditSett
         draws = envs.sample_batch(env, key_draw, num)
         _, _, curves_SxNxT = evaluate_one(params_S, draws.means_TxA, draws.rewards_TxA, key_model)
         model = [float(v) for v in np.asarray(jnp.mean(curves_SxNxT[:, :, -1], axis=1))]
-        refs = {ref: float(jnp.mean(curves[:, -1])) for ref, (_, _, curves) in
-                bandit_eval.run_baselines(REFERENCES[task], key_refs, draws.means_TxA, draws.rewards_TxA).items()}
+        refs = {
+            ref: float(jnp.mean(curves[:, -1]))
+            for ref, (_, _, curves) in bandit_eval.run_baselines(
+                REFERENCES[task], key_refs, draws.means_TxA, draws.rewards_TxA
+            ).items()
+        }
         first = refs[REFERENCES[task][0]]
-        out[name] = {"task": task, "horizon": int(draws.means_TxA.shape[1]), "model": mean_ci95(model),
-                     "references": refs, "reference": REFERENCES[task][0],
-                     "ratio": mean_ci95([m / first for m in model])}
+        out[name] = {
+            "task": task,
+            "horizon": int(draws.means_TxA.shape[1]),
+            "model": mean_ci95(model),
+            "references": refs,
+            "reference": REFERENCES[task][0],
+            "ratio": mean_ci95([m / first for m in model]),
+        }
     return out

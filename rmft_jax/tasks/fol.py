@@ -6,10 +6,12 @@
 rollout and the SFT batch; `make_iteration` and `make_evaluate` return jitted functions of
 (params, opt_state, key) and (params, held-out rewards).
 """
+
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import flax.nnx as nnx
 import jax
@@ -55,25 +57,39 @@ class FOLSettings:
         return self.num_scenarios - self.attack_scenarios - self.adaptive_scenarios
 
     @classmethod
-    def from_config(cls, cfg: Any) -> "FOLSettings":
+    def from_config(cls, cfg: Any) -> FOLSettings:
         """Pull the static numbers out of an ml_collections config (validated separately)."""
         r, a = cfg.rmft, adversarial.settings(cfg)
         _, attack, adaptive_count = adversarial.scenario_counts(r.num_scenarios, a["adaptive_share"], a["attack_share"])
-        return cls(horizon=cfg.env.horizon, num_actions=cfg.env.num_actions, num_scenarios=r.num_scenarios,
-                   num_rollouts=r.num_rollouts, num_selected=r.num_selected, selection=r.selection,
-                   exploration=r.exploration, sampler=r.get("sampler", "gumbel"), temperature=float(r.temperature),
-                   noise_std=float(r.noise_std),
-                   target=cfg.sft.target, sft_steps=cfg.sft.num_steps, attack_scenarios=attack,
-                   adaptive_scenarios=adaptive_count, adversary_kinds=a["kinds"], adversary_prob=a["adversary_prob"],
-                   attack_steps=int(a["attack_steps"]), attack_step_size=float(a["attack_step_size"]),
-                   attack_init_scale=float(a["attack_init_scale"]),
-                   independent_rewards=bool(r.get("independent_rewards", False)),
-                   paradigm=fol_paradigms.paradigm_settings(cfg))
+        return cls(
+            horizon=cfg.env.horizon,
+            num_actions=cfg.env.num_actions,
+            num_scenarios=r.num_scenarios,
+            num_rollouts=r.num_rollouts,
+            num_selected=r.num_selected,
+            selection=r.selection,
+            exploration=r.exploration,
+            sampler=r.get("sampler", "gumbel"),
+            temperature=float(r.temperature),
+            noise_std=float(r.noise_std),
+            target=cfg.sft.target,
+            sft_steps=cfg.sft.num_steps,
+            attack_scenarios=attack,
+            adaptive_scenarios=adaptive_count,
+            adversary_kinds=a["kinds"],
+            adversary_prob=a["adversary_prob"],
+            attack_steps=int(a["attack_steps"]),
+            attack_step_size=float(a["attack_step_size"]),
+            attack_init_scale=float(a["attack_init_scale"]),
+            independent_rewards=bool(r.get("independent_rewards", False)),
+            paradigm=fol_paradigms.paradigm_settings(cfg),
+        )
 
     @property
     def has_paths(self) -> bool:
         """True when some rollouts have tables of their own (adaptive scenarios or independent draws)."""
         return self.adaptive_scenarios > 0 or (self.independent_rewards and self.oblivious_scenarios > 0)
+
 
 def validate_config(cfg: Any) -> None:
     """Check an FOL RMFT config before anything compiles; ValueError says what to fix."""
@@ -88,23 +104,32 @@ def validate_config(cfg: Any) -> None:
     if len(e.weights) != len(e.scenarios):
         raise ValueError(f"env.weights needs one weight per scenario ({len(e.scenarios)}), got {list(e.weights)}.")
     _checks.check_choice("model.name", m.name, models.MODELS)
-    for name, value, low in (("rmft.num_iterations", r.num_iterations, 0), ("rmft.num_scenarios", r.num_scenarios, 1),
-                             ("rmft.num_rollouts", r.num_rollouts, 1), ("sft.num_steps", s.num_steps, 0),
-                             ("eval.num_scenarios", cfg.eval.num_scenarios, 2), ("eval.every", cfg.eval.every, 1)):
+    for name, value, low in (
+        ("rmft.num_iterations", r.num_iterations, 0),
+        ("rmft.num_scenarios", r.num_scenarios, 1),
+        ("rmft.num_rollouts", r.num_rollouts, 1),
+        ("sft.num_steps", s.num_steps, 0),
+        ("eval.num_scenarios", cfg.eval.num_scenarios, 2),
+        ("eval.every", cfg.eval.every, 1),
+    ):
         if isinstance(value, bool) or int(value) != value or value < low:
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
     if isinstance(r.num_selected, bool) or int(r.num_selected) != r.num_selected or r.num_selected < 1:
         raise ValueError(f"rmft.num_selected (k) must be an integer >= 1, got {r.num_selected!r}.")
     if r.num_selected > r.num_rollouts:
-        raise ValueError(f"rmft.num_selected (k = {r.num_selected}) cannot exceed rmft.num_rollouts "
-                         f"(L = {r.num_rollouts}): keep at most the L trajectories each scenario has.")
+        raise ValueError(
+            f"rmft.num_selected (k = {r.num_selected}) cannot exceed rmft.num_rollouts "
+            f"(L = {r.num_rollouts}): keep at most the L trajectories each scenario has."
+        )
     _checks.check_choice("rmft.selection", r.selection, selection.SELECTIONS)
     _checks.check_choice("rmft.exploration", r.exploration, rollout.EXPLORATIONS)
     _checks.check_choice("sft.target", s.target, rollout.TARGETS)
     _checks.check_choice("rmft.sampler", r.get("sampler", "gumbel"), rollout.SAMPLERS)
     if s.target == "policy" and r.exploration == "sample":
-        raise ValueError("sft.target='policy' needs rmft.exploration='logit_noise': with sampled actions every "
-                         "rollout of a scenario has the same policy, so imitating it would change nothing.")
+        raise ValueError(
+            "sft.target='policy' needs rmft.exploration='logit_noise': with sampled actions every "
+            "rollout of a scenario has the same policy, so imitating it would change nothing."
+        )
     _checks.check_positive("rmft.temperature", r.temperature)
     _checks.check_positive("rmft.noise_std", r.noise_std, allow_zero=True)
     _checks.check_positive("sft.learning_rate", s.learning_rate)
@@ -112,17 +137,23 @@ def validate_config(cfg: Any) -> None:
     _checks.check_choice("sft.optimizer", s.optimizer, ("adam", "sgd"))
     devices = parallel.data_axis_size(cfg)
     if isinstance(devices, bool) or devices < 1 or r.num_scenarios % devices:
-        raise ValueError(f"parallel.data_axis_size = {devices} must be >= 1 and divide rmft.num_scenarios "
-                         f"(M = {r.num_scenarios}): each device gets an equal share of the scenarios.")
+        raise ValueError(
+            f"parallel.data_axis_size = {devices} must be >= 1 and divide rmft.num_scenarios "
+            f"(M = {r.num_scenarios}): each device gets an equal share of the scenarios."
+        )
     adversarial.validate(cfg)
     fol_paradigms.validate(cfg)
     st = FOLSettings.from_config(cfg)
     if (st.attack_scenarios or st.has_paths) and devices > 1:
-        raise ValueError("adversarial scenarios and rmft.independent_rewards run on one device: set "
-                         "parallel.data_axis_size = 1 (or the adversary shares to 0).")
+        raise ValueError(
+            "adversarial scenarios and rmft.independent_rewards run on one device: set "
+            "parallel.data_axis_size = 1 (or the adversary shares to 0)."
+        )
     if (st.attack_scenarios or st.has_paths) and (r.exploration != "sample" or cfg.sft.target != "actions"):
-        raise ValueError("adversarial scenarios and rmft.independent_rewards need rmft.exploration='sample' and "
-                         "sft.target='actions' (their rollouts imitate sampled actions on their own tables).")
+        raise ValueError(
+            "adversarial scenarios and rmft.independent_rewards need rmft.exploration='sample' and "
+            "sft.target='actions' (their rollouts imitate sampled actions on their own tables)."
+        )
     if not cfg.eval.eta_grid:
         raise ValueError("eval.eta_grid must hold at least one learning rate for the tuned-Hedge baseline.")
     _checks.check_positive("eval.eta_grid", list(cfg.eval.eta_grid))
@@ -162,8 +193,9 @@ def _sampled_paths(apply_fn, params, tables_PxLxTxA, key, temperature) -> fol_se
     """Rollouts on oblivious tables of their own: one pass over all P L tables, then sampled actions."""
     tables_BxTxA = tables_PxLxTxA.reshape((-1,) + tables_PxLxTxA.shape[2:])
     actions_BxT = jax.random.categorical(key, apply_fn(params, tables_BxTxA) / temperature, axis=-1)
-    paths = fol_sequential.PathRollouts(tables_BxTxA, actions_BxT,
-                                        *rollout.sampled_regret_and_reward(tables_BxTxA, actions_BxT))
+    paths = fol_sequential.PathRollouts(
+        tables_BxTxA, actions_BxT, *rollout.sampled_regret_and_reward(tables_BxTxA, actions_BxT)
+    )
     return jax.tree.map(lambda x: x.reshape(tables_PxLxTxA.shape[:2] + x.shape[1:]), paths)
 
 
@@ -196,7 +228,7 @@ class FOLTask:
         """Logits (B, T, A) of the model on reward tables."""
         return models.apply(self.graphdef, params, inputs_BxTxA)
 
-    def with_teacher(self, name: str, eta: float) -> "FOLTask":
+    def with_teacher(self, name: str, eta: float) -> FOLTask:
         """The same task with a teacher algorithm (`fol_paradigms.teacher_policies`) playing the rollouts instead of the model."""
         return dataclasses.replace(self, teacher=(name, eta))
 
@@ -209,10 +241,14 @@ class FOLTask:
     def pg_batch(self, rolls: loop.Rollouts, advantages_MxL, keep_MxG) -> policy_gradient.PGBatch:
         """The kept rollouts (M, G) with their advantages; the rollouts of a scenario share its table (one input row)."""
         shared = rolls.data.shared
-        actions_MxLxT = (shared.actions_MxLxT if shared.actions_MxLxT is not None
-                         else jnp.argmax(shared.targets_MxLxTxA, axis=-1))
-        return policy_gradient.PGBatch(rolls.data.rewards_SxTxA, selection.gather_rollouts(actions_MxLxT, keep_MxG),
-                                       selection.gather_rollouts(advantages_MxL, keep_MxG))
+        actions_MxLxT = (
+            shared.actions_MxLxT if shared.actions_MxLxT is not None else jnp.argmax(shared.targets_MxLxTxA, axis=-1)
+        )
+        return policy_gradient.PGBatch(
+            rolls.data.rewards_SxTxA,
+            selection.gather_rollouts(actions_MxLxT, keep_MxG),
+            selection.gather_rollouts(advantages_MxL, keep_MxG),
+        )
 
     def regret_batch(self, rolls: loop.Rollouts) -> regret_loss.RegretBatch:
         """The M reward tables, as the model's input and as what its regret is measured on."""
@@ -232,26 +268,60 @@ class FOLTask:
         if s.oblivious_scenarios and not s.independent_rewards:
             shared.append(jax.vmap(self.env.sample)(scenario_keys))
         if s.attack_scenarios:
-            shared.append(adversarial.attack_tables(self.apply, params, key_attack, s.attack_scenarios, s.horizon,
-                                                    s.num_actions, s.attack_steps, s.attack_step_size,
-                                                    s.attack_init_scale, s.temperature))
+            shared.append(
+                adversarial.attack_tables(
+                    self.apply,
+                    params,
+                    key_attack,
+                    s.attack_scenarios,
+                    s.horizon,
+                    s.num_actions,
+                    s.attack_steps,
+                    s.attack_step_size,
+                    s.attack_init_scale,
+                    s.temperature,
+                )
+            )
         if s.oblivious_scenarios and s.independent_rewards:
             tables_PxLxTxA = jax.vmap(lambda k: envs.sample_rollout_tables(self.env, k, s.num_rollouts))(scenario_keys)
-            paths.append(_sampled_paths(self.apply, params, tables_PxLxTxA, jax.random.fold_in(key_paths, 0),
-                                        s.temperature))
+            paths.append(
+                _sampled_paths(self.apply, params, tables_PxLxTxA, jax.random.fold_in(key_paths, 0), s.temperature)
+            )
         if s.adaptive_scenarios:
-            scen = fol_sequential.sample_adaptive(key_adapt, s.adaptive_scenarios, len(s.adversary_kinds),
-                                                  s.num_actions, s.adversary_prob)
-            paths.append(fol_sequential.adaptive_rollouts(self.graphdef, params, scen, s.adversary_kinds, s.horizon,
-                                                          s.num_actions, s.num_rollouts,
-                                                          jax.random.fold_in(key_paths, 1), s.temperature))
+            scen = fol_sequential.sample_adaptive(
+                key_adapt, s.adaptive_scenarios, len(s.adversary_kinds), s.num_actions, s.adversary_prob
+            )
+            paths.append(
+                fol_sequential.adaptive_rollouts(
+                    self.graphdef,
+                    params,
+                    scen,
+                    s.adversary_kinds,
+                    s.horizon,
+                    s.num_actions,
+                    s.num_rollouts,
+                    jax.random.fold_in(key_paths, 1),
+                    s.temperature,
+                )
+            )
         rewards_SxTxA = shard(_concat(shared)) if shared else jnp.zeros((0, s.horizon, s.num_actions))
         traj = None
         if shared:
             logits_SxTxA = shard(self._rollout_logits(params, rewards_SxTxA))
-            traj = jax.tree.map(shard, rollout.fol_rollouts(logits_SxTxA, rewards_SxTxA, key_roll, s.num_rollouts,
-                                                            s.temperature, s.exploration, s.noise_std, s.target,
-                                                            s.sampler))
+            traj = jax.tree.map(
+                shard,
+                rollout.fol_rollouts(
+                    logits_SxTxA,
+                    rewards_SxTxA,
+                    key_roll,
+                    s.num_rollouts,
+                    s.temperature,
+                    s.exploration,
+                    s.noise_std,
+                    s.target,
+                    s.sampler,
+                ),
+            )
         data = FOLRollouts(rewards_SxTxA, traj, _concat(paths))
         return loop.Rollouts(_per_rollout(data, "regret"), _per_rollout(data, "reward"), data)
 
@@ -286,15 +356,17 @@ def loop_settings(s: FOLSettings) -> loop.LoopSettings:
     return loop.LoopSettings(s.selection, s.num_selected, s.sft_steps, s.temperature)
 
 
-def make_phases(env: Any, graphdef: nnx.GraphDef, optimizer: optax.GradientTransformation, s: FOLSettings,
-                mesh: Mesh | None = None) -> loop.Phases:
+def make_phases(
+    env: Any, graphdef: nnx.GraphDef, optimizer: optax.GradientTransformation, s: FOLSettings, mesh: Mesh | None = None
+) -> loop.Phases:
     """The phases of one FOL iteration; with a mesh, per-scenario arrays are split over its 'data' axis."""
     task = FOLTask(env, graphdef, s, mesh)
     return loop.make_phases(task, sft.make_update(task.apply, optimizer, s.sft_steps, s.temperature), loop_settings(s))
 
 
-def make_iteration(env: Any, graphdef: nnx.GraphDef, optimizer: optax.GradientTransformation,
-                   s: FOLSettings, mesh: Mesh | None = None) -> Callable:
+def make_iteration(
+    env: Any, graphdef: nnx.GraphDef, optimizer: optax.GradientTransformation, s: FOLSettings, mesh: Mesh | None = None
+) -> Callable:
     """Jitted iteration(params, opt_state, key) -> (params, opt_state, metrics): the core loop on the FOL task.
 
     With a `mesh` (see `rmft_jax.parallel`), the M scenarios are split over its 'data' axis and
@@ -321,7 +393,10 @@ def make_evaluate(graphdef: nnx.GraphDef, temperature: float = 1.0, mesh: Mesh |
         logits_NxTxA = models.apply(graphdef, params, rewards_NxTxA)
         curves_NxT = rollout.expected_regret_curves(logits_NxTxA, rewards_NxTxA, temperature)
         fit = regret.growth(jnp.mean(curves_NxT, axis=0))
-        return curves_NxT, {"eval_regret": jnp.mean(curves_NxT[:, -1]), "beta_hat": fit["beta_hat"],
-                            "p_reg": fit["p_reg"]}
+        return curves_NxT, {
+            "eval_regret": jnp.mean(curves_NxT[:, -1]),
+            "beta_hat": fit["beta_hat"],
+            "p_reg": fit["p_reg"],
+        }
 
     return evaluate

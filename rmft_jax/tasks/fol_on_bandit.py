@@ -6,6 +6,7 @@ round it is fed EXP3's unbiased estimate r_hat_t = r_t(a_t) / p_t(a_t) on the pl
 p_t = (1 - gamma) softmax(logits_t / temperature) + gamma / A, reveals the table's reward, absorbs the
 estimate. With Hedge's parameters (`models.hedge_params`) this is exactly EXP3 (gamma = exploration).
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -25,8 +26,9 @@ class IWTrajectories(NamedTuple):
     probs_BxTxA: jax.Array
 
 
-def importance_weighted_rollout(graphdef, params, rewards_BxTxA: jax.Array, key: jax.Array, temperature: float = 1.0,
-                                gamma: float = 0.0) -> IWTrajectories:
+def importance_weighted_rollout(
+    graphdef, params, rewards_BxTxA: jax.Array, key: jax.Array, temperature: float = 1.0, gamma: float = 0.0
+) -> IWTrajectories:
     """Play B pre-drawn reward tables (B, T, A) with bandit feedback and importance-weighted inputs."""
     num, horizon, num_actions = rewards_BxTxA.shape
     state = models.init_state(graphdef, params, (num,), horizon)
@@ -45,5 +47,6 @@ def importance_weighted_rollout(graphdef, params, rewards_BxTxA: jax.Array, key:
 
     init = (state, models.readout(graphdef, params, state))
     _, (actions_TxB, observed_TxB, probs_TxBxA) = jax.lax.scan(
-        round_fn, init, (uniforms_TxB, jnp.swapaxes(rewards_BxTxA, 0, 1)))
+        round_fn, init, (uniforms_TxB, jnp.swapaxes(rewards_BxTxA, 0, 1))
+    )
     return IWTrajectories(actions_TxB.T, observed_TxB.T, jnp.swapaxes(probs_TxBxA, 0, 1))

@@ -6,6 +6,7 @@ table of estimates (T, A) as input with its actions as targets. A full pass over
 the same logits as the recurrent play (round t sees the estimates of rounds < t), so SFT imitates the
 kept play exactly as it was generated. Selection is by pseudo-regret (regret from the means).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -35,19 +36,25 @@ class FOLOnBanditTask:
         m, l = self.num_scenarios, self.num_rollouts
         scen = jax.vmap(self.env.sample)(jax.random.split(key_env, m))
         means_BxTxA = jnp.repeat(scen.means_TxA, l, axis=0)
-        traj = fol_on_bandit.importance_weighted_rollout(self.graphdef, params, jnp.repeat(scen.rewards_TxA, l, axis=0),
-                                                         key_roll, self.temperature, self.gamma)
+        traj = fol_on_bandit.importance_weighted_rollout(
+            self.graphdef, params, jnp.repeat(scen.rewards_TxA, l, axis=0), key_roll, self.temperature, self.gamma
+        )
         regret_MxL = regret.pseudo_regret(means_BxTxA, traj.actions_BxT)[:, -1].reshape(m, l)
         reward_MxL = jnp.sum(traj.rewards_BxT, axis=-1).reshape(m, l)
-        return loop.Rollouts(regret_MxL, reward_MxL, (traj.actions_BxT.reshape(m, l, -1), estimates(traj).reshape(
-            (m, l) + traj.probs_BxTxA.shape[1:])))
+        return loop.Rollouts(
+            regret_MxL,
+            reward_MxL,
+            (traj.actions_BxT.reshape(m, l, -1), estimates(traj).reshape((m, l) + traj.probs_BxTxA.shape[1:])),
+        )
 
     def sft_batch(self, rolls: loop.Rollouts, keep_Mxk) -> loop.SFTBatch:
         """One row per kept rollout: its estimate table (T, A) as input, its actions one-hot as targets."""
         actions_MxLxT, estimates_MxLxTxA = rolls.data
         num_actions = estimates_MxLxTxA.shape[-1]
         rows = keep_Mxk.size
-        inputs_BxTxA = selection.gather_rollouts(estimates_MxLxTxA, keep_Mxk).reshape((rows,) + estimates_MxLxTxA.shape[2:])
+        inputs_BxTxA = selection.gather_rollouts(estimates_MxLxTxA, keep_Mxk).reshape(
+            (rows,) + estimates_MxLxTxA.shape[2:]
+        )
         actions_BxT = selection.gather_rollouts(actions_MxLxT, keep_Mxk).reshape(rows, -1)
         return loop.SFTBatch(inputs_BxTxA, jax.nn.one_hot(actions_BxT, num_actions, dtype=inputs_BxTxA.dtype), None)
 

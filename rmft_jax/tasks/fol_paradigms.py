@@ -4,6 +4,7 @@ The `paradigm` config section (absent in configs made before it: Iterative RMFT)
 iteration trains on; distillation's teacher is Hedge (eta given, or 0 = tuned on the training mix), FTL, or the
 Bayes policy of the training distribution (`baselines.fol_bayes`: the limit itself, a push toward it).
 """
+
 from __future__ import annotations
 
 import functools
@@ -15,8 +16,14 @@ from rmft_jax import _checks, envs
 from rmft_jax.core import paradigms, policy_gradient
 from rmft_jax.tasks import adversarial
 
-PARADIGM_DEFAULTS = {"name": "rmft", "teacher": "hedge", "teacher_eta": 0.0, "pg_return": "reward", "clip": 0.2,
-                     "rows": "all"}
+PARADIGM_DEFAULTS = {
+    "name": "rmft",
+    "teacher": "hedge",
+    "teacher_eta": 0.0,
+    "pg_return": "reward",
+    "clip": 0.2,
+    "rows": "all",
+}
 TEACHERS = ("hedge", "ftl", "bayes")
 
 
@@ -31,7 +38,7 @@ def paradigm_settings(cfg: Any) -> paradigms.ParadigmSettings:
     return paradigms.ParadigmSettings(p["name"], p["teacher"], eta, p["pg_return"], float(p["clip"]), p["rows"])
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def tuned_hedge_eta(env: Any, grid: tuple) -> float:
     """Hedge's eta with the least mean regret at T on 1024 draws of the training mix `env` (a fixed key of its own)."""
     from rmft_jax.baselines import full_info  # noqa: PLC0415  (only the distillation teacher needs it)
@@ -61,8 +68,14 @@ def validate(cfg: Any) -> None:
         return
     a = adversarial.settings(cfg)
     if a["adaptive_share"] or a["attack_share"] or cfg.rmft.get("independent_rewards", False):
-        raise ValueError(f"paradigm {p['name']!r} runs on shared oblivious tables: set adversary.adaptive_share, "
-                         "adversary.attack_share to 0 and rmft.independent_rewards to False.")
-    if p["name"] in ("distill", "policy_gradient") and (cfg.rmft.exploration != "sample" or cfg.sft.target != "actions"):
-        raise ValueError(f"paradigm {p['name']!r} imitates or scores sampled actions: it needs "
-                         "rmft.exploration='sample' and sft.target='actions'.")
+        raise ValueError(
+            f"paradigm {p['name']!r} runs on shared oblivious tables: set adversary.adaptive_share, "
+            "adversary.attack_share to 0 and rmft.independent_rewards to False."
+        )
+    if p["name"] in ("distill", "policy_gradient") and (
+        cfg.rmft.exploration != "sample" or cfg.sft.target != "actions"
+    ):
+        raise ValueError(
+            f"paradigm {p['name']!r} imitates or scores sampled actions: it needs "
+            "rmft.exploration='sample' and sft.target='actions'."
+        )

@@ -11,9 +11,11 @@ rollout on a fixed table equals the one-pass policies sampled with the same unif
 kind from `rmft_jax.attacks.adaptive`, a probability q that a round is adversarial (else a uniform
 random vector, drawn per scenario so its L rollouts share it) and a pair for `alternating_pair`.
 """
+
 from __future__ import annotations
 
-from typing import Callable, NamedTuple, Sequence
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -35,9 +37,16 @@ class PathRollouts(NamedTuple):
     reward_x: jax.Array
 
 
-def sequential_rollout(graphdef, params, reward_fn: Callable[[jax.Array, adaptive.AdversaryView], jax.Array],
-                       pair_Bx2: jax.Array, horizon: int, num_actions: int, uniforms_BxT: jax.Array,
-                       temperature: float = 1.0) -> tuple[PathRollouts, jax.Array]:
+def sequential_rollout(
+    graphdef,
+    params,
+    reward_fn: Callable[[jax.Array, adaptive.AdversaryView], jax.Array],
+    pair_Bx2: jax.Array,
+    horizon: int,
+    num_actions: int,
+    uniforms_BxT: jax.Array,
+    temperature: float = 1.0,
+) -> tuple[PathRollouts, jax.Array]:
     """Play B rollouts against `reward_fn(t, view) -> rewards (B, A)`: (PathRollouts, logits (B, T, A))."""
     batch = pair_Bx2.shape[0]
     state = models.init_state(graphdef, params, (batch,), horizon)
@@ -62,14 +71,16 @@ def sequential_rollout(graphdef, params, reward_fn: Callable[[jax.Array, adaptiv
     init = (state, logits_BxA, counts_BxA, jnp.zeros((batch,), jnp.int32))
     # The transformer's cache has no slot after round T-1, so the last round is played outside the scan.
     xs = (jnp.arange(horizon - 1), uniforms_BxT[:, :-1].T)
-    (_, last_logits, counts_BxA, last_B), (rewards_TxBxA, actions_TxB, logits_TxBxA) = jax.lax.scan(
-        round_fn, init, xs)
-    last_rewards, last_actions = play_round(jnp.asarray(horizon - 1), last_logits, counts_BxA, last_B,
-                                            uniforms_BxT[:, -1])
+    (_, last_logits, counts_BxA, last_B), (rewards_TxBxA, actions_TxB, logits_TxBxA) = jax.lax.scan(round_fn, init, xs)
+    last_rewards, last_actions = play_round(
+        jnp.asarray(horizon - 1), last_logits, counts_BxA, last_B, uniforms_BxT[:, -1]
+    )
     tables_BxTxA = jnp.concatenate([jnp.swapaxes(rewards_TxBxA, 0, 1), last_rewards[:, None]], axis=1)
     actions_BxT = jnp.concatenate([actions_TxB.T, last_actions[:, None]], axis=1)
     logits_BxTxA = jnp.concatenate([jnp.swapaxes(logits_TxBxA, 0, 1), last_logits[:, None]], axis=1)
-    return PathRollouts(tables_BxTxA, actions_BxT, *rollout.sampled_regret_and_reward(tables_BxTxA, actions_BxT)), logits_BxTxA
+    return PathRollouts(
+        tables_BxTxA, actions_BxT, *rollout.sampled_regret_and_reward(tables_BxTxA, actions_BxT)
+    ), logits_BxTxA
 
 
 class AdaptiveScenarios(NamedTuple):
@@ -81,19 +92,30 @@ class AdaptiveScenarios(NamedTuple):
     keys_M: jax.Array
 
 
-def sample_adaptive(key: jax.Array, num: int, num_kinds: int, num_actions: int,
-                    q_range: tuple[float, float]) -> AdaptiveScenarios:
+def sample_adaptive(
+    key: jax.Array, num: int, num_kinds: int, num_actions: int, q_range: tuple[float, float]
+) -> AdaptiveScenarios:
     """Draw `num` adaptive scenarios: a kind uniformly, q ~ U[q_range], a random ordered pair."""
     key_kind, key_q, key_pair, key_noise = jax.random.split(key, 4)
     kind_M = jax.random.randint(key_kind, (num,), 0, num_kinds)
     q_M = jax.random.uniform(key_q, (num,), minval=q_range[0], maxval=q_range[1])
     pair_Mx2 = jax.vmap(lambda k: jax.random.choice(k, num_actions, (2,), replace=False))(
-        jax.random.split(key_pair, num)).astype(jnp.int32)
+        jax.random.split(key_pair, num)
+    ).astype(jnp.int32)
     return AdaptiveScenarios(kind_M, q_M, pair_Mx2, jax.random.split(key_noise, num))
 
 
-def adaptive_rollouts(graphdef, params, scen: AdaptiveScenarios, kinds: Sequence[str], horizon: int,
-                      num_actions: int, num_rollouts: int, key: jax.Array, temperature: float = 1.0) -> PathRollouts:
+def adaptive_rollouts(
+    graphdef,
+    params,
+    scen: AdaptiveScenarios,
+    kinds: Sequence[str],
+    horizon: int,
+    num_actions: int,
+    num_rollouts: int,
+    key: jax.Array,
+    temperature: float = 1.0,
+) -> PathRollouts:
     """L sequential rollouts per adaptive scenario; leaves are (M, L, ...)."""
     num = scen.kind_M.shape[0]
     repeat = lambda x: jnp.repeat(x, num_rollouts, axis=0)  # scenario m -> rows m L .. m L + L - 1
@@ -103,11 +125,13 @@ def adaptive_rollouts(graphdef, params, scen: AdaptiveScenarios, kinds: Sequence
     def reward_fn(t, view):
         # One coin and one random vector per scenario and round: the L rollouts of a scenario share them.
         round_keys_B = jax.vmap(lambda k: jax.random.fold_in(k, t))(keys_B)
-        coin_B, noise_BxA = jax.vmap(lambda k: (jax.random.uniform(k), jax.random.uniform(
-            jax.random.fold_in(k, 1), (num_actions,))))(round_keys_B)
+        coin_B, noise_BxA = jax.vmap(
+            lambda k: (jax.random.uniform(k), jax.random.uniform(jax.random.fold_in(k, 1), (num_actions,)))
+        )(round_keys_B)
         return jnp.where((coin_B < q_B)[:, None], adversary(view), noise_BxA)
 
     uniforms_BxT = jax.random.uniform(key, (num * num_rollouts, horizon))
-    paths, _ = sequential_rollout(graphdef, params, reward_fn, repeat(scen.pair_Mx2), horizon, num_actions,
-                                  uniforms_BxT, temperature)
+    paths, _ = sequential_rollout(
+        graphdef, params, reward_fn, repeat(scen.pair_Mx2), horizon, num_actions, uniforms_BxT, temperature
+    )
     return jax.tree.map(lambda x: x.reshape((num, num_rollouts) + x.shape[1:]), paths)

@@ -17,6 +17,7 @@ And how sampled actions are drawn (`sampler`, with target="actions"; target="pol
   "inverse_cdf" (the configs' default): one uniform per round and trajectory, integer actions (M, L, T)
       and no one-hot until the kept k are known (the fast path; another random stream than "gumbel").
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -71,9 +72,17 @@ def _inverse_cdf_rollouts(logits_MxLxTxA, rewards_MxTxA, key, num_rollouts, temp
     return Trajectories(regret_MxL, reward_MxL, None, actions_MxLxT)
 
 
-def fol_rollouts(logits_MxTxA: jax.Array, rewards_MxTxA: jax.Array, key: jax.Array, num_rollouts: int,
-                 temperature: float = 1.0, exploration: str = "sample", noise_std: float = 1.0,
-                 target: str = "actions", sampler: str = "gumbel") -> Trajectories:
+def fol_rollouts(
+    logits_MxTxA: jax.Array,
+    rewards_MxTxA: jax.Array,
+    key: jax.Array,
+    num_rollouts: int,
+    temperature: float = 1.0,
+    exploration: str = "sample",
+    noise_std: float = 1.0,
+    target: str = "actions",
+    sampler: str = "gumbel",
+) -> Trajectories:
     """Roll out `num_rollouts` trajectories per scenario from the model's logits (see module doc)."""
     num, horizon, num_actions = logits_MxTxA.shape
     key_noise, key_actions = jax.random.split(key)
@@ -82,8 +91,9 @@ def fol_rollouts(logits_MxTxA: jax.Array, rewards_MxTxA: jax.Array, key: jax.Arr
         logits_MxLxTxA = logits_MxLxTxA + noise_std * jax.random.normal(key_noise, logits_MxLxTxA.shape)
     if sampler == "inverse_cdf" and target == "actions":
         noisy = exploration == "logit_noise"  # without noise the L rollouts share one policy (no L-fold softmax)
-        return _inverse_cdf_rollouts(logits_MxLxTxA if noisy else logits_MxTxA[:, None], rewards_MxTxA,
-                                     key_actions, num_rollouts, temperature)
+        return _inverse_cdf_rollouts(
+            logits_MxLxTxA if noisy else logits_MxTxA[:, None], rewards_MxTxA, key_actions, num_rollouts, temperature
+        )
     if target == "actions":
         actions_MxLxT = jax.random.categorical(key_actions, logits_MxLxTxA / temperature, axis=-1)
         targets_MxLxTxA = jax.nn.one_hot(actions_MxLxT, num_actions, dtype=rewards_MxTxA.dtype)

@@ -11,6 +11,7 @@ all T policies come from one causal pass, and the L rollouts of a scenario diffe
 sampled paths. Everything a decision problem needs is here: scenarios, the task (rollout, SFT
 batch), held-out evaluation with a baseline (Hedge over paths), a config and the driver's build.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -71,10 +72,15 @@ class ShortestPathTask:
     def rollout(self, params, key_env, key_roll) -> loop.Rollouts:
         """Draw M loss tables; sample L paths per round from the model's policies (one causal pass)."""
         losses_MxTxE = jax.vmap(lambda k: sample_losses(k, self.horizon, self.noise_std))(
-            jax.random.split(key_env, self.num_scenarios))
+            jax.random.split(key_env, self.num_scenarios)
+        )
         logits_MxTxP = self.apply(params, losses_MxTxE)
-        paths_MxLxT = jax.random.categorical(key_roll, logits_MxTxP[:, None] / self.temperature, axis=-1,
-                                             shape=(self.num_scenarios, self.num_rollouts, self.horizon))
+        paths_MxLxT = jax.random.categorical(
+            key_roll,
+            logits_MxTxP[:, None] / self.temperature,
+            axis=-1,
+            shape=(self.num_scenarios, self.num_rollouts, self.horizon),
+        )
         # Regret against the best fixed path in hindsight, from the integer paths (no one-hot).
         regret_MxL, reward_MxL = rollout.sampled_regret_and_reward(path_rewards(losses_MxTxE)[:, None], paths_MxLxT)
         return loop.Rollouts(regret_MxL, reward_MxL, (losses_MxTxE, paths_MxLxT))
@@ -99,8 +105,16 @@ def get_config() -> ml_collections.ConfigDict:
     c.seed = 0
     c.env = ml_collections.ConfigDict({"horizon": 30, "noise_std": 0.3})
     c.model = ml_collections.ConfigDict({"name": "linear_attention", "init_scale": 0.1})
-    c.rmft = ml_collections.ConfigDict({"num_iterations": 40, "num_scenarios": 64, "num_rollouts": 8,
-                                        "num_selected": 1, "selection": "regret", "temperature": 1.0})
+    c.rmft = ml_collections.ConfigDict(
+        {
+            "num_iterations": 40,
+            "num_scenarios": 64,
+            "num_rollouts": 8,
+            "num_selected": 1,
+            "selection": "regret",
+            "temperature": 1.0,
+        }
+    )
     c.sft = ml_collections.ConfigDict({"num_steps": 20, "learning_rate": 0.01, "grad_clip": 1.0, "optimizer": "adam"})
     c.eval = ml_collections.ConfigDict({"num_scenarios": 256, "every": 10, "hedge_eta": 0.5})
     c.checkpoint = ml_collections.ConfigDict({"max_to_keep": 2, "every": 10})
@@ -120,18 +134,24 @@ class Experiment:
 
     def build(self, cfg: Any) -> driver.Run:
         """Task, core-loop iteration, held-out evaluation and a report against Hedge over paths."""
-        graphdef, params = nnx.split(models.make_model(cfg.model.name, NUM_PATHS, seed=int(cfg.seed),
-                                                       input_dim=NUM_EDGES, init_scale=cfg.model.init_scale))
+        graphdef, params = nnx.split(
+            models.make_model(
+                cfg.model.name, NUM_PATHS, seed=int(cfg.seed), input_dim=NUM_EDGES, init_scale=cfg.model.init_scale
+            )
+        )
         r = cfg.rmft
-        task = ShortestPathTask(graphdef, cfg.env.horizon, r.num_scenarios, r.num_rollouts, cfg.env.noise_std,
-                                r.temperature)
+        task = ShortestPathTask(
+            graphdef, cfg.env.horizon, r.num_scenarios, r.num_rollouts, cfg.env.noise_std, r.temperature
+        )
         optimizer = sft.make_optimizer(cfg.sft.learning_rate, cfg.sft.grad_clip, cfg.sft.optimizer)
         update = sft.make_update(task.apply, optimizer, cfg.sft.num_steps, r.temperature)
-        iteration = loop.make_iteration(task, update, loop.LoopSettings(r.selection, r.num_selected,
-                                                                        cfg.sft.num_steps, r.temperature))
+        iteration = loop.make_iteration(
+            task, update, loop.LoopSettings(r.selection, r.num_selected, cfg.sft.num_steps, r.temperature)
+        )
         key_eval, key_train = jax.random.split(jax.random.key(cfg.seed))
         heldout_NxTxE = jax.vmap(lambda k: sample_losses(k, cfg.env.horizon, cfg.env.noise_std))(
-            jax.random.split(key_eval, cfg.eval.num_scenarios))
+            jax.random.split(key_eval, cfg.eval.num_scenarios)
+        )
         mean_curve = jax.jit(lambda p: jnp.mean(expected_regret(task, p, heldout_NxTxE), axis=0))
         hedge = float(jnp.mean(full_info.hedge_regret(path_rewards(heldout_NxTxE), cfg.eval.hedge_eta)[:, -1]))
 
@@ -142,9 +162,19 @@ class Experiment:
 
         def report(init_params, final_params, history):
             """Initial and final held-out regret against Hedge over the 4 paths."""
-            results = {"initial": evaluate(init_params)["eval_regret"], "final": evaluate(final_params)["eval_regret"],
-                       "hedge": hedge, "iterations": history}
+            results = {
+                "initial": evaluate(init_params)["eval_regret"],
+                "final": evaluate(final_params)["eval_regret"],
+                "hedge": hedge,
+                "iterations": history,
+            }
             return results, None
 
-        return driver.Run(iteration=jax.jit(iteration), params=params, opt_state=optimizer.init(params),
-                          key_train=key_train, evaluate=evaluate, report=report)
+        return driver.Run(
+            iteration=jax.jit(iteration),
+            params=params,
+            opt_state=optimizer.init(params),
+            key_train=key_train,
+            evaluate=evaluate,
+            report=report,
+        )

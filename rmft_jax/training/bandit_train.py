@@ -6,12 +6,14 @@ is vmapped over seeds, one compiled call, one checkpoint directory (workdir/chec
 checkpoint cadence and NaN stop come from `driver.train`, as for FOL. Then every method is scored
 on the same held-out instances and reward draws, and results.json and the figures are written.
 """
+
 from __future__ import annotations
 
 import json
 import os
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -33,25 +35,30 @@ def stack_models(cfg: Any, num_seeds: int) -> tuple[Any, Any]:
 
 def per_seed(fn: Callable) -> Callable:
     """fn(params, opt_state, key) vmapped over seeds, seed i drawing from fold_in(key, i); jitted."""
+
     def batched(params, opt_state, key):
         num = jax.tree.leaves(params)[0].shape[0]
         keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(num))
         return jax.vmap(fn)(params, opt_state, keys)
+
     return jax.jit(batched)
 
 
 def greedy_init(cfg, env, graphdef, optimizer, settings, params, key, log) -> Any:
     """Fit every seed's model to Greedy's trajectories (cfg.greedy_init); deterministic, so resumes redo it."""
     g = cfg.greedy_init
-    imitation = per_seed(bandit.make_imitation(env, graphdef, optimizer, settings, int(g.num_scenarios),
-                                                    int(g.sft_steps)))
+    imitation = per_seed(
+        bandit.make_imitation(env, graphdef, optimizer, settings, int(g.num_scenarios), int(g.sft_steps))
+    )
     opt_state = jax.vmap(optimizer.init)(params)
     t0 = time.perf_counter()
     for r in range(int(g.num_rounds)):
         params, opt_state, loss = imitation(params, opt_state, jax.random.fold_in(key, r))
     if int(g.num_rounds):
-        log(f"greedy init: {g.num_rounds} rounds of imitation, loss {float(jnp.mean(loss)):.4f}, "
-            f"{time.perf_counter() - t0:.1f}s")
+        log(
+            f"greedy init: {g.num_rounds} rounds of imitation, loss {float(jnp.mean(loss)):.4f}, "
+            f"{time.perf_counter() - t0:.1f}s"
+        )
     return params
 
 
@@ -74,9 +81,14 @@ def progress_stats(outputs: list, heldout: Any) -> dict:
     for actions, _, curves in outputs:
         fit = jax.device_get(regret.growth(jnp.mean(curves, axis=0)))
         best_N = jnp.argmax(heldout.means_TxA[:, -1], axis=-1)
-        per.append({"eval_regret": float(jnp.mean(curves[:, -1])), "beta_hat": float(fit["beta_hat"]),
-                    "p_reg": float(fit["p_reg"]),
-                    "suff_fail_freq": float(metrics.suff_fail_freq(actions, best_N, actions.shape[1] // 2))})
+        per.append(
+            {
+                "eval_regret": float(jnp.mean(curves[:, -1])),
+                "beta_hat": float(fit["beta_hat"]),
+                "p_reg": float(fit["p_reg"]),
+                "suff_fail_freq": float(metrics.suff_fail_freq(actions, best_N, actions.shape[1] // 2)),
+            }
+        )
     return {k: float(np.mean([p[k] for p in per])) for k in per[0]}
 
 
@@ -90,15 +102,26 @@ def train_init(cfg, init: str, workdir: str, env, heldout, optimizer, settings, 
         params = greedy_init(cfg, env, graphdef, optimizer, settings, params, key_greedy, log)
     initial, initial_params = score(params), params
     ckpt = checkpoint.Checkpointer(os.path.join(workdir, "checkpoints", init), int(cfg.checkpoint.max_to_keep))
-    run = driver.Run(iteration=per_seed(bandit.make_iteration(env, graphdef, optimizer, settings)), params=params,
-                     opt_state=jax.vmap(optimizer.init)(params), key_train=key_train,
-                     evaluate=lambda p: progress_stats(score(p), heldout))
-    params, _, history, compile_s = driver.train(run, cfg, ckpt, log, os.path.join(workdir, f"metrics_{init}.jsonl"),
-                                                 label=f"[{init}, {num_seeds} seed(s)] ")
+    run = driver.Run(
+        iteration=per_seed(bandit.make_iteration(env, graphdef, optimizer, settings)),
+        params=params,
+        opt_state=jax.vmap(optimizer.init)(params),
+        key_train=key_train,
+        evaluate=lambda p: progress_stats(score(p), heldout),
+    )
+    params, _, history, compile_s = driver.train(
+        run, cfg, ckpt, log, os.path.join(workdir, f"metrics_{init}.jsonl"), label=f"[{init}, {num_seeds} seed(s)] "
+    )
     ckpt.close()
-    return {"initial": initial, "final": score(params), "history": history, "compile_seconds": compile_s,
-            "train_seconds": float(sum(r["seconds"] for r in history)), "graphdef": graphdef,
-            "params": {"initial": initial_params, "final": params}}
+    return {
+        "initial": initial,
+        "final": score(params),
+        "history": history,
+        "compile_seconds": compile_s,
+        "train_seconds": float(sum(r["seconds"] for r in history)),
+        "graphdef": graphdef,
+        "params": {"initial": initial_params, "final": params},
+    }
 
 
 def arm_choice_demo(heldout: Any, demo_models: dict, settings, key: jax.Array, num_runs: int = 400) -> dict:
@@ -117,8 +140,9 @@ def arm_choice_demo(heldout: Any, demo_models: dict, settings, key: jax.Array, n
         first = jax.tree.map(lambda x: x[0], params)
         evaluate = jax.jit(bandit.make_evaluate(graphdef, settings))
         choices[name] = np.asarray(evaluate(first, means_RxTxA, rewards_RxTxA, key_roll)[0])
-    for name, (actions, _, _) in bandit_eval.run_baselines(("sw_ucb", "d_ucb"), key_base, means_RxTxA,
-                                                          rewards_RxTxA).items():
+    for name, (actions, _, _) in bandit_eval.run_baselines(
+        ("sw_ucb", "d_ucb"), key_base, means_RxTxA, rewards_RxTxA
+    ).items():
         choices[name] = np.asarray(actions)
     return {"means_TxA": np.asarray(means_TxA), "choices": choices}
 
@@ -144,12 +168,16 @@ _REFERENCE_CACHE: dict[str, dict] = {}
 
 def _references(cfg: Any, names: tuple, key_baselines: jax.Array, heldout: Any, hparams: dict) -> dict:
     """eval.references on the held-out set (cached per held-out set, seed and prior)."""
-    signature = json.dumps([names, cfg.task, int(cfg.seed), cfg.env.to_dict(), cfg.eval.env.to_dict(),
-                            int(cfg.eval.num_scenarios)], sort_keys=True, default=str)
+    signature = json.dumps(
+        [names, cfg.task, int(cfg.seed), cfg.env.to_dict(), cfg.eval.env.to_dict(), int(cfg.eval.num_scenarios)],
+        sort_keys=True,
+        default=str,
+    )
     if signature not in _REFERENCE_CACHE:
         # fold_in(key_baselines, 2): a stream of its own, so the baselines' draws are those of runs made before.
         _REFERENCE_CACHE[signature] = bandit_eval.run_per_instance(
-            names, jax.random.fold_in(key_baselines, 2), heldout.means_TxA, heldout.rewards_TxA, hparams)
+            names, jax.random.fold_in(key_baselines, 2), heldout.means_TxA, heldout.rewards_TxA, hparams
+        )
     return _REFERENCE_CACHE[signature]
 
 
@@ -164,14 +192,20 @@ def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
 def _run_locked(cfg: Any, workdir: str, log: Callable[[str], None]) -> dict:
     """`run`'s body, with the workdir's lock held."""
     # eval.references are scored after training: adding or changing them does not change what was trained.
-    workdir_files.check_config(cfg, workdir, {f"paradigm.{k}": v for k, v in bandit.PARADIGM_DEFAULTS.items()},
-                               ignored_prefixes=("attack.", "eval.references"))
+    workdir_files.check_config(
+        cfg,
+        workdir,
+        {f"paradigm.{k}": v for k, v in bandit.PARADIGM_DEFAULTS.items()},
+        ignored_prefixes=("attack.", "eval.references"),
+    )
     results_path = os.path.join(workdir, "results.json")
     if finished(cfg, workdir):
         stored = workdir_files.load_json(results_path)
         if list(stored["config"]["eval"].get("references", ())) == list(cfg.eval.get("references", ())):
-            log(f"{workdir} already finished {cfg.rmft.num_iterations} iterations; nothing to do "
-                f"(results in {results_path}).")
+            log(
+                f"{workdir} already finished {cfg.rmft.num_iterations} iterations; nothing to do "
+                f"(results in {results_path})."
+            )
             return stored
         # Stale grading, not stale training: resume from the final checkpoints and score the new references.
         log(f"{workdir}: eval.references changed since results.json was written; re-evaluating the finished run.")
@@ -184,35 +218,54 @@ def _run_locked(cfg: Any, workdir: str, log: Callable[[str], None]) -> dict:
     outputs, runs, demo_models = {}, {}, {}
     for i, init in enumerate(bandit.INITS):
         if int(cfg.inits.get(init, 0)):
-            run_out = train_init(cfg, init, workdir, env, heldout, optimizer, settings,
-                                 jax.random.fold_in(key_inits, i), log)
+            run_out = train_init(
+                cfg, init, workdir, env, heldout, optimizer, settings, jax.random.fold_in(key_inits, i), log
+            )
             first, last = METHOD_NAMES[init]
             outputs[first], outputs[last] = run_out["initial"], run_out["final"]
             runs[init] = {k: run_out[k] for k in ("history", "compile_seconds", "train_seconds")}
-            demo_models.update({first: (run_out["graphdef"], run_out["params"]["initial"]),
-                                last: (run_out["graphdef"], run_out["params"]["final"])})
-    for name, out in bandit_eval.run_baselines(tuple(cfg.eval.baselines), key_baselines, means,
-                                               heldout.rewards_TxA).items():
+            demo_models.update(
+                {
+                    first: (run_out["graphdef"], run_out["params"]["initial"]),
+                    last: (run_out["graphdef"], run_out["params"]["final"]),
+                }
+            )
+    for name, out in bandit_eval.run_baselines(
+        tuple(cfg.eval.baselines), key_baselines, means, heldout.rewards_TxA
+    ).items():
         outputs[name] = [out]
     references = [n for n in cfg.eval.get("references", ()) if bandit_eval.prior_hparams(cfg, n) is not None]
     hparams = {n: bandit_eval.prior_hparams(cfg, n) for n in references}
     for name, out in _references(cfg, tuple(references), key_baselines, heldout, hparams).items():
         outputs[name] = [out]
-    methods = {name: bandit_eval.mean_over_seeds([bandit_eval.method_stats(c, a, o, means, task) for a, o, c in outs])
-               for name, outs in outputs.items()}
-    results = {"task": task, "horizon": settings.horizon, "num_actions": settings.num_actions,
-               "num_heldout": int(cfg.eval.num_scenarios), "methods": methods, "runs": runs, "config": cfg.to_dict()}
+    methods = {
+        name: bandit_eval.mean_over_seeds([bandit_eval.method_stats(c, a, o, means, task) for a, o, c in outs])
+        for name, outs in outputs.items()
+    }
+    results = {
+        "task": task,
+        "horizon": settings.horizon,
+        "num_actions": settings.num_actions,
+        "num_heldout": int(cfg.eval.num_scenarios),
+        "methods": methods,
+        "runs": runs,
+        "config": cfg.to_dict(),
+    }
     baselines = (*cfg.eval.baselines, *references)
     results["kinds"] = {n: bandit_eval.reference_kind(n) for n in baselines}
     results["reference_hparams"] = hparams
-    grades = {model: bandit_eval.grade(methods, results["kinds"], model, first)
-              for first, model in METHOD_NAMES.values() if model in methods}
+    grades = {
+        model: bandit_eval.grade(methods, results["kinds"], model, first)
+        for first, model in METHOD_NAMES.values()
+        if model in methods
+    }
     results["grade"] = grades.get("rmft")
     results["grades"] = grades
     if cfg.eval.get("transfer") and "rmft" in outputs:  # the scratch seeds' final models on the transfer tests
         graphdef, params_S = demo_models["rmft"]
-        results["transfer"] = bandit_transfer.evaluate(cfg, graphdef, params_S, settings,
-                                                        jax.random.fold_in(key_baselines, 1))
+        results["transfer"] = bandit_transfer.evaluate(
+            cfg, graphdef, params_S, settings, jax.random.fold_in(key_baselines, 1)
+        )
     if task == "nsmab":
         results["variation_budget"] = float(cfg.env.variation_budget)
         results["adapt_window"] = bandit_eval.ADAPT_WINDOW
@@ -222,16 +275,20 @@ def _run_locked(cfg: Any, workdir: str, log: Callable[[str], None]) -> dict:
 
     bandit_plots.write_figures(workdir, results, outputs, demo)
     for name, m in methods.items():
-        log(f"{name:>18}: regret {m['regret']:7.3f} beta-hat {m['beta_hat']:.3f} "
+        log(
+            f"{name:>18}: regret {m['regret']:7.3f} beta-hat {m['beta_hat']:.3f} "
             f"SuffFail(T/2) {m['suff_fail_freq']['half']:.3f} K*MinFrac(T) {m['k_min_frac']['end']:.3f} "
             f"GreedyFrac(T) {m['greedy_frac']['end']:.3f}"
-            + (f" adapt {m['adapt_share']:.3f}" if "adapt_share" in m else ""))
+            + (f" adapt {m['adapt_share']:.3f}" if "adapt_share" in m else "")
+        )
     for model, g in grades.items():
         if g is not None:
-            log(f"{model}: regret {methods[model]['regret']:.3f}; best prior-free {g['best_prior_free']} "
+            log(
+                f"{model}: regret {methods[model]['regret']:.3f}; best prior-free {g['best_prior_free']} "
                 f"{g['best_prior_free_regret']:.3f} ({g['ratio_to_best_prior_free']:.2f}x); limit {g['limit']} "
                 f"{g['limit_regret']:.3f} ({g['ratio_to_limit']:.2f}x, an upper bound on the Bayes-optimal regret); "
-                f"gap closed {g.get('gap_closed', float('nan')):.0%}")
+                f"gap closed {g.get('gap_closed', float('nan')):.0%}"
+            )
     return results
 
 

@@ -1,4 +1,5 @@
 """Orbax checkpoints of a run: the train state pytree plus a JSON record, saved together per step."""
+
 from __future__ import annotations
 
 import os
@@ -42,7 +43,8 @@ class Checkpointer:
                 f"checkpoint {step} in {self.directory} cannot be restored ({type(err).__name__}: {reason}). "
                 f"It may be corrupted or come from a different model config: delete "
                 f"{os.path.join(self.directory, str(step))} to resume from an earlier checkpoint, "
-                f"or use a fresh --workdir.") from None
+                f"or use a fresh --workdir."
+            ) from None
         return restored.state, restored.meta
 
     def wait(self) -> None:

@@ -4,6 +4,7 @@ On by default for the `experiments` entry points (`--nocompile_cache` turns it o
 $RMFT_JAX_CACHE_DIR or else the user cache directory ($XDG_CACHE_HOME or ~/.cache)/rmft_jax/jax.
 The cache is trusted code: keep it in a directory only you can write.
 """
+
 from __future__ import annotations
 
 import os

@@ -9,13 +9,15 @@ compiled-once iteration (`rmft_jax.core.loop.make_iteration` on the task), its h
 and its report. Python only drives; a killed run resumes and ends with the numbers of an
 uninterrupted one (see `train_loop`). One writer per workdir (`workdir_lock`).
 """
+
 from __future__ import annotations
 
 import dataclasses
 import os
 import sys
 import time
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import jax
 from absl import logging
@@ -57,8 +59,14 @@ def checkpoint_every(cfg: Any) -> int:
     return int(cfg.get("checkpoint", {}).get("every", 1))
 
 
-def train(run: Run, cfg: Any, ckpt: checkpoint.Checkpointer, log: Callable[[str], None],
-          metrics_path: str | None, label: str = "") -> tuple[Any, Any, list, float]:
+def train(
+    run: Run,
+    cfg: Any,
+    ckpt: checkpoint.Checkpointer,
+    log: Callable[[str], None],
+    metrics_path: str | None,
+    label: str = "",
+) -> tuple[Any, Any, list, float]:
     """Restore, compile once, iterate to cfg.rmft.num_iterations -> (params, opt_state, history, compile seconds)."""
     start, params, opt_state, history = train_loop.restore(ckpt, run.params, run.opt_state, log)
     params, opt_state = run.place((params, opt_state))
@@ -69,17 +77,32 @@ def train(run: Run, cfg: Any, ckpt: checkpoint.Checkpointer, log: Callable[[str]
     log(f"{label}compiled in {compile_s:.1f}s; training iterations {start + 1}..{total}")
     try:
         params, opt_state, history = train_loop.train(
-            iteration, run.evaluate, (params, opt_state), run.key_train, total, int(cfg.eval.every), ckpt, log,
-            start, history, metrics_path=metrics_path if jax.process_index() == 0 else None,
-            checkpoint_every=checkpoint_every(cfg))
+            iteration,
+            run.evaluate,
+            (params, opt_state),
+            run.key_train,
+            total,
+            int(cfg.eval.every),
+            ckpt,
+            log,
+            start,
+            history,
+            metrics_path=metrics_path if jax.process_index() == 0 else None,
+            checkpoint_every=checkpoint_every(cfg),
+        )
     except BaseException:
         ckpt.close()  # an interrupted run (Ctrl-C, an error) first finishes the pending save of its last checkpoint
         raise
     return params, opt_state, history, compile_s
 
 
-def run(cfg: Any, workdir: str, experiment: Experiment, log: Callable[[str], None] = print,
-        added_defaults: dict | None = None) -> dict:
+def run(
+    cfg: Any,
+    workdir: str,
+    experiment: Experiment,
+    log: Callable[[str], None] = print,
+    added_defaults: dict | None = None,
+) -> dict:
     """Train (or resume, or just report a finished run) and return the results dict; one run per workdir."""
     experiment.validate(cfg)
     os.makedirs(workdir, exist_ok=True)
@@ -94,8 +117,7 @@ def run(cfg: Any, workdir: str, experiment: Experiment, log: Callable[[str], Non
             return workdir_files.load_json(results_path)
         try:
             built = experiment.build(cfg)
-            params, opt_state, history, compile_s = train(built, cfg, ckpt, log,
-                                                          os.path.join(workdir, "metrics.jsonl"))
+            params, opt_state, history, compile_s = train(built, cfg, ckpt, log, os.path.join(workdir, "metrics.jsonl"))
             results, write_figures = built.report(built.params, params, history)
         finally:
             ckpt.close()  # pending saves finish whatever happens (a second close does nothing)
@@ -112,6 +134,11 @@ def cli_run(cfg: Any, workdir: str, run_fn: Callable[[Any, str], Any]) -> None:
     logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO
     try:
         run_fn(cfg, workdir)
-    except (ValueError, FileNotFoundError, checkpoint.CheckpointError, train_loop.TrainingDiverged,
-            workdir_lock.WorkdirBusy) as err:
+    except (
+        ValueError,
+        FileNotFoundError,
+        checkpoint.CheckpointError,
+        train_loop.TrainingDiverged,
+        workdir_lock.WorkdirBusy,
+    ) as err:
         sys.exit(f"error: {err}")

@@ -5,12 +5,14 @@ evaluation and the report (initial and final model against FTL and Hedge, per sc
 optional end-of-run worst-case check). Re-running with the same workdir resumes from the newest
 checkpoint and ends with the numbers an uninterrupted run would give; a finished run is not redone.
 """
+
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from concurrent import futures
-from typing import Any, Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -23,10 +25,13 @@ from rmft_jax.training import driver, workdir_files
 from rmft_jax.training.train_loop import TrainingDiverged  # noqa: F401  (re-exported: fol_train.TrainingDiverged)
 
 # Fields added after runs were made: a saved config without them trained with these values.
-ADDED_FIELD_DEFAULTS = {"rmft.independent_rewards": False, "rmft.sampler": "gumbel", "model.prefix_sum": "cumsum",
-                        **{f"paradigm.{k}": v for k, v in fol_paradigms.PARADIGM_DEFAULTS.items()},
-                        **{f"adversary.{k}": (list(v) if isinstance(v, tuple) else v)
-                           for k, v in adversarial.DEFAULTS.items()}}
+ADDED_FIELD_DEFAULTS = {
+    "rmft.independent_rewards": False,
+    "rmft.sampler": "gumbel",
+    "model.prefix_sum": "cumsum",
+    **{f"paradigm.{k}": v for k, v in fol_paradigms.PARADIGM_DEFAULTS.items()},
+    **{f"adversary.{k}": (list(v) if isinstance(v, tuple) else v) for k, v in adversarial.DEFAULTS.items()},
+}
 
 
 def check_workdir_config(cfg: Any, workdir: str) -> None:
@@ -38,8 +43,12 @@ def _stats(curves_NxT: jax.Array) -> dict[str, float]:
     """eval_regret (mean at T), beta_hat and p_reg of the mean curve, and how many rounds entered the fit."""
     fit = regret.growth(jnp.mean(curves_NxT, axis=0))
     # num_fit_rounds < T means some rounds had mean regret <= 0 (no log): the fit ignores them.
-    return {"eval_regret": float(jnp.mean(curves_NxT[:, -1])), "beta_hat": float(fit["beta_hat"]),
-            "p_reg": float(fit["p_reg"]), "num_fit_rounds": int(fit["num_points"])}
+    return {
+        "eval_regret": float(jnp.mean(curves_NxT[:, -1])),
+        "beta_hat": float(fit["beta_hat"]),
+        "p_reg": float(fit["p_reg"]),
+        "num_fit_rounds": int(fit["num_points"]),
+    }
 
 
 # The prior-free references scored next to the model (ftl is already there); the best of them is named.
@@ -53,11 +62,13 @@ def heldout_baselines(cfg: Any, rewards_NxTxA: jax.Array, env: Any = None) -> tu
     eta_tuned, finals = full_info.tune_hedge_eta(rewards_NxTxA, grid)
     eta_theory = full_info.hedge_theory_eta(cfg.env.horizon, cfg.env.num_actions)
     env = fol.build_env(cfg) if env is None else env
-    curves = {"ftl": regret.static_regret(rewards_NxTxA, full_info.ftl(rewards_NxTxA)),
-              "ftrl": full_info.hedge_regret(rewards_NxTxA, eta_tuned),
-              "ftrl_theory": full_info.hedge_regret(rewards_NxTxA, eta_theory),
-              **{name: fol_registry.regret_curves(name, rewards_NxTxA)[0] for name in PRIOR_FREE_EXTRA},
-              "bayes": regret.static_regret(rewards_NxTxA, fol_bayes.bayes_policies(env, rewards_NxTxA))}
+    curves = {
+        "ftl": regret.static_regret(rewards_NxTxA, full_info.ftl(rewards_NxTxA)),
+        "ftrl": full_info.hedge_regret(rewards_NxTxA, eta_tuned),
+        "ftrl_theory": full_info.hedge_regret(rewards_NxTxA, eta_theory),
+        **{name: fol_registry.regret_curves(name, rewards_NxTxA)[0] for name in PRIOR_FREE_EXTRA},
+        "bayes": regret.static_regret(rewards_NxTxA, fol_bayes.bayes_policies(env, rewards_NxTxA)),
+    }
     stats = {name: _stats(c) for name, c in curves.items()}
     stats["ftrl"]["eta"], stats["ftrl_theory"]["eta"] = eta_tuned, eta_theory
     stats["ftrl"]["eta_grid"], stats["ftrl"]["grid_regret"] = grid, finals
@@ -67,19 +78,34 @@ def heldout_baselines(cfg: Any, rewards_NxTxA: jax.Array, env: Any = None) -> tu
 def grade_scenario(row: dict, model: str = "final") -> dict:
     """`grade` on one scenario kind's row of per_scenario ({method: mean regret at T})."""
     best_name, best = fol_registry.best_of(row, ("ftl", "ftrl_theory", *PRIOR_FREE_EXTRA))
-    return {"best_prior_free": best_name, "best_prior_free_regret": best, "limit_regret": row["bayes"],
-            "model_regret": row[model], "excess_over_limit": row[model] - row["bayes"],
-            "gap_closed": metrics.gap_closed(row["initial"], row[model], row["bayes"])}
+    return {
+        "best_prior_free": best_name,
+        "best_prior_free_regret": best,
+        "limit_regret": row["bayes"],
+        "model_regret": row[model],
+        "excess_over_limit": row[model] - row["bayes"],
+        "gap_closed": metrics.gap_closed(row["initial"], row[model], row["bayes"]),
+    }
 
 
 def grade(results: dict, model: str = "final") -> dict:
     """The model against the strongest references: best prior-free classical (named), the Bayes limit, gap closed."""
     prior_free = {name: results[name]["eval_regret"] for name in ("ftl", "ftrl_theory", *PRIOR_FREE_EXTRA)}
     best_name, best = fol_registry.best_of(prior_free, tuple(prior_free))
-    limit, value, initial = results["bayes"]["eval_regret"], results[model]["eval_regret"], results["initial"]["eval_regret"]
-    return {"best_prior_free": best_name, "best_prior_free_regret": best, "limit": "bayes", "limit_regret": limit,
-            "ratio_to_best_prior_free": value / best, "excess_over_limit": value - limit,
-            "gap_closed": metrics.gap_closed(initial, value, limit)}
+    limit, value, initial = (
+        results["bayes"]["eval_regret"],
+        results[model]["eval_regret"],
+        results["initial"]["eval_regret"],
+    )
+    return {
+        "best_prior_free": best_name,
+        "best_prior_free_regret": best,
+        "limit": "bayes",
+        "limit_regret": limit,
+        "ratio_to_best_prior_free": value / best,
+        "excess_over_limit": value - limit,
+        "gap_closed": metrics.gap_closed(initial, value, limit),
+    }
 
 
 def sample_heldout(env: Any, key: jax.Array, num: int) -> tuple[jax.Array, np.ndarray]:
@@ -92,25 +118,38 @@ def sample_heldout(env: Any, key: jax.Array, num: int) -> tuple[jax.Array, np.nd
 
 def per_scenario_regret(curves: dict, labels_N: np.ndarray, names: tuple) -> dict:
     """Mean regret at T of each method on each scenario kind of the held-out mixture."""
-    return {name: {method: float(np.mean(np.asarray(c)[labels_N == i, -1])) for method, c in curves.items()}
-            for i, name in enumerate(names) if np.any(labels_N == i)}
+    return {
+        name: {method: float(np.mean(np.asarray(c)[labels_N == i, -1])) for method, c in curves.items()}
+        for i, name in enumerate(names)
+        if np.any(labels_N == i)
+    }
 
 
 def _write_figures(workdir: str, results: dict, curves: dict, history: list) -> None:
     """regret_curves.png and training_curves.png."""
     from rmft_jax import plotting  # matplotlib only when figures are written
 
-    labels = {"initial": "initial model", "final": "RMFT model", "ftl": "FTL",
-              "ftrl": f"Hedge (tuned in-sample, eta={results['ftrl']['eta']:.3g})", "adahedge": "AdaHedge",
-              "bayes": "Bayes limit"}
+    labels = {
+        "initial": "initial model",
+        "final": "RMFT model",
+        "ftl": "FTL",
+        "ftrl": f"Hedge (tuned in-sample, eta={results['ftrl']['eta']:.3g})",
+        "adahedge": "AdaHedge",
+        "bayes": "Bayes limit",
+    }
     panel = {labels[k]: np.asarray(curves[k]) for k in labels if k in curves}
-    plotting.plot_regret_panels({f"held-out FOL, T={results['horizon']}, A={results['num_actions']}": panel},
-                                os.path.join(workdir, "regret_curves.png"), ylabel=None)
+    plotting.plot_regret_panels(
+        {f"held-out FOL, T={results['horizon']}, A={results['num_actions']}": panel},
+        os.path.join(workdir, "regret_curves.png"),
+        ylabel=None,
+    )
     evaluated = [r for r in history if r.get("eval_regret") is not None]
-    series = {"rollout regret": [r["rollout_regret"] for r in history],
-              "SFT loss": [r["sft_loss"] for r in history],
-              "held-out regret": [r["eval_regret"] for r in evaluated],
-              "held-out beta-hat": [r["beta_hat"] for r in evaluated]}
+    series = {
+        "rollout regret": [r["rollout_regret"] for r in history],
+        "SFT loss": [r["sft_loss"] for r in history],
+        "held-out regret": [r["eval_regret"] for r in evaluated],
+        "held-out beta-hat": [r["beta_hat"] for r in evaluated],
+    }
     plotting.plot_series(series, os.path.join(workdir, "training_curves.png"), title="Iterative RMFT")
 
 
@@ -146,40 +185,58 @@ class FOLExperiment:
             base_stats, base_curves = prepared.baselines.result()
             all_curves = {"initial": init_curves, "final": final_curves, **base_curves}
             results = {
-                "config": cfg.to_dict(), "horizon": settings.horizon, "num_actions": settings.num_actions,
-                "iterations": history, "initial": _stats(init_curves), "final": _stats(final_curves), **base_stats,
+                "config": cfg.to_dict(),
+                "horizon": settings.horizon,
+                "num_actions": settings.num_actions,
+                "iterations": history,
+                "initial": _stats(init_curves),
+                "final": _stats(final_curves),
+                **base_stats,
                 "per_scenario": per_scenario_regret(all_curves, prepared.labels_N(), tuple(cfg.env.scenarios)),
             }
             f, h, i = results["final"], results["ftrl"], results["initial"]
-            f["ratio_to_tuned_hedge"], f["ratio_to_initial"] = f["eval_regret"] / h["eval_regret"], f["eval_regret"] / i["eval_regret"]
+            f["ratio_to_tuned_hedge"], f["ratio_to_initial"] = (
+                f["eval_regret"] / h["eval_regret"],
+                f["eval_regret"] / i["eval_regret"],
+            )
             results["grade"] = g = grade(results)
             results["grade_per_scenario"] = {name: grade_scenario(row) for name, row in results["per_scenario"].items()}
             if prepared.hedge_attack is not None:
                 self._worst_case(cfg, graphdef, final_params, results, prepared.hedge_attack.result())
-            self.log(f"final held-out regret {f['eval_regret']:.3f} (beta-hat {f['beta_hat']:.3f}, p_reg "
-                     f"{f['p_reg']:.2g}); tuned Hedge {h['eval_regret']:.3f} (eta {h['eta']:.3g}); initial "
-                     f"{i['eval_regret']:.3f}; best prior-free {g['best_prior_free']} {g['best_prior_free_regret']:.3f} "
-                     f"({g['ratio_to_best_prior_free']:.2f}x); Bayes limit {g['limit_regret']:.3f}; gap closed "
-                     f"{g['gap_closed']:.0%}")
+            self.log(
+                f"final held-out regret {f['eval_regret']:.3f} (beta-hat {f['beta_hat']:.3f}, p_reg "
+                f"{f['p_reg']:.2g}); tuned Hedge {h['eval_regret']:.3f} (eta {h['eta']:.3g}); initial "
+                f"{i['eval_regret']:.3f}; best prior-free {g['best_prior_free']} {g['best_prior_free_regret']:.3f} "
+                f"({g['ratio_to_best_prior_free']:.2f}x); Bayes limit {g['limit_regret']:.3f}; gap closed "
+                f"{g['gap_closed']:.0%}"
+            )
             return results, lambda workdir: _write_figures(workdir, results, all_curves, history)
 
-        return driver.Run(iteration=fol.make_iteration(env, graphdef, optimizer, settings, mesh),
-                          params=params, opt_state=optimizer.init(params),
-                          key_train=parallel.replicate(mesh, key_train), evaluate=evaluate, report=report,
-                          place=lambda tree: parallel.replicate(mesh, tree))
+        return driver.Run(
+            iteration=fol.make_iteration(env, graphdef, optimizer, settings, mesh),
+            params=params,
+            opt_state=optimizer.init(params),
+            key_train=parallel.replicate(mesh, key_train),
+            evaluate=evaluate,
+            report=report,
+            place=lambda tree: parallel.replicate(mesh, tree),
+        )
 
     def _worst_case(self, cfg: Any, graphdef: Any, params: Any, results: dict, hedge: dict) -> None:
         """The end-of-run worst-case check (cfg.attack.at_end) into results['worst_case']."""
         from rmft_jax.studies import attack_study  # the attack code only when it runs
 
         t_attack = time.perf_counter()
-        results["worst_case"] = w = attack_study.training_worst_case(cfg, graphdef, params, results["ftrl"]["eta"],
-                                                                     hedge)
+        results["worst_case"] = w = attack_study.training_worst_case(
+            cfg, graphdef, params, results["ftrl"]["eta"], hedge
+        )
         # attack_seconds: the model's search after training; Hedge's ran on the background thread during training.
         results["attack_seconds"], results["hedge_attack_seconds"] = time.perf_counter() - t_attack, hedge["seconds"]
-        self.log(f"worst found regret at T={w['horizon']}: model {w['model']:.3f} ({w['model_method']}), tuned "
-                 f"Hedge {w['hedge_tuned']:.3f} ({w['ratio_to_hedge_tuned']:.2f}x; lower bounds, "
-                 f"{results['attack_seconds']:.1f}s + {hedge['seconds']:.1f}s during training)")
+        self.log(
+            f"worst found regret at T={w['horizon']}: model {w['model']:.3f} ({w['model_method']}), tuned "
+            f"Hedge {w['hedge_tuned']:.3f} ({w['ratio_to_hedge_tuned']:.2f}x; lower bounds, "
+            f"{results['attack_seconds']:.1f}s + {hedge['seconds']:.1f}s during training)"
+        )
 
 
 class Prepared:
@@ -188,8 +245,9 @@ class Prepared:
     the baselines on it and, with cfg.attack.at_end, tuned Hedge's worst case. None of it depends on the
     model's training, so the numbers are those of a sequential run."""
 
-    def __init__(self, cfg: Any, env: Any, key_eval: jax.Array, graphdef: Any, temperature: float, mesh: Any,
-                 params: Any):
+    def __init__(
+        self, cfg: Any, env: Any, key_eval: jax.Array, graphdef: Any, temperature: float, mesh: Any, params: Any
+    ):
         """Submit the work; each part is a future, read with .result() (which re-raises its error)."""
         pool = futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="fol-prepare")
         heldout = pool.submit(sample_heldout, env, key_eval, int(cfg.eval.num_scenarios))

@@ -4,10 +4,11 @@ FOL runs: `load_policy(workdir)(rewards) -> policies`. Bandit runs (MAB, NS-MAB)
 `load_policy(workdir, init="scratch", seed_index=0)(actions, rewards) -> policies`, with a
 `.rollout(rewards_NxTxA, key)` attribute that plays the policy on reward tables.
 """
+
 from __future__ import annotations
 
 import os
-from typing import Callable
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -17,8 +18,9 @@ from rmft_jax.tasks import bandit, bandit_rollout, fol
 from rmft_jax.training import checkpoint, workdir_files
 
 
-def load_policy(workdir: str, step: int | None = None, init: str = "scratch",
-                seed_index: int = 0) -> Callable[..., jax.Array]:
+def load_policy(
+    workdir: str, step: int | None = None, init: str = "scratch", seed_index: int = 0
+) -> Callable[..., jax.Array]:
     """The trained FOL model of `workdir` (newest checkpoint, or `step`) as a function of rewards.
 
     The returned `policy(rewards)` maps rewards (..., T, A) to the model's policies (..., T, A) =
@@ -79,8 +81,10 @@ def _load_bandit_policy(cfg, workdir: str, step: int | None, init: str, seed_ind
     """The bandit model of `workdir`'s init `init`, seed `seed_index` (see `load_policy`)."""
     num_seeds = int(cfg.inits.get(init, 0)) if init in cfg.inits else 0
     if not 0 <= seed_index < num_seeds:
-        raise ValueError(f"{workdir} trained {num_seeds} seed(s) for init {init!r}; seed_index must lie in "
-                         f"[0, {num_seeds}) (inits trained: {dict(cfg.inits)}).")
+        raise ValueError(
+            f"{workdir} trained {num_seeds} seed(s) for init {init!r}; seed_index must lie in "
+            f"[0, {num_seeds}) (inits trained: {dict(cfg.inits)})."
+        )
     graphdef, params = bandit.build_model(cfg, seed=int(cfg.seed))
     stacked = jax.tree.map(lambda x: jnp.stack([x] * num_seeds), params)
     opt_state = jax.vmap(fol.build_optimizer(cfg).init)(stacked)
@@ -88,22 +92,27 @@ def _load_bandit_policy(cfg, workdir: str, step: int | None, init: str, seed_ind
     params = jax.tree.map(lambda x: x[seed_index], stacked)
     settings = bandit.BanditSettings.from_config(cfg)
     num_actions, temperature, time_feature = settings.num_actions, settings.temperature, settings.time_feature
-    forward = jax.jit(lambda p, a, r: jax.nn.softmax(bandit_rollout.teacher_forced_logits(
-        graphdef, p, a, r, num_actions, time_feature) / temperature, axis=-1))
+    forward = jax.jit(
+        lambda p, a, r: jax.nn.softmax(
+            bandit_rollout.teacher_forced_logits(graphdef, p, a, r, num_actions, time_feature) / temperature, axis=-1
+        )
+    )
 
     def policy(actions: jax.Array, rewards: jax.Array) -> jax.Array:
         """Policies (..., T, A) after the actions (..., T) and their observed rewards (..., T)."""
         if jnp.ndim(actions) < 1 or jnp.shape(actions) != jnp.shape(rewards):
-            raise ValueError(f"actions and rewards must both have shape (..., T), got {jnp.shape(actions)} "
-                             f"and {jnp.shape(rewards)}.")
+            raise ValueError(
+                f"actions and rewards must both have shape (..., T), got {jnp.shape(actions)} and {jnp.shape(rewards)}."
+            )
         return forward(params, jnp.asarray(actions, jnp.int32), jnp.asarray(rewards, jnp.float32))
 
     def rollout(rewards_NxTxA: jax.Array, key: jax.Array) -> tuple[jax.Array, jax.Array]:
         """Play the policy on reward tables (N, T, A): (actions (N, T), observed rewards (N, T))."""
         if jnp.ndim(rewards_NxTxA) != 3 or jnp.shape(rewards_NxTxA)[-1] != num_actions:
             raise ValueError(f"rewards must have shape (N, T, {num_actions}), got {jnp.shape(rewards_NxTxA)}.")
-        traj = bandit_rollout.rollout(graphdef, params, jnp.asarray(rewards_NxTxA, jnp.float32), key,
-                                      temperature, time_feature)
+        traj = bandit_rollout.rollout(
+            graphdef, params, jnp.asarray(rewards_NxTxA, jnp.float32), key, temperature, time_feature
+        )
         return traj.actions_BxT, traj.rewards_BxT
 
     policy.rollout = rollout

@@ -6,11 +6,13 @@ every `checkpoint_every` iterations and after the last. Re-running with the same
 directory resumes from its newest step and ends with the numbers an uninterrupted run would give
 (iteration it always uses fold_in(key_train, it)).
 """
+
 from __future__ import annotations
 
 import json
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import numpy as np
@@ -24,8 +26,10 @@ class TrainingDiverged(RuntimeError):
 
 def log_line(record: dict, total: int, eta_s: float) -> str:
     """One progress line per iteration."""
-    line = (f"iter {record['iteration']:>4}/{total} | rollout regret {record['rollout_regret']:7.3f} | "
-            f"sft loss {record['sft_loss']:.4f}")
+    line = (
+        f"iter {record['iteration']:>4}/{total} | rollout regret {record['rollout_regret']:7.3f} | "
+        f"sft loss {record['sft_loss']:.4f}"
+    )
     if record.get("eval_regret") is not None:
         line += f" | held-out regret {record['eval_regret']:7.3f}"
     if record.get("beta_hat") is not None:
@@ -35,8 +39,9 @@ def log_line(record: dict, total: int, eta_s: float) -> str:
     return line + f" | {record['seconds']:.2f}s | ETA {eta_s:.0f}s"
 
 
-def restore(ckpt: checkpoint.Checkpointer, params: Any, opt_state: Any,
-            log: Callable[[str], None]) -> tuple[int, Any, Any, list]:
+def restore(
+    ckpt: checkpoint.Checkpointer, params: Any, opt_state: Any, log: Callable[[str], None]
+) -> tuple[int, Any, Any, list]:
     """(start step, params, opt_state, history) from the newest checkpoint, or the given state at step 0."""
     start = ckpt.latest_step() or 0
     if not start:
@@ -46,10 +51,20 @@ def restore(ckpt: checkpoint.Checkpointer, params: Any, opt_state: Any,
     return start, params, opt_state, meta["history"]
 
 
-def train(iteration: Callable, evaluate: Callable[[Any], dict], state: tuple, key_train: jax.Array,
-          total: int, eval_every: int, ckpt: checkpoint.Checkpointer, log: Callable[[str], None],
-          start: int = 0, history: list | None = None, metrics_path: str | None = None,
-          checkpoint_every: int = 1) -> tuple[Any, Any, list]:
+def train(
+    iteration: Callable,
+    evaluate: Callable[[Any], dict],
+    state: tuple,
+    key_train: jax.Array,
+    total: int,
+    eval_every: int,
+    ckpt: checkpoint.Checkpointer,
+    log: Callable[[str], None],
+    start: int = 0,
+    history: list | None = None,
+    metrics_path: str | None = None,
+    checkpoint_every: int = 1,
+) -> tuple[Any, Any, list]:
     """Run iterations start+1..total; `evaluate(params)` -> dict of floats with 'eval_regret'.
 
     A checkpoint (state and history) is saved after every `checkpoint_every`-th iteration and after the last.
@@ -77,7 +92,8 @@ def train(iteration: Callable, evaluate: Callable[[Any], dict], state: tuple, ke
             kept = f"checkpoint {last} is kept in {ckpt.directory}" if last else "no checkpoint had been saved yet"
             raise TrainingDiverged(
                 f"NaN or inf in iteration {it + 1} (SFT loss {record['sft_loss']}); stopped without saving it; "
-                f"the last good {kept}. Lower sft.learning_rate or set sft.grad_clip, then rerun.")
+                f"the last good {kept}. Lower sft.learning_rate or set sft.grad_clip, then rerun."
+            )
         record = {"iteration": it + 1, **record, "seconds": time.perf_counter() - t_it}
         history.append(record)
         params, opt_state = new_params, new_opt_state

@@ -3,6 +3,7 @@
 Every file a later run reads is written to a temporary file next to it, flushed to disk, then
 renamed over it: a run killed while writing leaves the previous file or none, never a truncated one.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,8 +41,9 @@ def _flatten(d: dict, prefix: str = "") -> dict:
     return out
 
 
-def check_config(cfg: Any, workdir: str, added_defaults: dict | None = None,
-                 ignored_prefixes: tuple = ("attack.",)) -> None:
+def check_config(
+    cfg: Any, workdir: str, added_defaults: dict | None = None, ignored_prefixes: tuple = ("attack.",)
+) -> None:
     """Write config.json on the first run; on a resumed run refuse a config that changed what was trained.
 
     `added_defaults` holds fields added after runs were made: a saved config without them trained
@@ -53,12 +55,16 @@ def check_config(cfg: Any, workdir: str, added_defaults: dict | None = None,
             saved = _flatten(json.load(fh))
         current = _flatten(json.loads(cfg.to_json()))
         saved = {**{k: v for k, v in (added_defaults or {}).items() if k in current}, **saved}
-        changed = sorted(k for k in set(saved) | set(current)
-                         if k not in RESUMABLE_FIELDS and not k.startswith(ignored_prefixes)
-                         and saved.get(k) != current.get(k))
+        changed = sorted(
+            k
+            for k in set(saved) | set(current)
+            if k not in RESUMABLE_FIELDS and not k.startswith(ignored_prefixes) and saved.get(k) != current.get(k)
+        )
         if changed:
-            raise ValueError(f"{workdir} holds a run with a different config (changed: {', '.join(changed)}); "
-                             "use a fresh --workdir or the same config.")
+            raise ValueError(
+                f"{workdir} holds a run with a different config (changed: {', '.join(changed)}); "
+                "use a fresh --workdir or the same config."
+            )
     write_json_atomic(path, json.loads(cfg.to_json()))
 
 

@@ -5,12 +5,13 @@ message instead of training beside the first and writing the same checkpoints. T
 `fcntl.flock` on an open file, so the kernel drops it when the holder exits, even when killed: a
 stale lock file never blocks the resume of a crashed run. With several hosts, process 0 holds it.
 """
+
 from __future__ import annotations
 
 import contextlib
 import fcntl
 import os
-from typing import Iterator
+from collections.abc import Iterator
 
 import jax
 
@@ -35,8 +36,9 @@ def hold(workdir: str) -> Iterator[None]:
         except BlockingIOError:
             fh.seek(0)
             holder = fh.read().strip() or "unknown"
-            raise WorkdirBusy(f"{workdir} is in use by another run (pid {holder}); wait for it to finish or use "
-                              "another --workdir.") from None
+            raise WorkdirBusy(
+                f"{workdir} is in use by another run (pid {holder}); wait for it to finish or use another --workdir."
+            ) from None
         fh.seek(0)
         fh.truncate()
         fh.write(str(os.getpid()))

@@ -7,6 +7,7 @@ clipped; M = 256, L = 16, k = 2, T = 50, A = 5, 50 Adam steps at lr 3e-3 per ite
 the FTL-adversarial sequences (the FOL experiment's default mix) to show where the learned policy
 leaves the FTRL family.
 """
+
 import ml_collections
 
 from experiments.configs import fol_single_layer
