@@ -16,7 +16,7 @@ import os
 import shutil
 from typing import Any
 
-from rmft_jax.studies.intervals import mean_ci95
+from rmft_jax.intervals import mean_ci95
 
 # name -> (results file inside RUNS/name, command that writes it, figures to copy)
 EXPERIMENTS = {

@@ -12,7 +12,8 @@ from scipy import stats
 from experiments import make_results
 from experiments.configs import fol_single_layer
 from experiments.configs import mab as mab_config
-from rmft_jax.studies import bandit_study, fol_study, fol_sweep, intervals
+from rmft_jax import intervals
+from rmft_jax.studies import bandit_study, fol_study, fol_sweep
 from rmft_jax.training import fol_train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

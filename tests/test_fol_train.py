@@ -15,6 +15,7 @@ import pytest
 
 from experiments.configs import fol_single_layer
 from rmft_jax import load_policy
+from rmft_jax.attacks import training_check
 from rmft_jax.tasks import fol
 from rmft_jax.training import fol_train
 from rmft_jax.training.checkpoint import CheckpointError
@@ -222,8 +223,6 @@ def test_cli_end_to_end_and_clean_error(tmp_path):
 def test_background_preparation_gives_the_numbers_of_a_sequential_computation(tmp_path):
     # Held-out set, baselines and tuned Hedge's worst case run on a thread while the iteration compiles and
     # trains; each must equal the same computation done directly, in order, on the main thread.
-    from rmft_jax.studies import attack_study
-
     cfg = smoke(2, **{"attack.at_end": True})
     results = fol_train.run(cfg, str(tmp_path / "run"), log=quiet)
     key_eval, _ = jax.random.split(jax.random.key(int(cfg.seed)), 2)
@@ -232,7 +231,7 @@ def test_background_preparation_gives_the_numbers_of_a_sequential_computation(tm
     for method in ("ftl", "ftrl", "ftrl_theory"):
         assert results[method]["eval_regret"] == pytest.approx(base[method]["eval_regret"], rel=1e-6)
     assert results["ftrl"]["eta"] == base["ftrl"]["eta"]
-    hedge = attack_study.hedge_worst_case(cfg, base["ftrl"]["eta"])
+    hedge = training_check.hedge_worst_case(cfg, base["ftrl"]["eta"])
     assert results["worst_case"]["hedge_tuned"] == pytest.approx(hedge["worst"], rel=1e-6)
     assert results["hedge_attack_seconds"] > 0 and results["attack_seconds"] > 0
     # The per-scenario split uses the labels of the same held-out draws.

@@ -14,8 +14,8 @@ import jax
 import jax.numpy as jnp
 
 from rmft_jax import models
+from rmft_jax.intervals import mean_ci95
 from rmft_jax.studies import fol_study, fol_sweep, paradigm_study
-from rmft_jax.studies.intervals import mean_ci95
 from rmft_jax.tasks import fol
 from theory import fit
 

@@ -20,17 +20,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rmft_jax import attacks, models
+from rmft_jax import attacks
+from rmft_jax.attacks.training_check import model_policy
 from rmft_jax.baselines import adaptive_hedge, fol_bayes, full_info
 from rmft_jax.tasks import fol
 from rmft_jax.training import fol_train, workdir_files
 
 METHODS = ("model", "hedge_tuned", "hedge_theory", "hedge_anytime", "ftl", "l2_ftrl", "adahedge", "flipflop", "bayes")
-
-
-def model_policy(graphdef, params, temperature: float) -> Callable[[jax.Array], jax.Array]:
-    """The model as a policy function rewards (B, T, A) -> policies (B, T, A)."""
-    return lambda r: jax.nn.softmax(models.apply(graphdef, params, r) / temperature, axis=-1)
 
 
 def baseline_policies(horizon: int, num_actions: int, eta_tuned: float, eta_l2: float) -> dict[str, Callable]:
@@ -131,43 +127,6 @@ def attack_methods(
                 f"{time.perf_counter() - start:.1f}s)"
             )
     return {"worst_regret": worst, "details": details}
-
-
-def training_worst_case(cfg: Any, graphdef, params, eta_tuned: float, hedge: dict | None = None) -> dict:
-    """The end-of-run check: worst found regret of the model and of tuned Hedge at the training horizon.
-
-    `hedge` is `hedge_worst_case(cfg, eta_tuned)` when already computed (it does not depend on the model).
-    """
-    budget = attacks.AttackBudget.from_config(cfg.attack)
-    horizon, num_actions = int(cfg.env.horizon), int(cfg.env.num_actions)
-    model = attacks.worst_case_regret(
-        model_policy(graphdef, params, float(cfg.rmft.temperature)),
-        horizon,
-        num_actions,
-        jax.random.key(int(cfg.attack.get("seed", 0))),
-        budget,
-    )
-    hedge = hedge if hedge is not None else hedge_worst_case(cfg, eta_tuned)
-    return {
-        "horizon": horizon,
-        "model": model["worst"],
-        "model_method": model["worst_method"],
-        "hedge_tuned": hedge["worst"],
-        "ratio_to_hedge_tuned": model["worst"] / hedge["worst"],
-        "by_method": model["by_method"],
-        "budget": budget.__dict__,
-    }
-
-
-def hedge_worst_case(cfg: Any, eta_tuned: float) -> dict:
-    """The end-of-run check's baseline: tuned Hedge attacked with the same budget and key as the model."""
-    return attacks.worst_case_regret(
-        lambda r: full_info.ftrl(r, eta_tuned),
-        int(cfg.env.horizon),
-        int(cfg.env.num_actions),
-        jax.random.key(int(cfg.attack.get("seed", 0))),
-        attacks.AttackBudget.from_config(cfg.attack),
-    )
 
 
 def run(workdir: str, cfg: Any, log: Callable[[str], None] = print) -> dict:

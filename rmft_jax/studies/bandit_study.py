@@ -15,8 +15,8 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from rmft_jax.intervals import below, compare, mean_ci95
 from rmft_jax.studies import fol_study
-from rmft_jax.studies.intervals import below, compare, mean_ci95
 from rmft_jax.tasks import bandit
 from rmft_jax.training import bandit_train
 

@@ -16,8 +16,8 @@ import jax
 import numpy as np
 
 from rmft_jax import envs
+from rmft_jax.intervals import below, compare, mean_ci95
 from rmft_jax.studies import fol_sweep
-from rmft_jax.studies.intervals import below, compare, mean_ci95
 from rmft_jax.tasks import fol
 from rmft_jax.training import fol_train
 

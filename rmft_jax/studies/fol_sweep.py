@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rmft_jax.studies.intervals import mean_ci95
+from rmft_jax.intervals import mean_ci95
 from rmft_jax.tasks import fol
 from rmft_jax.training import fol_train
 

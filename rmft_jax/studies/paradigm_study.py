@@ -22,9 +22,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from rmft_jax import attacks, models
+from rmft_jax.attacks import training_check
 from rmft_jax.baselines import full_info
-from rmft_jax.studies import attack_study, fol_study, fol_sweep
-from rmft_jax.studies.intervals import below, compare, mean_ci95
+from rmft_jax.intervals import below, compare, mean_ci95
+from rmft_jax.studies import fol_study, fol_sweep
 from rmft_jax.tasks import fol, fol_paradigms
 
 # setting -> (description, config overrides of the base FOL config)
@@ -72,7 +73,7 @@ def worst_case(cfg: Any, params_S: Any, seeds: list[int], budget: attacks.Attack
     horizon, num_actions = int(cfg.env.horizon), int(cfg.env.num_actions)
     found = []
     for i in range(len(seeds)):
-        policy = attack_study.model_policy(
+        policy = training_check.model_policy(
             graphdef, jax.tree.map(lambda x: x[i], params_S), float(cfg.rmft.temperature)
         )
         found.append(

@@ -21,9 +21,10 @@ from typing import Any
 import jax
 
 from rmft_jax import attacks
+from rmft_jax.attacks import training_check
 from rmft_jax.baselines import adaptive_hedge, full_info
+from rmft_jax.intervals import mean_ci95
 from rmft_jax.studies import attack_study, fol_sweep
-from rmft_jax.studies.intervals import mean_ci95
 from rmft_jax.tasks import fol
 from rmft_jax.training import workdir_files
 
@@ -47,7 +48,7 @@ def worst_per_seed(cfg: Any, params_S: Any, per_seed: list[dict], budget, key, h
     rows = []
     for i, record in enumerate(per_seed):
         params = jax.tree.map(lambda x: x[i], params_S)
-        policy = attack_study.model_policy(graphdef, params, float(cfg.rmft.temperature))
+        policy = training_check.model_policy(graphdef, params, float(cfg.rmft.temperature))
         model = attacks.worst_case_regret(policy, horizon, num_actions, key, budget)
         eta = record["ftrl"]["eta"]
         if eta not in hedge_cache:

@@ -26,6 +26,8 @@ from rmft_jax.tasks import bandit_rollout, bandit_tokens
 
 TASKS = {"mab": envs.BANDIT_SCENARIOS, "nsmab": envs.NSMAB_SCENARIOS}
 INITS = ("scratch", "greedy")
+# The transfer tests of a trained policy (`rmft_jax.tasks.bandit_transfer`), named in eval.transfer.
+TRANSFER_TESTS = ("2T", "4T", "other_task")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,9 +153,17 @@ def validate_config(cfg: Any) -> None:
     for name in cfg.eval.baselines:
         _checks.check_choice("baseline (eval.baselines)", name, bandit_baselines.ALGORITHMS)
     _validate_paradigm(cfg)
-    from rmft_jax.tasks import bandit_transfer  # noqa: PLC0415  (it imports this module)
+    _validate_transfer(cfg)
 
-    bandit_transfer.validate(cfg)
+
+def _validate_transfer(cfg: Any) -> None:
+    """Unknown transfer tests, or 2T / 4T with a model that reads the round index, fail before training."""
+    names = tuple(cfg.eval.get("transfer", ()))
+    unknown = sorted(set(names) - set(TRANSFER_TESTS))
+    if unknown:
+        raise ValueError(f"eval.transfer must name tests of {list(TRANSFER_TESTS)}, got {unknown}.")
+    if {"2T", "4T"} & set(names) and cfg.model.get("time_feature", False):
+        raise ValueError("eval.transfer '2T'/'4T' needs a horizon-free model: set model.time_feature=False.")
 
 
 def build_model(cfg: Any, seed: int) -> tuple[nnx.GraphDef, nnx.State]:

@@ -19,10 +19,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from rmft_jax import envs
-from rmft_jax.studies.intervals import mean_ci95
+from rmft_jax.intervals import mean_ci95
 from rmft_jax.tasks import bandit, bandit_eval
 
-TESTS = ("2T", "4T", "other_task")
+TESTS = bandit.TRANSFER_TESTS  # validated with the rest of the config (bandit.validate_config)
 # The other task's instances (its default held-out process): task -> (the other task, its env fields).
 OTHER_TASK = {
     "mab": ("nsmab", {"name": "abrupt", "variation_budget": 2.0, "num_changes": 4}),
@@ -30,16 +30,6 @@ OTHER_TASK = {
 }
 # The classical references each test's task is read against (the first is the ratio's denominator).
 REFERENCES = {"mab": ("thompson", "ucb1"), "nsmab": ("sw_ucb", "ucb1")}
-
-
-def validate(cfg: Any) -> None:
-    """Unknown test names, or 2T / 4T with a model that reads the round index, fail before training."""
-    names = tuple(cfg.eval.get("transfer", ()))
-    unknown = sorted(set(names) - set(TESTS))
-    if unknown:
-        raise ValueError(f"eval.transfer must name tests of {list(TESTS)}, got {unknown}.")
-    if {"2T", "4T"} & set(names) and cfg.model.get("time_feature", False):
-        raise ValueError("eval.transfer '2T'/'4T' needs a horizon-free model: set model.time_feature=False.")
 
 
 def test_env(cfg: Any, name: str) -> tuple[str, Any]:

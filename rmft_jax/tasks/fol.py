@@ -22,6 +22,7 @@ from jax.sharding import Mesh
 from rmft_jax import _checks, envs, models, parallel, regret
 from rmft_jax.core import loop, paradigms, policy_gradient, regret_loss, selection, sft
 from rmft_jax.tasks import adversarial, fol_paradigms, fol_sequential, rollout
+from rmft_jax.tasks.fol_env import build_env  # noqa: F401  (fol.build_env, the task's scenario distribution)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -157,15 +158,6 @@ def validate_config(cfg: Any) -> None:
     if not cfg.eval.eta_grid:
         raise ValueError("eval.eta_grid must hold at least one learning rate for the tuned-Hedge baseline.")
     _checks.check_positive("eval.eta_grid", list(cfg.eval.eta_grid))
-
-
-def build_env(cfg: Any) -> Any:
-    """The training/evaluation scenario distribution: one FOL scenario or a weighted mixture."""
-    e = cfg.env
-    components = tuple(envs.make_fol(name, horizon=e.horizon, num_actions=e.num_actions) for name in e.scenarios)
-    if len(components) == 1:
-        return components[0]
-    return envs.MixtureFOL(components=components, weights=tuple(float(w) for w in e.weights)).validate()
 
 
 def build_model(cfg: Any, seed: int) -> tuple[nnx.GraphDef, nnx.State]:

@@ -13,8 +13,9 @@ from typing import Any
 import jax
 
 from rmft_jax import _checks, envs
+from rmft_jax.baselines import fol_bayes, full_info
 from rmft_jax.core import paradigms, policy_gradient
-from rmft_jax.tasks import adversarial
+from rmft_jax.tasks import adversarial, fol_env
 
 PARADIGM_DEFAULTS = {
     "name": "rmft",
@@ -32,24 +33,18 @@ def paradigm_settings(cfg: Any) -> paradigms.ParadigmSettings:
     p = {**PARADIGM_DEFAULTS, **cfg.get("paradigm", {})}
     eta = float(p["teacher_eta"])
     if p["name"] == "distill" and p["teacher"] == "hedge" and eta == 0.0:
-        from rmft_jax.tasks import fol  # noqa: PLC0415  (fol imports this module)
-
-        eta = tuned_hedge_eta(fol.build_env(cfg), tuple(float(x) for x in cfg.eval.eta_grid))
+        eta = tuned_hedge_eta(fol_env.build_env(cfg), tuple(float(x) for x in cfg.eval.eta_grid))
     return paradigms.ParadigmSettings(p["name"], p["teacher"], eta, p["pg_return"], float(p["clip"]), p["rows"])
 
 
 @functools.cache
 def tuned_hedge_eta(env: Any, grid: tuple) -> float:
     """Hedge's eta with the least mean regret at T on 1024 draws of the training mix `env` (a fixed key of its own)."""
-    from rmft_jax.baselines import full_info  # noqa: PLC0415  (only the distillation teacher needs it)
-
     return full_info.tune_hedge_eta(envs.sample_batch(env, jax.random.key(20261203), 1024), grid)[0]
 
 
 def teacher_policies(name: str, eta: float, rewards_xTxA: jax.Array, env: Any = None) -> jax.Array:
     """A distillation teacher's policies (..., T, A) on reward tables: Hedge(eta), FTL or the Bayes policy of `env`."""
-    from rmft_jax.baselines import fol_bayes, full_info  # noqa: PLC0415
-
     if name == "bayes":
         return fol_bayes.bayes_policies(env, rewards_xTxA)
     return full_info.ftrl(rewards_xTxA, eta) if name == "hedge" else full_info.ftl(rewards_xTxA)

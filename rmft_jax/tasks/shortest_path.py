@@ -26,8 +26,8 @@ import numpy as np
 from rmft_jax import _checks, models, regret
 from rmft_jax.baselines import full_info
 from rmft_jax.core import loop, selection, sft
+from rmft_jax.core.run import Run
 from rmft_jax.tasks import rollout
-from rmft_jax.training import driver
 
 # Edge index of (layer, from, to): 0-1 s->u_i, 2-5 u_i->v_j (2 + 2i + j), 6-7 v_j->t.
 NUM_EDGES, NUM_PATHS = 8, 4
@@ -132,7 +132,7 @@ class Experiment:
             raise ValueError(f"rmft.num_selected must be in 1..rmft.num_rollouts, got {cfg.rmft.num_selected}.")
         _checks.check_positive("sft.learning_rate", cfg.sft.learning_rate)
 
-    def build(self, cfg: Any) -> driver.Run:
+    def build(self, cfg: Any) -> Run:
         """Task, core-loop iteration, held-out evaluation and a report against Hedge over paths."""
         graphdef, params = nnx.split(
             models.make_model(
@@ -170,7 +170,7 @@ class Experiment:
             }
             return results, None
 
-        return driver.Run(
+        return Run(
             iteration=jax.jit(iteration),
             params=params,
             opt_state=optimizer.init(params),

@@ -1,16 +1,16 @@
-"""The bandit experiment driver (MAB, NS-MAB): train each init over its seeds, evaluate, write results.
+"""The bandit experiment (MAB, NS-MAB) in the generic driver (`driver.run`): each init a part, then the report.
 
 For each init in cfg.inits with S > 0 seeds ("scratch": the model as built; "greedy": first fitted to
 Greedy's trajectories), S models (seeds cfg.seed .. cfg.seed + S - 1) train together: the iteration
-is vmapped over seeds, one compiled call, one checkpoint directory (workdir/checkpoints/INIT). Resume,
-checkpoint cadence and NaN stop come from `driver.train`, as for FOL. Then every method is scored
-on the same held-out instances and reward draws, and results.json and the figures are written.
+is vmapped over seeds, one compiled call, one checkpoint directory (workdir/checkpoints/INIT). Validation,
+the workdir lock, resume, checkpoint cadence, NaN stop and the results write are the driver's, as for FOL.
+Then every method is scored on the same held-out instances and reward draws (`BanditExperiment._report`).
 """
 
 from __future__ import annotations
 
+import functools
 import json
-import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -22,7 +22,7 @@ import numpy as np
 from rmft_jax import envs, metrics, regret
 from rmft_jax.core import sft
 from rmft_jax.tasks import bandit, bandit_eval, bandit_transfer
-from rmft_jax.training import checkpoint, driver, workdir_files, workdir_lock
+from rmft_jax.training import driver
 
 METHOD_NAMES = {"scratch": ("initial", "rmft"), "greedy": ("greedy_init", "greedy_init_rmft")}
 
@@ -92,36 +92,22 @@ def progress_stats(outputs: list, heldout: Any) -> dict:
     return {k: float(np.mean([p[k] for p in per])) for k in per[0]}
 
 
-def train_init(cfg, init: str, workdir: str, env, heldout, optimizer, settings, key: jax.Array, log) -> dict:
-    """Train one init over its seeds; returns its initial/final per-seed outputs, history and timings."""
+def build_init(cfg, init: str, env, heldout, optimizer, settings, key: jax.Array, log, initial: dict) -> driver.Run:
+    """One init's Run over its seeds; its held-out scores before training go to initial[init]."""
     num_seeds = int(cfg.inits[init])
     key_train, key_greedy, key_score = jax.random.split(key, 3)
     graphdef, params = stack_models(cfg, num_seeds)
     score = make_scorer(graphdef, settings, cfg.task, heldout, key_score)
     if init == "greedy":
         params = greedy_init(cfg, env, graphdef, optimizer, settings, params, key_greedy, log)
-    initial, initial_params = score(params), params
-    ckpt = checkpoint.Checkpointer(os.path.join(workdir, "checkpoints", init), int(cfg.checkpoint.max_to_keep))
-    run = driver.Run(
+    initial[init] = {"outputs": score(params), "params": params, "graphdef": graphdef, "score": score}
+    return driver.Run(
         iteration=per_seed(bandit.make_iteration(env, graphdef, optimizer, settings)),
         params=params,
         opt_state=jax.vmap(optimizer.init)(params),
         key_train=key_train,
         evaluate=lambda p: progress_stats(score(p), heldout),
     )
-    params, _, history, compile_s = driver.train(
-        run, cfg, ckpt, log, os.path.join(workdir, f"metrics_{init}.jsonl"), label=f"[{init}, {num_seeds} seed(s)] "
-    )
-    ckpt.close()
-    return {
-        "initial": initial,
-        "final": score(params),
-        "history": history,
-        "compile_seconds": compile_s,
-        "train_seconds": float(sum(r["seconds"] for r in history)),
-        "graphdef": graphdef,
-        "params": {"initial": initial_params, "final": params},
-    }
 
 
 def arm_choice_demo(heldout: Any, demo_models: dict, settings, key: jax.Array, num_runs: int = 400) -> dict:
@@ -147,20 +133,6 @@ def arm_choice_demo(heldout: Any, demo_models: dict, settings, key: jax.Array, n
     return {"means_TxA": np.asarray(means_TxA), "choices": choices}
 
 
-def finished(cfg: Any, workdir: str) -> bool:
-    """True when results.json exists and every trained init has reached rmft.num_iterations."""
-    if not os.path.exists(os.path.join(workdir, "results.json")):
-        return False
-    for init, seeds in cfg.inits.to_dict().items():
-        if seeds:
-            ckpt = checkpoint.Checkpointer(os.path.join(workdir, "checkpoints", init))
-            step = ckpt.latest_step() or 0
-            ckpt.close()
-            if step < int(cfg.rmft.num_iterations):
-                return False
-    return True
-
-
 # The references' outputs depend only on the held-out set, the seed and the training prior, not on what an arm
 # trains: the arms of a study share them within a process.
 _REFERENCE_CACHE: dict[str, dict] = {}
@@ -181,115 +153,147 @@ def _references(cfg: Any, names: tuple, key_baselines: jax.Array, heldout: Any, 
     return _REFERENCE_CACHE[signature]
 
 
+class BanditExperiment:
+    """MAB / NS-MAB for `driver.run`: each init with seeds is a part of the run (checkpoints/INIT)."""
+
+    added_defaults = {f"paradigm.{k}": v for k, v in bandit.PARADIGM_DEFAULTS.items()}
+    # eval.references are scored after training: adding or changing them does not change what was trained.
+    ignored_prefixes = ("attack.", "eval.references")
+
+    def __init__(self, log: Callable[[str], None] = print):
+        """`log` receives progress and the report's summary lines."""
+        self.log = log
+
+    def validate(self, cfg: Any) -> None:
+        """`bandit.validate_config`."""
+        bandit.validate_config(cfg)
+
+    def parts(self, cfg: Any) -> tuple[str, ...]:
+        """The inits that train (at least one seed), in bandit.INITS order."""
+        return tuple(init for init in bandit.INITS if int(cfg.inits.get(init, 0)))
+
+    def stale(self, cfg: Any, stored: dict) -> str | None:
+        """Stale grading, not stale training: eval.references changed since results.json was written."""
+        if list(stored["config"]["eval"].get("references", ())) != list(cfg.eval.get("references", ())):
+            return "eval.references changed since results.json was written"
+        return None
+
+    def build(self, cfg: Any) -> driver.Parts:
+        """The inits' runs (built in turn) and the report over all of them."""
+        settings = bandit.BanditSettings.from_config(cfg)
+        env, eval_env = bandit.build_envs(cfg)
+        optimizer = sft.optimizer_from_config(cfg)
+        key_eval, key_baselines, key_inits = jax.random.split(jax.random.key(int(cfg.seed)), 3)
+        heldout = envs.sample_batch(eval_env, key_eval, int(cfg.eval.num_scenarios))
+        initial: dict = {}
+        builds = {
+            init: functools.partial(
+                build_init,
+                cfg,
+                init,
+                env,
+                heldout,
+                optimizer,
+                settings,
+                jax.random.fold_in(key_inits, i),
+                self.log,
+                initial,
+            )
+            for i, init in enumerate(bandit.INITS)
+            if int(cfg.inits.get(init, 0))
+        }
+        labels = {init: f"[{init}, {int(cfg.inits[init])} seed(s)] " for init in builds}
+
+        def report(trained: dict) -> tuple[dict, Callable[[str], None]]:
+            """results.json's dict and the figures' writer."""
+            return self._report(cfg, settings, heldout, key_baselines, initial, trained)
+
+        return driver.Parts(builds, report, labels)
+
+    def _report(self, cfg, settings, heldout, key_baselines, initial: dict, trained: dict) -> tuple[dict, Callable]:
+        """Every method on the same held-out instances and reward draws; the grades; the transfer tests."""
+        log = self.log
+        means, task = heldout.means_TxA, cfg.task
+        outputs, runs, demo_models = {}, {}, {}
+        for init, part in trained.items():
+            first, last = METHOD_NAMES[init]
+            start = initial[init]
+            outputs[first], outputs[last] = start["outputs"], start["score"](part.params)
+            runs[init] = {
+                "history": part.history,
+                "compile_seconds": part.compile_seconds,
+                "train_seconds": float(sum(r["seconds"] for r in part.history)),
+            }
+            demo_models.update({first: (start["graphdef"], start["params"]), last: (start["graphdef"], part.params)})
+        for name, out in bandit_eval.run_baselines(
+            tuple(cfg.eval.baselines), key_baselines, means, heldout.rewards_TxA
+        ).items():
+            outputs[name] = [out]
+        references = [n for n in cfg.eval.get("references", ()) if bandit_eval.prior_hparams(cfg, n) is not None]
+        hparams = {n: bandit_eval.prior_hparams(cfg, n) for n in references}
+        for name, out in _references(cfg, tuple(references), key_baselines, heldout, hparams).items():
+            outputs[name] = [out]
+        methods = {
+            name: bandit_eval.mean_over_seeds([bandit_eval.method_stats(c, a, o, means, task) for a, o, c in outs])
+            for name, outs in outputs.items()
+        }
+        results = {
+            "task": task,
+            "horizon": settings.horizon,
+            "num_actions": settings.num_actions,
+            "num_heldout": int(cfg.eval.num_scenarios),
+            "methods": methods,
+            "runs": runs,
+            "config": cfg.to_dict(),
+        }
+        baselines = (*cfg.eval.baselines, *references)
+        results["kinds"] = {n: bandit_eval.reference_kind(n) for n in baselines}
+        results["reference_hparams"] = hparams
+        grades = {
+            model: bandit_eval.grade(methods, results["kinds"], model, first)
+            for first, model in METHOD_NAMES.values()
+            if model in methods
+        }
+        results["grade"] = grades.get("rmft")
+        results["grades"] = grades
+        if cfg.eval.get("transfer") and "rmft" in outputs:  # the scratch seeds' final models on the transfer tests
+            graphdef, params_S = demo_models["rmft"]
+            results["transfer"] = bandit_transfer.evaluate(
+                cfg, graphdef, params_S, settings, jax.random.fold_in(key_baselines, 1)
+            )
+        if task == "nsmab":
+            results["variation_budget"] = float(cfg.env.variation_budget)
+            results["adapt_window"] = bandit_eval.ADAPT_WINDOW
+        for name, m in methods.items():
+            log(
+                f"{name:>18}: regret {m['regret']:7.3f} beta-hat {m['beta_hat']:.3f} "
+                f"SuffFail(T/2) {m['suff_fail_freq']['half']:.3f} K*MinFrac(T) {m['k_min_frac']['end']:.3f} "
+                f"GreedyFrac(T) {m['greedy_frac']['end']:.3f}"
+                + (f" adapt {m['adapt_share']:.3f}" if "adapt_share" in m else "")
+            )
+        for model, g in grades.items():
+            if g is not None:
+                log(
+                    f"{model}: regret {methods[model]['regret']:.3f}; best prior-free {g['best_prior_free']} "
+                    f"{g['best_prior_free_regret']:.3f} ({g['ratio_to_best_prior_free']:.2f}x); limit {g['limit']} "
+                    f"{g['limit_regret']:.3f} ({g['ratio_to_limit']:.2f}x, an upper bound on the Bayes-optimal "
+                    "regret); "
+                    f"gap closed {g.get('gap_closed', float('nan')):.0%}"
+                )
+
+        def write_figures(workdir: str) -> None:
+            """The regret and exploration figures (and, on NS-MAB, the arm choices on a changing instance)."""
+            from rmft_jax import bandit_plots  # matplotlib only when figures are written
+
+            demo = arm_choice_demo(heldout, demo_models, settings, key_baselines) if task == "nsmab" else None
+            bandit_plots.write_figures(workdir, results, outputs, demo)
+
+        return results, write_figures
+
+
 def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
     """Train every init (or resume, or just report a finished run) and return the results dict; one run per workdir."""
-    bandit.validate_config(cfg)
-    os.makedirs(workdir, exist_ok=True)
-    with workdir_lock.hold(workdir):
-        return _run_locked(cfg, workdir, log)
-
-
-def _run_locked(cfg: Any, workdir: str, log: Callable[[str], None]) -> dict:
-    """`run`'s body, with the workdir's lock held."""
-    # eval.references are scored after training: adding or changing them does not change what was trained.
-    workdir_files.check_config(
-        cfg,
-        workdir,
-        {f"paradigm.{k}": v for k, v in bandit.PARADIGM_DEFAULTS.items()},
-        ignored_prefixes=("attack.", "eval.references"),
-    )
-    results_path = os.path.join(workdir, "results.json")
-    if finished(cfg, workdir):
-        stored = workdir_files.load_json(results_path)
-        if list(stored["config"]["eval"].get("references", ())) == list(cfg.eval.get("references", ())):
-            log(
-                f"{workdir} already finished {cfg.rmft.num_iterations} iterations; nothing to do "
-                f"(results in {results_path})."
-            )
-            return stored
-        # Stale grading, not stale training: resume from the final checkpoints and score the new references.
-        log(f"{workdir}: eval.references changed since results.json was written; re-evaluating the finished run.")
-    settings = bandit.BanditSettings.from_config(cfg)
-    env, eval_env = bandit.build_envs(cfg)
-    optimizer = sft.optimizer_from_config(cfg)
-    key_eval, key_baselines, key_inits = jax.random.split(jax.random.key(int(cfg.seed)), 3)
-    heldout = envs.sample_batch(eval_env, key_eval, int(cfg.eval.num_scenarios))
-    means, task = heldout.means_TxA, cfg.task
-    outputs, runs, demo_models = {}, {}, {}
-    for i, init in enumerate(bandit.INITS):
-        if int(cfg.inits.get(init, 0)):
-            run_out = train_init(
-                cfg, init, workdir, env, heldout, optimizer, settings, jax.random.fold_in(key_inits, i), log
-            )
-            first, last = METHOD_NAMES[init]
-            outputs[first], outputs[last] = run_out["initial"], run_out["final"]
-            runs[init] = {k: run_out[k] for k in ("history", "compile_seconds", "train_seconds")}
-            demo_models.update(
-                {
-                    first: (run_out["graphdef"], run_out["params"]["initial"]),
-                    last: (run_out["graphdef"], run_out["params"]["final"]),
-                }
-            )
-    for name, out in bandit_eval.run_baselines(
-        tuple(cfg.eval.baselines), key_baselines, means, heldout.rewards_TxA
-    ).items():
-        outputs[name] = [out]
-    references = [n for n in cfg.eval.get("references", ()) if bandit_eval.prior_hparams(cfg, n) is not None]
-    hparams = {n: bandit_eval.prior_hparams(cfg, n) for n in references}
-    for name, out in _references(cfg, tuple(references), key_baselines, heldout, hparams).items():
-        outputs[name] = [out]
-    methods = {
-        name: bandit_eval.mean_over_seeds([bandit_eval.method_stats(c, a, o, means, task) for a, o, c in outs])
-        for name, outs in outputs.items()
-    }
-    results = {
-        "task": task,
-        "horizon": settings.horizon,
-        "num_actions": settings.num_actions,
-        "num_heldout": int(cfg.eval.num_scenarios),
-        "methods": methods,
-        "runs": runs,
-        "config": cfg.to_dict(),
-    }
-    baselines = (*cfg.eval.baselines, *references)
-    results["kinds"] = {n: bandit_eval.reference_kind(n) for n in baselines}
-    results["reference_hparams"] = hparams
-    grades = {
-        model: bandit_eval.grade(methods, results["kinds"], model, first)
-        for first, model in METHOD_NAMES.values()
-        if model in methods
-    }
-    results["grade"] = grades.get("rmft")
-    results["grades"] = grades
-    if cfg.eval.get("transfer") and "rmft" in outputs:  # the scratch seeds' final models on the transfer tests
-        graphdef, params_S = demo_models["rmft"]
-        results["transfer"] = bandit_transfer.evaluate(
-            cfg, graphdef, params_S, settings, jax.random.fold_in(key_baselines, 1)
-        )
-    if task == "nsmab":
-        results["variation_budget"] = float(cfg.env.variation_budget)
-        results["adapt_window"] = bandit_eval.ADAPT_WINDOW
-    workdir_files.write_json_atomic(results_path, results)
-    demo = arm_choice_demo(heldout, demo_models, settings, key_baselines) if task == "nsmab" else None
-    from rmft_jax import bandit_plots  # matplotlib only when figures are written
-
-    bandit_plots.write_figures(workdir, results, outputs, demo)
-    for name, m in methods.items():
-        log(
-            f"{name:>18}: regret {m['regret']:7.3f} beta-hat {m['beta_hat']:.3f} "
-            f"SuffFail(T/2) {m['suff_fail_freq']['half']:.3f} K*MinFrac(T) {m['k_min_frac']['end']:.3f} "
-            f"GreedyFrac(T) {m['greedy_frac']['end']:.3f}"
-            + (f" adapt {m['adapt_share']:.3f}" if "adapt_share" in m else "")
-        )
-    for model, g in grades.items():
-        if g is not None:
-            log(
-                f"{model}: regret {methods[model]['regret']:.3f}; best prior-free {g['best_prior_free']} "
-                f"{g['best_prior_free_regret']:.3f} ({g['ratio_to_best_prior_free']:.2f}x); limit {g['limit']} "
-                f"{g['limit_regret']:.3f} ({g['ratio_to_limit']:.2f}x, an upper bound on the Bayes-optimal regret); "
-                f"gap closed {g.get('gap_closed', float('nan')):.0%}"
-            )
-    return results
+    return driver.run(cfg, workdir, BanditExperiment(log), log)
 
 
 def cli_run(cfg: Any, workdir: str) -> None:

@@ -22,36 +22,79 @@ from typing import Any, Protocol
 import jax
 from absl import logging
 
+from rmft_jax.core.run import Run
 from rmft_jax.training import checkpoint, train_loop, workdir_files, workdir_lock
 
-
-@dataclasses.dataclass
-class Run:
-    """A task's run, built from a validated config: what the driver iterates and how it reports.
-
-    iteration: jitted iteration(params, opt_state, key) -> (params, opt_state, metrics with 'finite').
-    evaluate: params -> dict of floats with 'eval_regret' (held-out), every eval.every iterations.
-    report: (initial params, final params, history) -> (results dict, write_figures(workdir) or None).
-    place: puts restored (params, opt_state) where the iteration expects them (a device mesh).
-    """
-
-    iteration: Callable
-    params: Any
-    opt_state: Any
-    key_train: jax.Array
-    evaluate: Callable[[Any], dict]
-    report: Callable[[Any, Any, list], tuple[dict, Callable[[str], None] | None]] | None = None
-    place: Callable[[Any], Any] = lambda tree: tree
+__all__ = ["Experiment", "Parts", "Run", "Trained", "cli_run", "finished", "run", "train"]
 
 
 class Experiment(Protocol):
-    """What a task supplies to the driver."""
+    """What a task supplies to the driver. Optional attributes (read with defaults):
+
+    added_defaults: {dotted field: value} of fields added after runs were made (ADDED_FIELD_DEFAULTS).
+    ignored_prefixes: fields that may change on a resumed or finished run (end-of-run checks, grading).
+    parts(cfg) -> names of the separately checkpointed parts (default: one, unnamed).
+    stale(cfg, stored results) -> a reason to re-report a finished run from its final checkpoints, or None.
+    """
 
     def validate(self, cfg: Any) -> None:
         """Raise ValueError (saying what to fix) before anything compiles."""
 
-    def build(self, cfg: Any) -> Run:
-        """The run of a validated config."""
+    def build(self, cfg: Any) -> Run | Parts:
+        """The run of a validated config (or its parts)."""
+
+
+@dataclasses.dataclass
+class Trained:
+    """A part after training: its run, final params and opt_state, history and compile seconds."""
+
+    run: Run
+    params: Any
+    opt_state: Any
+    history: list
+    compile_seconds: float
+
+
+@dataclasses.dataclass
+class Parts:
+    """A run made of parts with checkpoints of their own (checkpoints/NAME, metrics_NAME.jsonl), trained in order.
+
+    builds: part name -> a function that builds that part's Run (called when the part's turn comes).
+    report: {name: Trained} -> (results dict, write_figures(workdir) or None).
+    labels: part name -> the prefix of its progress lines.
+    """
+
+    builds: dict[str, Callable[[], Run]]
+    report: Callable[[dict[str, Trained]], tuple[dict, Callable[[str], None] | None]]
+    labels: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+def _single(built: Run) -> Parts:
+    """A one-part run: checkpoints/ and metrics.jsonl, reported by its own Run.report."""
+    return Parts({"": lambda: built}, lambda t: built.report(built.params, t[""].params, t[""].history))
+
+
+def checkpoint_dir(workdir: str, part: str) -> str:
+    """Where a part keeps its checkpoints."""
+    return os.path.join(workdir, "checkpoints", part) if part else os.path.join(workdir, "checkpoints")
+
+
+def metrics_path(workdir: str, part: str) -> str:
+    """Where a part appends its per-iteration metrics."""
+    return os.path.join(workdir, f"metrics_{part}.jsonl" if part else "metrics.jsonl")
+
+
+def finished(cfg: Any, workdir: str, parts: tuple[str, ...] = ("",)) -> bool:
+    """True when results.json exists and every part has a checkpoint at rmft.num_iterations or later."""
+    if not os.path.exists(os.path.join(workdir, "results.json")):
+        return False
+    for part in parts:
+        ckpt = checkpoint.Checkpointer(checkpoint_dir(workdir, part))
+        step = ckpt.latest_step() or 0
+        ckpt.close()
+        if step < int(cfg.rmft.num_iterations):
+            return False
+    return True
 
 
 def checkpoint_every(cfg: Any) -> int:
@@ -96,32 +139,46 @@ def train(
     return params, opt_state, history, compile_s
 
 
-def run(
-    cfg: Any,
-    workdir: str,
-    experiment: Experiment,
-    log: Callable[[str], None] = print,
-    added_defaults: dict | None = None,
-) -> dict:
+def run(cfg: Any, workdir: str, experiment: Experiment, log: Callable[[str], None] = print) -> dict:
     """Train (or resume, or just report a finished run) and return the results dict; one run per workdir."""
     experiment.validate(cfg)
     os.makedirs(workdir, exist_ok=True)
     with workdir_lock.hold(workdir):
-        workdir_files.check_config(cfg, workdir, added_defaults)
+        workdir_files.check_config(
+            cfg,
+            workdir,
+            getattr(experiment, "added_defaults", None),
+            getattr(experiment, "ignored_prefixes", ("attack.",)),
+        )
         results_path = os.path.join(workdir, "results.json")
-        ckpt = checkpoint.Checkpointer(os.path.join(workdir, "checkpoints"), int(cfg.checkpoint.max_to_keep))
         total = int(cfg.rmft.num_iterations)
-        if (ckpt.latest_step() or 0) >= total and os.path.exists(results_path):
-            log(f"{workdir} already finished {total} iterations; nothing to do (results in {results_path}).")
-            ckpt.close()
-            return workdir_files.load_json(results_path)
-        try:
-            built = experiment.build(cfg)
-            params, opt_state, history, compile_s = train(built, cfg, ckpt, log, os.path.join(workdir, "metrics.jsonl"))
-            results, write_figures = built.report(built.params, params, history)
-        finally:
-            ckpt.close()  # pending saves finish whatever happens (a second close does nothing)
-        results.update(compile_seconds=compile_s, train_seconds=float(sum(r["seconds"] for r in history)))
+        parts = experiment.parts(cfg) if hasattr(experiment, "parts") else ("",)
+        if finished(cfg, workdir, parts):
+            stored = workdir_files.load_json(results_path)
+            reason = experiment.stale(cfg, stored) if hasattr(experiment, "stale") else None
+            if reason is None:
+                log(f"{workdir} already finished {total} iterations; nothing to do (results in {results_path}).")
+                return stored
+            # Stale reporting, not stale training: resume from the final checkpoints (no iteration runs) and report.
+            log(f"{workdir}: {reason}; re-evaluating the finished run.")
+        built = experiment.build(cfg)
+        built = _single(built) if isinstance(built, Run) else built
+        trained = {}
+        for part, make in built.builds.items():
+            ckpt = checkpoint.Checkpointer(checkpoint_dir(workdir, part), int(cfg.checkpoint.max_to_keep))
+            try:
+                part_run = make()
+                params, opt_state, history, compile_s = train(
+                    part_run, cfg, ckpt, log, metrics_path(workdir, part), built.labels.get(part, "")
+                )
+            finally:
+                ckpt.close()  # pending saves finish whatever happens (a second close does nothing)
+            trained[part] = Trained(part_run, params, opt_state, history, compile_s)
+        results, write_figures = built.report(trained)
+        results.update(
+            compile_seconds=float(sum(t.compile_seconds for t in trained.values())),
+            train_seconds=float(sum(r["seconds"] for t in trained.values() for r in t.history)),
+        )
         if jax.process_index() == 0:  # one writer when several hosts share the workdir
             workdir_files.write_json_atomic(results_path, results)
             if write_figures is not None:

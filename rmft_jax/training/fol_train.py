@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from rmft_jax import envs, metrics, parallel, regret
+from rmft_jax.attacks import training_check
 from rmft_jax.baselines import fol_bayes, fol_registry, full_info
 from rmft_jax.tasks import adversarial, fol, fol_paradigms
 from rmft_jax.training import driver, workdir_files
@@ -156,6 +157,8 @@ def _write_figures(workdir: str, results: dict, curves: dict, history: list) -> 
 class FOLExperiment:
     """The FOL task for `driver.run`: config validation and the run of a config."""
 
+    added_defaults = ADDED_FIELD_DEFAULTS
+
     def __init__(self, log: Callable[[str], None] = print):
         """`log` receives the report's summary lines."""
         self.log = log
@@ -224,10 +227,8 @@ class FOLExperiment:
 
     def _worst_case(self, cfg: Any, graphdef: Any, params: Any, results: dict, hedge: dict) -> None:
         """The end-of-run worst-case check (cfg.attack.at_end) into results['worst_case']."""
-        from rmft_jax.studies import attack_study  # the attack code only when it runs
-
         t_attack = time.perf_counter()
-        results["worst_case"] = w = attack_study.training_worst_case(
+        results["worst_case"] = w = training_check.training_worst_case(
             cfg, graphdef, params, results["ftrl"]["eta"], hedge
         )
         # attack_seconds: the model's search after training; Hedge's ran on the background thread during training.
@@ -276,18 +277,16 @@ class Prepared:
 
 
 def _timed_hedge_worst_case(cfg: Any, baselines: futures.Future) -> dict:
-    """Tuned Hedge's worst case (attack_study.hedge_worst_case) and its seconds."""
-    from rmft_jax.studies import attack_study
-
+    """Tuned Hedge's worst case (training_check.hedge_worst_case) and its seconds."""
     eta_tuned = baselines.result()[0]["ftrl"]["eta"]
     start = time.perf_counter()
-    out = attack_study.hedge_worst_case(cfg, eta_tuned)
+    out = training_check.hedge_worst_case(cfg, eta_tuned)
     return {**out, "seconds": time.perf_counter() - start}
 
 
 def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
     """Train (or resume, or just report a finished run) and return the results dict; one run per workdir."""
-    return driver.run(cfg, workdir, FOLExperiment(log), log, ADDED_FIELD_DEFAULTS)
+    return driver.run(cfg, workdir, FOLExperiment(log), log)
 
 
 def cli_run(cfg: Any, workdir: str, run_fn: Callable | None = None) -> None:
