@@ -3,14 +3,10 @@
 --finetune=NAME,... also plays those models after --finetune_iterations of RMFT on MAB (0 or no names: skip).
 """
 
-import os
-import sys
+from absl import flags
 
-from absl import app, flags, logging
-
-from experiments import distributed  # --compile_cache flag
+from experiments import cli
 from rmft_jax.studies import fol_on_mab
-from rmft_jax.training import workdir_files
 
 _WORKDIRS = flags.DEFINE_list(
     "workdirs",
@@ -27,39 +23,17 @@ _FINETUNE_ITERATIONS = flags.DEFINE_integer("finetune_iterations", 30, "RMFT-on-
 _FINETUNE_GAMMA = flags.DEFINE_float("finetune_gamma", 0.0, "Uniform exploration mixed into the fine-tuning rollouts.")
 
 
-def main(argv):
-    """Entry point: flags -> play -> fol_on_mab.json."""
-    del argv
-    distributed.maybe_initialize()
-    logging.set_verbosity(logging.WARNING)  # orbax logs every restore at INFO
-    try:
-        workdirs = dict(item.split("=", 1) for item in _WORKDIRS.value)
-        gammas = tuple(float(g) for g in _GAMMAS.value)
-        if _FINETUNE_ITERATIONS.value < 0:
-            raise ValueError(f"--finetune_iterations must be >= 0, got {_FINETUNE_ITERATIONS.value}.")
-        names = tuple(_FINETUNE.value) if _FINETUNE_ITERATIONS.value else ()
-        if not 0.0 <= _FINETUNE_GAMMA.value < 1.0:
-            raise ValueError(f"--finetune_gamma must be in [0, 1), got {_FINETUNE_GAMMA.value}.")
-        settings = fol_on_mab.Finetune(iterations=_FINETUNE_ITERATIONS.value, gamma=_FINETUNE_GAMMA.value)
-        out = fol_on_mab.run(
-            workdirs,
+if __name__ == "__main__":
+    cli.main(
+        lambda: fol_on_mab.run_command(
+            _OUT.value,
+            _WORKDIRS.value,
             _HORIZON.value,
             _RUNS.value,
-            gammas,
-            ("exp3", "ucb1", "thompson"),
+            _GAMMAS.value,
             _SEED.value,
-            finetune_names=names,
-            settings=settings,
+            _FINETUNE.value,
+            _FINETUNE_ITERATIONS.value,
+            _FINETUNE_GAMMA.value,
         )
-    except ValueError as err:
-        sys.exit(f"error: {err}")
-    os.makedirs(_OUT.value, exist_ok=True)
-    workdir_files.write_json_atomic(
-        os.path.join(_OUT.value, "fol_on_mab.json"),
-        {"workdirs": workdirs, "horizon": _HORIZON.value, "num_runs": _RUNS.value, **out},
     )
-    print(f"wrote {_OUT.value}/fol_on_mab.json")
-
-
-if __name__ == "__main__":
-    app.run(main)

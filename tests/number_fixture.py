@@ -98,7 +98,7 @@ def strip(tree):
 
 def _ignored(key: str) -> bool:
     """Keys that hold timings, paths or the config."""
-    return key in ("config", "workdir", "workdirs") or key.endswith("seconds") or "wall time" in key
+    return key in ("config", "workdir", "workdirs") or "seconds" in key or "wall time" in key
 
 
 def run_all(runs: dict, root: str, only: tuple[str, ...] = ()) -> dict:
@@ -155,6 +155,12 @@ def differences(expected, actual, path: str = "", rtol: float = 0.0) -> list[str
     return [] if expected == actual else [f"{path}: {expected!r} != {actual!r}"]
 
 
+def load(path: str) -> dict:
+    """A fixture file, stripped again (the stripping rule may have grown since it was written)."""
+    with open(path) as f:
+        return strip(json.load(f))
+
+
 def main() -> None:
     """Record or check the fixture."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -165,8 +171,11 @@ def main() -> None:
     args = parser.parse_args()
     targets = [(SMOKE_RUNS, SMOKE_PATH)] + ([(HEADLINE_RUNS, HEADLINE_PATH)] if args.headline else [])
     for runs, path in targets:
+        only = tuple(n for n in args.only if n in runs)
+        if args.only and not only:
+            continue
         with tempfile.TemporaryDirectory() as root:
-            numbers = run_all(runs, root, tuple(n for n in args.only if n in runs))
+            numbers = run_all(runs, root, only)
         if args.record:
             os.makedirs(FIXTURES, exist_ok=True)
             stored = json.load(open(path)) if os.path.exists(path) else {}
@@ -175,7 +184,7 @@ def main() -> None:
                 json.dump(stored, f, indent=1, sort_keys=True)
             print(f"wrote {sorted(numbers)} to {path}")
         if args.check:
-            expected = json.load(open(path))
+            expected = load(path)
             for name, got in numbers.items():
                 diffs = differences(expected[name], got)
                 print(f"{name}: {'identical' if not diffs else f'{len(diffs)} differences'}")

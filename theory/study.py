@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -367,11 +366,3 @@ def acceptance(results: dict) -> dict[str, bool]:
         "|eta_star / eta_hat - 1| <= 0.25": bool(abs(results["eta_star_vs_eta_hat"]) <= a["eta_star_vs_eta_hat"]),
         "wall time <= 300 s": results["seconds"]["total"] <= a["seconds"],
     }
-
-
-def cli_run(cfg: Any, workdir: str) -> None:
-    """Command-line wrapper of `run`: bad input or a NaN exits with one line, no traceback."""
-    try:
-        run(cfg, workdir)
-    except (ValueError, fol_train.TrainingDiverged) as err:
-        sys.exit(f"error: {err}")

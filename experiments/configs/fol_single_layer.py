@@ -6,6 +6,7 @@ import ml_collections
 def base_config() -> ml_collections.ConfigDict:
     """Settings shared by the FOL experiments (single-layer defaults)."""
     c = ml_collections.ConfigDict()
+    c.task = "fol"  # the runner's key (rmft_jax.training.runner.EXPERIMENTS)
     c.seed = 0
     # Scenario distribution: FTL has linear regret on ftl_adversarial; stochastic is the theory's case.
     c.env = ml_collections.ConfigDict()

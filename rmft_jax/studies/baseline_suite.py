@@ -241,4 +241,5 @@ def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
         )
     workdir_files.write_json_atomic(os.path.join(workdir, "results.json"), results)
     plotting.plot_regret_panels(panels, os.path.join(workdir, "regret_curves.png"))
+    log(f"wrote {workdir}/results.json and {workdir}/regret_curves.png")
     return results

@@ -153,3 +153,39 @@ def run(
             out[instance][name] = bandit_eval.method_stats(curves, actions, observed, means_NxTxA, "mab")
             log(f"{instance}: {name}: regret {out[instance][name]['regret']:.2f}")
     return {"results": out, "finetune": tuned}
+
+
+def run_command(
+    out_dir: str,
+    workdirs: list[str],
+    horizon: int,
+    num_runs: int,
+    gammas: list[str],
+    seed: int,
+    finetune: list[str],
+    finetune_iterations: int,
+    finetune_gamma: float,
+    log: Callable[[str], None] = print,
+) -> dict:
+    """`python -m experiments.fol_on_mab`: check the flags' values, play (and fine-tune), write fol_on_mab.json."""
+    named = dict(item.split("=", 1) for item in workdirs)
+    if finetune_iterations < 0:
+        raise ValueError(f"--finetune_iterations must be >= 0, got {finetune_iterations}.")
+    if not 0.0 <= finetune_gamma < 1.0:
+        raise ValueError(f"--finetune_gamma must be in [0, 1), got {finetune_gamma}.")
+    out = run(
+        named,
+        horizon,
+        num_runs,
+        tuple(float(g) for g in gammas),
+        ("exp3", "ucb1", "thompson"),
+        seed,
+        finetune_names=tuple(finetune) if finetune_iterations else (),
+        settings=Finetune(iterations=finetune_iterations, gamma=finetune_gamma),
+    )
+    os.makedirs(out_dir, exist_ok=True)
+    workdir_files.write_json_atomic(
+        os.path.join(out_dir, "fol_on_mab.json"), {"workdirs": named, "horizon": horizon, "num_runs": num_runs, **out}
+    )
+    log(f"wrote {out_dir}/fol_on_mab.json")
+    return out

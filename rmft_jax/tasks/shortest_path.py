@@ -102,6 +102,7 @@ def expected_regret(task: ShortestPathTask, params, losses_NxTxE: jax.Array) -> 
 def get_config() -> ml_collections.ConfigDict:
     """A small default: T = 30, M = 64 scenarios, L = 8 rollouts, k = 1, 40 iterations of 20 Adam steps."""
     c = ml_collections.ConfigDict()
+    c.task = "shortest_path"  # the runner's key (rmft_jax.training.runner.EXPERIMENTS)
     c.seed = 0
     c.env = ml_collections.ConfigDict({"horizon": 30, "noise_std": 0.3})
     c.model = ml_collections.ConfigDict({"name": "linear_attention", "init_scale": 0.1})
@@ -123,6 +124,10 @@ def get_config() -> ml_collections.ConfigDict:
 
 class Experiment:
     """The driver's side (`rmft_jax.training.driver.run`): validation and the run of a config."""
+
+    def __init__(self, log=print):
+        """`log` receives the report's lines."""
+        self.log = log
 
     def validate(self, cfg: Any) -> None:
         """Clear errors before anything compiles."""

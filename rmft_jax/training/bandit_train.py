@@ -294,8 +294,3 @@ class BanditExperiment:
 def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
     """Train every init (or resume, or just report a finished run) and return the results dict; one run per workdir."""
     return driver.run(cfg, workdir, BanditExperiment(log), log)
-
-
-def cli_run(cfg: Any, workdir: str) -> None:
-    """Command-line wrapper of `run`: bad input, a broken checkpoint or a NaN exits with one line."""
-    driver.cli_run(cfg, workdir, run)

@@ -14,18 +14,16 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import sys
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
 import jax
-from absl import logging
 
 from rmft_jax.core.run import Run
 from rmft_jax.training import checkpoint, train_loop, workdir_files, workdir_lock
 
-__all__ = ["Experiment", "Parts", "Run", "Trained", "cli_run", "finished", "run", "train"]
+__all__ = ["Experiment", "Parts", "Run", "Trained", "finished", "run", "train"]
 
 
 class Experiment(Protocol):
@@ -184,18 +182,3 @@ def run(cfg: Any, workdir: str, experiment: Experiment, log: Callable[[str], Non
             if write_figures is not None:
                 write_figures(workdir)
         return results
-
-
-def cli_run(cfg: Any, workdir: str, run_fn: Callable[[Any, str], Any]) -> None:
-    """Command-line wrapper of a driver: bad input, a broken checkpoint, a NaN or a busy workdir exits with one line."""
-    logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO
-    try:
-        run_fn(cfg, workdir)
-    except (
-        ValueError,
-        FileNotFoundError,
-        checkpoint.CheckpointError,
-        train_loop.TrainingDiverged,
-        workdir_lock.WorkdirBusy,
-    ) as err:
-        sys.exit(f"error: {err}")

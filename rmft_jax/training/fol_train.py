@@ -27,6 +27,7 @@ from rmft_jax.training.train_loop import TrainingDiverged  # noqa: F401  (re-exp
 
 # Fields added after runs were made: a saved config without them trained with these values.
 ADDED_FIELD_DEFAULTS = {
+    "task": "fol",
     "rmft.independent_rewards": False,
     "rmft.sampler": "gumbel",
     "model.prefix_sum": "cumsum",
@@ -287,8 +288,3 @@ def _timed_hedge_worst_case(cfg: Any, baselines: futures.Future) -> dict:
 def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
     """Train (or resume, or just report a finished run) and return the results dict; one run per workdir."""
     return driver.run(cfg, workdir, FOLExperiment(log), log)
-
-
-def cli_run(cfg: Any, workdir: str, run_fn: Callable | None = None) -> None:
-    """Command-line wrapper of `run` (or `run_fn`): bad input, a broken checkpoint or a NaN exits with one line."""
-    driver.cli_run(cfg, workdir, run_fn or run)
