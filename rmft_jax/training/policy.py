@@ -15,7 +15,7 @@ import jax.numpy as jnp
 
 from rmft_jax import models
 from rmft_jax.tasks import bandit, bandit_rollout, fol
-from rmft_jax.training import checkpoint, workdir_files
+from rmft_jax.training import checkpoint, fol_train, workdir_files
 
 
 def load_policy(
@@ -30,14 +30,14 @@ def load_policy(
     models have no position limit by default; a transformer with positions='learned' stops at
     max_horizon with a ValueError) but are extrapolation, to be checked by evaluation.
 
-    For a bandit workdir (config with a `task`), it returns `policy(actions, rewards)`: integer
+    For a bandit workdir (config task 'mab' or 'nsmab'), it returns `policy(actions, rewards)`: integer
     actions (..., T) and the rewards observed for them (..., T) -> policies (..., T, A), round t's
     policy depending only on rounds < t; `policy.rollout(rewards_NxTxA, key)` plays the policy on
     pre-drawn reward tables and returns (actions (N, T), observed rewards (N, T)). `init` picks the
     trained init ("scratch" or "greedy") and `seed_index` one of its seeds.
     """
     cfg = workdir_files.load_config(workdir)
-    if "task" in cfg:
+    if cfg.get("task", fol_train.ADDED_FIELD_DEFAULTS["task"]) in bandit.TASKS:
         return _load_bandit_policy(cfg, workdir, step, init, seed_index)
     graphdef, params = load_checkpoint_params(workdir, cfg, step)
     temperature, num_actions = float(cfg.rmft.temperature), int(cfg.env.num_actions)
