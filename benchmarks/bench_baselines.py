@@ -125,14 +125,20 @@ def bench_ucb1(num: int, horizon: int, num_actions: int, repeats: int) -> dict:
     means_A = np.random.default_rng(1).random(num_actions).astype(np.float32)
     means_TxA = np.tile(means_A, (horizon, 1))
     key = jax.random.key(0)
-    run = lambda: baselines.run_bandit("ucb1", key, means_TxA, num_runs=num)[0].block_until_ready()
+
+    def run():
+        return baselines.run_bandit("ucb1", key, means_TxA, num_runs=num)[0].block_until_ready()
+
     start = time.perf_counter()
     run()
     first_s = time.perf_counter() - start
     jax_s = best_time(run, repeats)
     numpy_s = best_time(lambda: numpy_ucb1(means_TxA, num, 0), max(1, repeats // 3))
     jax_actions_NxT = np.asarray(baselines.run_bandit("ucb1", key, means_TxA, num_runs=num)[0])
-    regret_of = lambda actions_NxT: float(np.mean(horizon * means_A.max() - means_A[actions_NxT].sum(1)))
+
+    def regret_of(actions_NxT):
+        return float(np.mean(horizon * means_A.max() - means_A[actions_NxT].sum(1)))
+
     steps = num * horizon
     return {
         "N": num,

@@ -156,7 +156,7 @@ def plot(scaling: dict, path: str) -> None:
     panels = [(model, axis, data) for model, axes in scaling.items() for axis, data in axes.items()]
     cols = (len(panels) + 1) // 2
     fig, axs = plt.subplots(2, cols, figsize=(3.4 * cols, 6.4), squeeze=False)
-    for ax, (model, axis, data) in zip(axs.flat, panels):
+    for ax, (model, axis, data) in zip(axs.flat, panels, strict=False):
         xs = [r["value"] for r in data["rows"]]
         for p in PHASES + ("naive_rollout_s",):
             if p in data["rows"][0]:
@@ -196,8 +196,13 @@ def main() -> None:
             return plot(json.load(fh)["scaling"], args.plot or "rmft_scaling.png")
     rates = machine(args.quick)
     print(f"machine: {json.dumps(rates)}", flush=True)
-    single = lambda: quick_cfg(fol_single_layer.get_config()) if args.quick else fol_single_layer.get_config()
-    multi = lambda: quick_cfg(fol_multi_layer.get_config()) if args.quick else fol_multi_layer.get_config()
+
+    def single():
+        return quick_cfg(fol_single_layer.get_config()) if args.quick else fol_single_layer.get_config()
+
+    def multi():
+        return quick_cfg(fol_multi_layer.get_config()) if args.quick else fol_multi_layer.get_config()
+
     result = {"machine": rates, "repeats": repeats, "side_by_side": {}}
     for name, fn in (("fol_single_layer", single), ("fol_multi_layer", multi))[: 1 if args.quick else 2]:
         row = side_by_side(name, fn(), repeats, rates)
@@ -207,7 +212,10 @@ def main() -> None:
             f"speedup {row['speedup_iteration']:.2f}x agreement {row['agreement']}",
             flush=True,
         )
-    trim = lambda axes: {a: (sec, f, v[:2]) for a, (sec, f, v) in axes.items()} if args.quick else axes
+
+    def trim(axes):
+        return {a: (sec, f, v[:2]) for a, (sec, f, v) in axes.items()} if args.quick else axes
+
     result["scaling"] = {
         "linear_attention": scale(single, trim(SINGLE_AXES), repeats, rates),
         "transformer": scale(multi, trim(TRANSFORMER_AXES), max(2, repeats - 2), rates),

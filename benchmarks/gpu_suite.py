@@ -8,7 +8,8 @@
 2. the headline run (`fol_single_layer`, default config) end to end, wall time included;
 3. a scaled run: the headline config at M = 4096 scenarios.
 `--quick` shrinks everything to smoke sizes and skips the scaled run, so CI can run it on a CPU in
-seconds (it checks that the script works, not the numbers). Writes DIR/gpu_suite.json; the runs' workdirs go under DIR/runs.
+seconds (it checks that the script works, not the numbers). Writes DIR/gpu_suite.json; the runs' workdirs go
+under DIR/runs.
 """
 
 from __future__ import annotations

@@ -26,7 +26,10 @@ from rmft_jax import models
 
 def make_naive_iteration(env: Any, graphdef: Any, optimizer: optax.GradientTransformation, s: Any) -> dict:
     """Jitted pieces {'rollout', 'select', 'sft_step'} and the Python-driven 'iteration' that chains them."""
-    apply_fn = lambda p, x: models.apply(graphdef, p, x)
+
+    def apply_fn(p, x):
+        return models.apply(graphdef, p, x)
+
     num, horizon, num_actions = s.num_scenarios, s.horizon, s.num_actions
 
     @jax.jit

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import sys
 
-MS = lambda s: f"{1e3 * s:.1f} ms" if s < 1 else f"{s:.2f} s"
+
+def MS(s):
+    """Seconds as a short string: milliseconds below one second."""
+    return f"{1e3 * s:.1f} ms" if s < 1 else f"{s:.2f} s"
 
 
 def side_by_side(result: dict) -> str:
@@ -49,7 +52,10 @@ def scaling(result: dict) -> str:
         for axis, data in axes.items():
             rows, slope = data["rows"], data["loglog_slope"]
             vals = ", ".join(str(r["value"]) for r in rows)
-            col = lambda key: ", ".join(MS(r[key]) for r in rows)
+
+            def col(key):
+                return ", ".join(MS(r[key]) for r in rows)  # noqa: B023 - called inside this iteration
+
             frac = ", ".join(f"{r['fraction_of_bound']:.0%}" for r in rows)
             lines.append(
                 f"| {model} | {axis} | {vals} | {col('iteration_phases_s')} | {col('rollout_s')} | "
