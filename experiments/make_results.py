@@ -247,9 +247,9 @@ def _fol_attempt(runs_: list[dict]) -> list[str]:
         model = [r["grade_per_scenario"][kind]["model_regret"] for r in runs_]
         lim = [r["grade_per_scenario"][kind]["limit_regret"] for r in runs_]
         if min(lim) > 0:  # a ratio where the limit is positive (stochastic half), else the excess
-            versus = _over_seeds([m / b for m, b in zip(model, lim)], suffix="x")
+            versus = _over_seeds([m / b for m, b in zip(model, lim, strict=True)], suffix="x")
         else:
-            versus = _over_seeds([m - b for m, b in zip(model, lim)]) + " above"
+            versus = _over_seeds([m - b for m, b in zip(model, lim, strict=True)]) + " above"
         cells.append(f"{kind}: {_over_seeds(model)} vs {_over_seeds(lim)} ({versus})")
     worst = [r["worst_case"]["model"] for r in runs_ if r.get("worst_case", {}).get("model") is not None]
     return [
@@ -753,7 +753,8 @@ def write(res: dict, runs: str, out: str) -> str:
         "",
         "Attempts to reach the limit (goals: a learned bandit policy within 1.10x of the best informed "
         "policy; the FOL transformer at <= 1.10x the Bayes limit on the stochastic half of the mix and within "
-        "0.5 of it on the adversarial half). Mean ± 95% t-interval over the seeds column; the informed limit is the same held-out draws' best informed policy (an upper bound on the Bayes-optimal regret).",
+        "0.5 of it on the adversarial half). Mean ± 95% t-interval over the seeds column; the informed limit is "
+        "the same held-out draws' best informed policy (an upper bound on the Bayes-optimal regret).",
         "",
     ]
     lines += attempts_table(runs)

@@ -31,7 +31,7 @@ def plot_arm_choices(demo: dict, path: str) -> None:
     best_T = np.argmax(means_TxA, axis=-1)
     colors = plt.cm.tab10(np.arange(num_actions))
     fig, axes = plt.subplots(len(choices), 1, figsize=(7.5, 2.2 * len(choices)), sharex=True, squeeze=False)
-    for ax, (name, actions_RxT) in zip(axes[:, 0], choices.items()):
+    for ax, (name, actions_RxT) in zip(axes[:, 0], choices.items(), strict=True):
         for t in range(horizon):
             ax.axvspan(t - 0.5, t + 0.5, color=colors[best_T[t]], alpha=0.12, lw=0)
         freq_TxA = np.stack([np.mean(actions_RxT == a, axis=0) for a in range(num_actions)], axis=1)
@@ -71,7 +71,7 @@ def write_figures(workdir: str, results: dict, outputs: dict, demo: dict | None)
 def plot_studies(studies: dict, path: str) -> None:
     """One panel per bandit study: each arm's final regret (mean over seeds, 95% interval) and the reference."""
     fig, axes = plt.subplots(1, len(studies), figsize=(3.6 * len(studies), 3.6), squeeze=False)
-    for ax, (name, study) in zip(axes[0], studies.items()):
+    for ax, (name, study) in zip(axes[0], studies.items(), strict=True):
         arms = study["arms"]
         ref = next(iter(arms.values()))["reference"]
         plotting.bar_panel(

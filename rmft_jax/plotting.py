@@ -32,7 +32,7 @@ def plot_regret_panels(
     panels: {panel title: {method name: curves (N, T) or a mean curve (T,)}}.
     """
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.0), squeeze=False)
-    for ax, (title, curves) in zip(axes[0], panels.items()):
+    for ax, (title, curves) in zip(axes[0], panels.items(), strict=True):
         for name, curves_NxT in curves.items():
             mean_T, half_T = mean_and_band(curves_NxT)
             rounds_T = np.arange(1, mean_T.shape[0] + 1)
@@ -54,7 +54,7 @@ def plot_regret_panels(
 def plot_series(series: Mapping[str, Sequence[float]], path: str, xlabel: str = "iteration", title: str = "") -> None:
     """Stacked line plots of scalar series that share an x axis (e.g. metrics over iterations)."""
     fig, axes = plt.subplots(len(series), 1, figsize=(6.0, 2.4 * len(series)), squeeze=False, sharex=True)
-    for ax, (name, values) in zip(axes[:, 0], series.items()):
+    for ax, (name, values) in zip(axes[:, 0], series.items(), strict=True):
         ax.plot(np.arange(len(values)), np.asarray(values, np.float64), marker=".", lw=1.4)
         ax.set_ylabel(name)
         ax.grid(alpha=0.3)
@@ -93,7 +93,7 @@ def plot_ablations(studies: Mapping[str, Mapping], path: str) -> None:
     gen = studies.get("generalization")
     num = len(names) + (1 if gen else 0)
     fig, axes = plt.subplots(1, max(num, 1), figsize=(3.6 * max(num, 1), 3.6), squeeze=False)
-    for ax, name in zip(axes[0], names):
+    for ax, name in zip(axes[0], names, strict=False):
         arms = studies[name]["arms"]
         hedge = np.mean([arms[a]["ftrl"]["eval_regret"]["mean"] for a in arms])
         bar_panel(
@@ -177,7 +177,7 @@ def plot_tradeoff(arms: Mapping[str, Mapping], path: str) -> None:
         means.append((mx["mean"], my["mean"]))
     front = sorted(p for p in means if not any(q[0] <= p[0] and q[1] <= p[1] and q != p for q in means))
     if len(front) > 1:
-        ax.plot(*zip(*front), "k-", lw=0.8, alpha=0.6, label="Pareto front (arm means)")
+        ax.plot(*zip(*front, strict=True), "k-", lw=0.8, alpha=0.6, label="Pareto front (arm means)")
     if ref == "adahedge":
         rows = first["per_seed"]
         mean = lambda k: float(np.mean([r[k] for r in rows]))  # noqa: E731
@@ -216,7 +216,7 @@ def plot_paradigms(rows: list[dict], path: str) -> None:
     """Per setting: each paradigm's regret and worst found regret at T, and mean transfer, over tuned Hedge's."""
     settings = list(dict.fromkeys(r["setting"] for r in rows))
     fig, axes = plt.subplots(len(settings), 3, figsize=(11, 3.4 * len(settings)), squeeze=False)
-    for ax_row, setting in zip(axes, settings):
+    for ax_row, setting in zip(axes, settings, strict=True):
         mine = [r for r in rows if r["setting"] == setting]
         arms = [r["arm"] for r in mine]
         bar_panel(

@@ -170,7 +170,10 @@ def growth(curve: Array, min_round: int = 1) -> dict[str, jax.Array]:
 @functools.partial(jax.jit, static_argnums=1)
 def _growth_nd(curve: jax.Array, min_round: int) -> dict[str, jax.Array]:
     """`_growth_1d` vmapped over the leading axes, compiled once per shape (eager calls would compile op by op)."""
-    fn = lambda c: _growth_1d(c, min_round)
+
+    def fn(c):
+        return _growth_1d(c, min_round)
+
     for _ in range(curve.ndim - 1):
         fn = jax.vmap(fn)
     return fn(curve)

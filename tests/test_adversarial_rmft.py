@@ -20,7 +20,13 @@ from rmft_jax.tasks import fol, fol_sequential, rollout
 from rmft_jax.training import fol_train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-quiet = lambda msg: None
+
+
+def quiet(msg):
+    """A log function that drops its message."""
+    return None
+
+
 MODELS = {"linear_attention": {}, "transformer": {"num_layers": 1, "d_model": 16}}
 
 
@@ -62,9 +68,12 @@ def test_sequential_rollout_is_causal(name):
     table = jax.random.uniform(jax.random.key(1), (batch, horizon, num_actions))
     changed = table.at[:, cut:].set(jax.random.uniform(jax.random.key(2), (batch, horizon - cut, num_actions)))
     uniforms = jax.random.uniform(jax.random.key(3), (batch, horizon))
-    run = lambda tab: fol_sequential.sequential_rollout(
-        graphdef, params, lambda t, v: tab[:, t], jnp.zeros((batch, 2), jnp.int32), horizon, num_actions, uniforms
-    )
+
+    def run(tab):
+        return fol_sequential.sequential_rollout(
+            graphdef, params, lambda t, v: tab[:, t], jnp.zeros((batch, 2), jnp.int32), horizon, num_actions, uniforms
+        )
+
     (p0, l0), (p1, l1) = run(table), run(changed)
     np.testing.assert_array_equal(l0[:, : cut + 1], l1[:, : cut + 1])  # round cut's policy sees rows < cut
     np.testing.assert_array_equal(p0.actions_xT[:, : cut + 1], p1.actions_xT[:, : cut + 1])
@@ -93,21 +102,21 @@ def test_adaptive_training_rollouts_match_numpy_loop():
     paths = fol_sequential.adaptive_rollouts(graphdef, params, scen, kinds, horizon, num_actions, rollouts, key)
     uniforms = np.asarray(jax.random.uniform(key, (num * rollouts, horizon))).reshape(num, rollouts, horizon)
     for m in range(num):
-        for l in range(rollouts):
+        for rollout_index in range(rollouts):
             table, counts, last, actions = np.zeros((horizon, num_actions)), np.zeros(num_actions), 0, []
             for t in range(horizon):
                 cum = table[:t].sum(0)
                 p = np.exp(eta * (cum - cum.max()))
                 p /= p.sum()
                 table[t] = np_adversary(kinds[int(scen.kind_M[m])], p, counts, last)
-                a = min(int(np.sum(np.cumsum(p) <= uniforms[m, l, t] * p.sum())), num_actions - 1)
+                a = min(int(np.sum(np.cumsum(p) <= uniforms[m, rollout_index, t] * p.sum())), num_actions - 1)
                 counts[a] += 1
                 last = a
                 actions.append(a)
-            np.testing.assert_allclose(paths.tables_xTxA[m, l], table, atol=1e-6)
-            np.testing.assert_array_equal(paths.actions_xT[m, l], actions)
+            np.testing.assert_allclose(paths.tables_xTxA[m, rollout_index], table, atol=1e-6)
+            np.testing.assert_array_equal(paths.actions_xT[m, rollout_index], actions)
             regret = table.sum(0).max() - table[np.arange(horizon), actions].sum()
-            assert float(paths.regret_x[m, l]) == pytest.approx(regret, abs=1e-5)
+            assert float(paths.regret_x[m, rollout_index]) == pytest.approx(regret, abs=1e-5)
 
 
 def test_env_draw_keeps_the_stream_and_shares_the_process():

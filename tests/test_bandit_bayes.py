@@ -192,7 +192,7 @@ def _run_filter(hp, actions_T, rewards_T, num_runs):
     algorithm = bandits.ALGORITHMS["abrupt_bayes_greedy"]
     update = jax.jit(lambda state, t, a, r: algorithm.update(state, t, a, r, hp))
     state = algorithm.init(num_runs, 2, hp)
-    for t, (a, r) in enumerate(zip(actions_T, rewards_T)):
+    for t, (a, r) in enumerate(zip(actions_T, rewards_T, strict=True)):
         state = update(state, jnp.int32(t), jnp.full((num_runs,), a, jnp.int32), jnp.full((num_runs,), r, jnp.float32))
     return state
 

@@ -59,8 +59,11 @@ def _np_kl_ucb(t, counts_NxA, sums_NxA, c=3.0):
     """Garivier & Cappe: max{q >= mean : n kl(mean, q) <= ln t + c ln ln t}, by Brent's method."""
     level = np.log(t) + c * np.log(max(np.log(t), 1.0))
     index = np.ones_like(counts_NxA)
-    for i, (mean, n) in enumerate(zip((sums_NxA / counts_NxA).ravel(), counts_NxA.ravel())):
-        gap = lambda q, mean=mean, n=n: n * _np_kl(mean, q) - level
+    for i, (mean, n) in enumerate(zip((sums_NxA / counts_NxA).ravel(), counts_NxA.ravel(), strict=True)):
+
+        def gap(q, mean=mean, n=n):
+            return n * _np_kl(mean, q) - level
+
         if gap(1 - 1e-15) > 0:
             index.flat[i] = optimize.brentq(gap, mean, 1 - 1e-15, xtol=1e-14)
     return index

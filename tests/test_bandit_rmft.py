@@ -21,7 +21,12 @@ from rmft_jax.studies import bandit_study
 from rmft_jax.tasks import bandit, bandit_eval, bandit_rollout, bandit_tokens, fol
 from rmft_jax.training import bandit_train
 
-quiet = lambda msg: None
+
+def quiet(msg):
+    """A log function that drops its message."""
+    return None
+
+
 MODEL_CASES = (("linear_attention", False), ("linear_attention", True), ("transformer", False), ("transformer", True))
 
 
@@ -197,7 +202,8 @@ def without_timing(results):
 
 @functools.cache
 def _mab_run():
-    """An uninterrupted MAB smoke run (scratch and greedy inits), computed once per worker process: xdist can tear a module fixture down between its tests."""
+    """An uninterrupted MAB smoke run (scratch and greedy inits), computed once per worker process: xdist can tear a
+    module fixture down between its tests."""
     workdir = tempfile.mkdtemp(prefix="rmft_mab_")
     return workdir, bandit_train.run(tiny(), workdir, log=quiet)
 
@@ -290,7 +296,10 @@ def test_resume_equals_uninterrupted_run(tmp_path):
     lines = []
     resumed = bandit_train.run(tiny(**scratch_only), resumed_dir, log=lines.append)
     assert any("resumed from checkpoint 1" in line for line in lines)
-    strip = lambda r: {k: v for k, v in without_timing(r).items() if k != "config"}
+
+    def strip(r):
+        return {k: v for k, v in without_timing(r).items() if k != "config"}
+
     assert strip(resumed) == strip(uninterrupted)
 
 

@@ -1,4 +1,5 @@
-"""The baseline suite (`experiments.baselines`): every reference is run, labelled by kind, and the best of each kind named."""
+"""The baseline suite (`experiments.baselines`): every reference is run, labelled by kind, and the best of each kind
+named."""
 
 import json
 

@@ -15,7 +15,10 @@ from rmft_jax import models
 from rmft_jax.tasks import shortest_path
 from rmft_jax.training import driver
 
-quiet = lambda msg: None
+
+def quiet(msg):
+    """A log function that drops its message."""
+    return None
 
 
 def tiny(num_iterations=12, every=5):
@@ -71,7 +74,8 @@ def test_sft_batch_averages_the_kept_paths():
 
 @functools.cache
 def _trained():
-    """An uninterrupted run of the generic driver on the example task, computed once per worker process: xdist can tear a module fixture down between its tests."""
+    """An uninterrupted run of the generic driver on the example task, computed once per worker process: xdist can
+    tear a module fixture down between its tests."""
     workdir = tempfile.mkdtemp(prefix="rmft_shortest_path_")
     return workdir, driver.run(tiny(), workdir, shortest_path.Experiment(), log=quiet)
 
@@ -132,7 +136,10 @@ def test_killed_run_resumes_to_the_uninterrupted_numbers(trained, tmp_path):
     lines = []
     resumed = driver.run(tiny(), workdir, shortest_path.Experiment(), log=lines.append)
     assert any("resumed from checkpoint 5" in line for line in lines), lines
-    drop = lambda rs: [{k: v for k, v in r.items() if k != "seconds"} for r in rs]
+
+    def drop(rs):
+        return [{k: v for k, v in r.items() if k != "seconds"} for r in rs]
+
     assert drop(resumed["iterations"]) == drop(uninterrupted["iterations"])
     assert resumed["final"] == uninterrupted["final"]
     with open(os.path.join(workdir, "metrics.jsonl")) as fh:

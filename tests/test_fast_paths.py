@@ -1,4 +1,5 @@
-"""The fast paths of the FOL iteration (the configs' defaults): inverse-CDF sampling with integer actions, the matmul prefix sum."""
+"""The fast paths of the FOL iteration (the configs' defaults): inverse-CDF sampling with integer actions, the matmul
+prefix sum."""
 
 import jax
 import jax.numpy as jnp

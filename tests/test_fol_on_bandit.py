@@ -47,7 +47,10 @@ def test_round_t_depends_only_on_earlier_feedback():
     rewards = np.asarray(jax.random.uniform(jax.random.key(2), (5, 30, 3)), np.float32)
     changed = rewards.copy()
     changed[:, 20:] = 1.0 - changed[:, 20:]
-    run = lambda r: fol_on_bandit.importance_weighted_rollout(graphdef, params, r, jax.random.key(3))
+
+    def run(r):
+        return fol_on_bandit.importance_weighted_rollout(graphdef, params, r, jax.random.key(3))
+
     a, b = run(rewards), run(changed)
     np.testing.assert_array_equal(np.asarray(a.actions_BxT)[:, :21], np.asarray(b.actions_BxT)[:, :21])
     np.testing.assert_allclose(np.asarray(a.probs_BxTxA)[:, :21], np.asarray(b.probs_BxTxA)[:, :21])
@@ -134,7 +137,9 @@ def test_rmft_on_mab_task_imitates_the_play_it_generated_and_scores_it_by_pseudo
     )
     new, _, metrics = iteration(params, optimizer.init(params), jax.random.key(9))
     assert bool(metrics["finite"]) and float(metrics["selected_regret"]) <= float(metrics["rollout_regret"])
-    assert any(float(jnp.abs(a - b).max()) > 0 for a, b in zip(jax.tree.leaves(new), jax.tree.leaves(params)))
+    assert any(
+        float(jnp.abs(a - b).max()) > 0 for a, b in zip(jax.tree.leaves(new), jax.tree.leaves(params), strict=True)
+    )
 
 
 def nnx_model(num_actions):

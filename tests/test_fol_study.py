@@ -17,7 +17,11 @@ from rmft_jax.studies import bandit_study, fol_study, fol_sweep
 from rmft_jax.training import fol_train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-quiet = lambda msg: None
+
+
+def quiet(msg):
+    """A log function that drops its message."""
+    return None
 
 
 def smoke(seed=0, num_iterations=2):
@@ -71,7 +75,9 @@ def test_arm_config_overrides_and_one_round():
 
 
 def test_verdicts_read_the_intervals():
-    arm = lambda values: {"final": {"eval_regret": intervals.mean_ci95(values)}}
+    def arm(values):
+        return {"final": {"eval_regret": intervals.mean_ci95(values)}}
+
     results = {
         "iteration": {"arms": {"iterative": arm([1.0, 1.1, 0.9]), "one_round": arm([3.0, 3.2, 2.8])}},
         "selection_adversarial": {
@@ -172,7 +178,9 @@ def test_bandit_arm_config_and_bad_studies_fail_before_training(tmp_path):
 
 
 def test_bandit_verdicts_read_the_intervals():
-    arm = lambda values: {"final": {"regret": intervals.mean_ci95(values)}}
+    def arm(values):
+        return {"final": {"regret": intervals.mean_ci95(values)}}
+
     results = {
         "nsmab_selection": {
             "arms": {

@@ -21,7 +21,11 @@ from rmft_jax.training import fol_train
 from rmft_jax.training.checkpoint import CheckpointError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-quiet = lambda msg: None
+
+
+def quiet(msg):
+    """A log function that drops its message."""
+    return None
 
 
 def smoke(num_iterations=3, **overrides):
@@ -44,7 +48,8 @@ def without_timing(results):
 
 @functools.cache
 def _finished_run():
-    """An uninterrupted 3-iteration smoke run, computed once per worker process: xdist can tear a module fixture down between its tests."""
+    """An uninterrupted 3-iteration smoke run, computed once per worker process: xdist can tear a module fixture down
+    between its tests."""
     workdir = tempfile.mkdtemp(prefix="rmft_uninterrupted_")
     return workdir, fol_train.run(smoke(), workdir, log=quiet)
 

@@ -56,6 +56,6 @@ def test_two_processes_match_one_device(tmp_path):
     one = json.loads((tmp_path / "single" / "results.json").read_text())
     two = json.loads((tmp_path / "multi" / "results.json").read_text())
     assert two["final"]["eval_regret"] == pytest.approx(one["final"]["eval_regret"], rel=1e-4)
-    for r1, r2 in zip(one["iterations"], two["iterations"]):
+    for r1, r2 in zip(one["iterations"], two["iterations"], strict=True):
         assert r2["rollout_regret"] == pytest.approx(r1["rollout_regret"], rel=1e-4)
         assert r2["sft_loss"] == pytest.approx(r1["sft_loss"], rel=1e-4)

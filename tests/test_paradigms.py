@@ -45,7 +45,10 @@ def test_advantages_are_centered_per_scenario_and_equal_for_reward_and_regret_on
 
 def test_first_policy_gradient_step_is_reinforce_and_clipping_stops_runaway_ratios():
     graphdef, params = models.nnx.split(models.make_model("linear_attention", 4, seed=1, init_scale=0.5))
-    apply_fn = lambda p, x: models.apply(graphdef, p, x)
+
+    def apply_fn(p, x):
+        return models.apply(graphdef, p, x)
+
     rewards_BxTxA = jax.random.uniform(jax.random.key(2), (3, 7, 4))
     actions_BxGxT = jax.random.randint(jax.random.key(3), (3, 5, 7), 0, 4)
     adv_BxG = jax.random.normal(jax.random.key(4), (3, 5))
@@ -61,7 +64,7 @@ def test_first_policy_gradient_step_is_reinforce_and_clipping_stops_runaway_rati
         return -jnp.mean(adv_BxG[..., None] * chosen)
 
     g_surrogate, g_reinforce = jax.grad(surrogate)(params), jax.grad(reinforce)(params)
-    for a, b in zip(jax.tree.leaves(g_surrogate), jax.tree.leaves(g_reinforce)):
+    for a, b in zip(jax.tree.leaves(g_surrogate), jax.tree.leaves(g_reinforce), strict=True):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-6)
     # Ratios outside [1 - clip, 1 + clip] in the advantage's direction contribute no gradient.
     logp = jnp.zeros((1, 1, 2))
@@ -73,7 +76,10 @@ def test_first_policy_gradient_step_is_reinforce_and_clipping_stops_runaway_rati
 def test_regret_loss_is_the_expected_regret_and_its_update_lowers_it():
     rewards_BxTxA = jax.random.uniform(jax.random.key(5), (16, 20, 3))
     graphdef, params = models.nnx.split(models.make_model("linear_attention", 3, seed=2, init_scale=0.1))
-    apply_fn = lambda p, x: models.apply(graphdef, p, x)
+
+    def apply_fn(p, x):
+        return models.apply(graphdef, p, x)
+
     logits = apply_fn(params, rewards_BxTxA)
     expected = regret.static_regret(rewards_BxTxA, jax.nn.softmax(logits, -1))[:, -1].mean()
     assert float(regret_loss.expected_regret(logits, rewards_BxTxA)) == pytest.approx(float(expected), rel=1e-5)
@@ -112,9 +118,12 @@ def test_distilling_hedge_brings_the_model_to_hedge():
     iteration = fol.make_iteration(fol.build_env(cfg), task.graphdef, optimizer, s)
     rewards = jax.random.uniform(jax.random.key(8), (256, s.horizon, s.num_actions))
     hedge = full_info.ftrl(rewards, 2.0)
-    tv = lambda p: float(
-        jnp.mean(0.5 * jnp.abs(jax.nn.softmax(models.apply(task.graphdef, p, rewards), -1) - hedge).sum(-1))
-    )
+
+    def tv(p):
+        return float(
+            jnp.mean(0.5 * jnp.abs(jax.nn.softmax(models.apply(task.graphdef, p, rewards), -1) - hedge).sum(-1))
+        )
+
     before, opt_state = tv(params), optimizer.init(params)
     for it in range(15):
         params, opt_state, _ = iteration(params, opt_state, jax.random.key(100 + it))
@@ -142,7 +151,9 @@ def test_policy_gradient_iteration_keeps_every_rollout_and_returns_finite_metric
     assert bool(metrics["finite"])
     assert float(metrics["selected_regret"]) == pytest.approx(float(metrics["rollout_regret"]), rel=1e-6)
     assert float(metrics["sft_loss_first"]) == pytest.approx(0.0, abs=1e-5)  # centered advantages, ratio 1
-    assert any(float(jnp.abs(a - b).max()) > 0 for a, b in zip(jax.tree.leaves(new), jax.tree.leaves(params)))
+    assert any(
+        float(jnp.abs(a - b).max()) > 0 for a, b in zip(jax.tree.leaves(new), jax.tree.leaves(params), strict=True)
+    )
 
 
 def test_paradigm_study_reports_every_arm_and_generates_its_document(tmp_path):

@@ -50,7 +50,9 @@ for model in sys.argv[1].split(","):
         flat = jax.tree_util.tree_flatten_with_path(params)[0]
         probe_NxTxA = jax.random.uniform(jax.random.key(7), (16, 12, 5))
         runs[n] = {"params": {jax.tree_util.keystr(p): np.asarray(x).tolist() for p, x in flat},
-                   "logits": np.asarray(jax.jit(lambda p, r: fol.models.apply(graphdef, p, r))(params, probe_NxTxA)).tolist(),
+                   "logits": np.asarray(
+                       jax.jit(lambda p, r: fol.models.apply(graphdef, p, r))(params, probe_NxTxA)
+                   ).tolist(),
                    "metrics": metrics,
                    "all_reduce": hlo.count("all-reduce"), "local_targets": "f32[8,4,12,5]" in hlo,
                    "global_targets": "f32[64,4,12,5]" in hlo,
@@ -124,7 +126,7 @@ def test_eight_devices_match_one_device(request, model):
             a, b = np.delete(a, np.s_[d : 2 * d], -1), np.delete(b, np.s_[d : 2 * d], -1)
         np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5, err_msg=path)
     np.testing.assert_allclose(eight["logits"], one["logits"], rtol=1e-4, atol=1e-5)  # the trained policies
-    for m1, m8 in zip(one["metrics"], eight["metrics"]):
+    for m1, m8 in zip(one["metrics"], eight["metrics"], strict=True):
         assert m8 == pytest.approx(m1, rel=1e-4, abs=1e-5)
     assert one["metrics"][-1]["sft_loss"] != one["metrics"][0]["sft_loss_first"]  # it did train
 
@@ -141,7 +143,7 @@ def test_eight_devices_really_split_the_scenarios(request, model):
 @pytest.mark.slow  # two driver runs on 8 devices; the iteration itself is checked on 8 devices by default
 def test_driver_results_match_across_device_counts(eight_devices_transformer):
     one, eight = eight_devices_transformer["driver"]["1"], eight_devices_transformer["driver"]["8"]
-    for r1, r8 in zip(one["iterations"], eight["iterations"]):
+    for r1, r8 in zip(one["iterations"], eight["iterations"], strict=True):
         assert r8 == pytest.approx(r1, rel=1e-4, abs=1e-5)
     assert eight["final"]["eval_regret"] == pytest.approx(one["final"]["eval_regret"], rel=1e-4)
 

@@ -13,7 +13,7 @@ from rmft_jax import regret
 def numpy_static_regret(rewards_TxA, policies_TxA):
     """Static regret curve, one round at a time, float64."""
     cum_A, learner, out = np.zeros(rewards_TxA.shape[1]), 0.0, []
-    for r_A, p_A in zip(rewards_TxA.astype(np.float64), policies_TxA.astype(np.float64)):
+    for r_A, p_A in zip(rewards_TxA.astype(np.float64), policies_TxA.astype(np.float64), strict=True):
         cum_A += r_A
         learner += p_A @ r_A
         out.append(cum_A.max() - learner)
@@ -23,7 +23,7 @@ def numpy_static_regret(rewards_TxA, policies_TxA):
 def numpy_pseudo_regret(means_TxA, actions_T):
     """Pseudo (dynamic) regret, one round at a time, float64."""
     total, out = 0.0, []
-    for mu_A, a in zip(means_TxA.astype(np.float64), actions_T):
+    for mu_A, a in zip(means_TxA.astype(np.float64), actions_T, strict=True):
         total += mu_A.max() - mu_A[a]
         out.append(total)
     return np.array(out)

@@ -104,7 +104,10 @@ class SFTTest(parameterized.TestCase):
         rewards = jax.random.uniform(jax.random.key(0), (32, 20, 5))
         targets = jax.nn.one_hot(jnp.argmax(jnp.cumsum(rewards, 1), -1), 5)  # imitate "follow the leader"
         optimizer = sft.make_optimizer(1e-2)
-        apply_fn = lambda p, x: models.apply(graphdef, p, x)
+
+        def apply_fn(p, x):
+            return models.apply(graphdef, p, x)
+
         before = sft.imitation_loss(apply_fn(params, rewards), targets)
         params, _, losses = jax.jit(lambda p, o: sft.sft_steps(apply_fn, p, o, optimizer, rewards, targets, 30))(
             params, optimizer.init(params)

@@ -23,7 +23,8 @@ ARMS = ("rmft", "regret_loss", "distill_hedge", "pg_reward")
 
 
 def fits(base: Any, params: dict, seeds: list[int]) -> dict:
-    """{arm: {eta_hat, tv, regret_ratio_vs_hedge_eta_hat: mean_ci95}, 'regret_optimal_eta'} for the stochastic setting."""
+    """{arm: {eta_hat, tv, regret_ratio_vs_hedge_eta_hat: mean_ci95}, 'regret_optimal_eta'} for the stochastic
+    setting."""
     if not any(("stochastic", arm) in params for arm in ARMS):
         return {}
     cfg = fol_study.arm_config(base, paradigm_study.SETTINGS["stochastic"][1])
@@ -36,7 +37,7 @@ def fits(base: Any, params: dict, seeds: list[int]) -> dict:
             continue
         rows = []
         for i, rewards_NxTxA in enumerate(heldout):
-            p = jax.tree.map(lambda x: x[i], params[("stochastic", arm)])
+            p = jax.tree.map(lambda x: x[i], params[("stochastic", arm)])  # noqa: B023 - called inside this iteration
             policies_NxTxA = jax.nn.softmax(models.apply(graphdef, p, rewards_NxTxA) / temperature, axis=-1)
             f = fit.fit_eta(rewards_NxTxA, policies_NxTxA)
             model = float(jnp.mean(fit.final_regret(rewards_NxTxA, policies_NxTxA)))

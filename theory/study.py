@@ -69,7 +69,9 @@ def make_snapshot(graphdef: Any, cfg: Any) -> Callable:
 
     @jax.jit
     def snapshot(params, fit_R, test_R):
-        policy = lambda R: jax.nn.softmax(models.apply(graphdef, params, R) / temperature, axis=-1)
+        def policy(R):
+            return jax.nn.softmax(models.apply(graphdef, params, R) / temperature, axis=-1)
+
         pi_fit, pi_test = policy(fit_R), policy(test_R)
         cum_test = full_info.cumulative_before(test_R)
         out = {}
@@ -334,7 +336,10 @@ def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict[str,
     fit_R, test_R = sets["fit"], sets["test"]
     base = baselines(cfg, sets["tune"], test_R)
     snapshot = make_snapshot(graphdef, cfg)
-    record = lambda p: summarize(snapshot(p, fit_R, test_R), base["tuned_entropy"]["regret"])
+
+    def record(p):
+        return summarize(snapshot(p, fit_R, test_R), base["tuned_entropy"]["regret"])
+
     params, traces = full_run(cfg, record, log)
     t_run = time.perf_counter()
     imap = measure_map(cfg, fit_R, sets["key_map"])

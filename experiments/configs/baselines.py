@@ -23,7 +23,8 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
     c.mab.instance = "hard"  # hard (K=5, gap 0.2), easy (K=4, gap 0.5) or random (means ~ U[0,1])
     c.mab.horizon = 100
     c.mab.num_runs = 2000
-    # Prior-free algorithms, then the informed policies on the exact posterior of the MAB training prior (gap ~ U[0.1, 0.5]).
+    # Prior-free algorithms, then the informed policies on the exact posterior of the MAB training prior
+    # (gap ~ U[0.1, 0.5]).
     c.mab.algorithms = (
         "ucb1",
         "thompson",

@@ -1,4 +1,7 @@
-"""Iterative RMFT on FOL with a multi-layer softmax transformer. Variants: the single layer's (smoke, distill_bayes, ...)."""
+"""Iterative RMFT on FOL with a multi-layer softmax transformer.
+
+Variants: the single layer's (smoke, distill_bayes, ...).
+"""
 
 import ml_collections
 

@@ -1,4 +1,7 @@
-"""Iterative RMFT on FOL with the single-layer linear self-attention model. Variants: '', smoke, adversarial, adversarial_smoke, time, distill_bayes."""
+"""Iterative RMFT on FOL with the single-layer linear self-attention model.
+
+Variants: '', smoke, adversarial, adversarial_smoke, time, distill_bayes.
+"""
 
 import ml_collections
 
@@ -23,7 +26,8 @@ def base_config() -> ml_collections.ConfigDict:
     c.model.prefix_sum = "matmul"
 
     c.rmft = ml_collections.ConfigDict()
-    # 40 iterations reach about 5.0 on this mixture (above Hedge); the drop below Hedge comes later (docs/results_fol.md).
+    # 40 iterations reach about 5.0 on this mixture (above Hedge); the drop below Hedge comes later
+    # (docs/results_fol.md).
     c.rmft.num_iterations = 120
     c.rmft.num_scenarios = 256  # M
     c.rmft.num_rollouts = 16  # L

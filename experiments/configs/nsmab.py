@@ -1,4 +1,5 @@
-"""Iterative RMFT on non-stationary MAB (abrupt changes, K = 5, T = 100). Variants: '' (default), 'smoke', 'transformer', 'distill_bayes'.
+"""Iterative RMFT on non-stationary MAB (abrupt changes, K = 5, T = 100). Variants: '' (default), 'smoke',
+'transformer', 'distill_bayes'.
 
 Training and held-out instances come from the same distribution (4 change points, variation budget
 2); selection is by dynamic regret (regret against each round's best arm).

@@ -1,7 +1,9 @@
-"""Training paradigms side by side (python -m experiments.paradigms). Variants: '' (default), 'shared', 'transformer', 'smoke'.
+"""Training paradigms side by side (python -m experiments.paradigms). Variants: '' (default), 'shared',
+'transformer', 'smoke'.
 
-'' : FOL: single-layer linear attention, settings mix / stochastic / trends, six arms (rmft_jax/studies/paradigm_study.py:
-     ARMS), 5 seeds, the FOL default loop (M 256, L 16, k 2, T 50, A 5, 120 iterations of 50 gradient steps);
+'' : FOL: single-layer linear attention, settings mix / stochastic / trends, six arms
+     (rmft_jax/studies/paradigm_study.py: ARMS), 5 seeds, the FOL default loop (M 256, L 16, k 2, T 50, A 5, 120
+     iterations of 50 gradient steps);
      bandits: the studies mab_paradigms and nsmab_paradigms (rmft_jax/studies/bandit_study.py: STUDIES) on the
      bandit default loop (M 256, L 16, k 4, T 100, 60 iterations of 50 steps; distillation and the policy gradient
      train on k random of the L rollouts: paradigm.rows='k'), 5 seeds, with transfer to 2T, 4T and the other task;

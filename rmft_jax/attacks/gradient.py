@@ -67,8 +67,10 @@ def ascend(
     the surrogate's gradient can lead away from a good table for policies that are not smooth (FTL).
     """
     optimizer = optax.adam(learning_rate)
+
     # Each table's surrogate depends on its own logits only, so the gradient of the sum is per table.
-    loss_fn = lambda z: -jnp.sum(smoothed_regret(policy_fn, jax.nn.sigmoid(z), temperature))
+    def loss_fn(z):
+        return -jnp.sum(smoothed_regret(policy_fn, jax.nn.sigmoid(z), temperature))
 
     def keep_best(best, z):
         best_table, best_regret = best

@@ -196,7 +196,7 @@ def posterior_predictive(env: Any, rewards_TxA: Array) -> tuple[Array, Array]:
     """(log evidence of r_<t per component (T, C), predictive mean E[r_t | r_<t] (T, A)) for one sequence."""
     comps, weights = _components(env)
     atoms = jnp.asarray(sorted({a for c in comps for a in _interior_atoms(c)}), jnp.float32)
-    evidence, predictive = zip(*[POSTERIORS[type(c)](c, rewards_TxA, atoms) for c in comps])
+    evidence, predictive = zip(*[POSTERIORS[type(c)](c, rewards_TxA, atoms) for c in comps], strict=True)
     evidence_TxC, predictive_TxAxC = jnp.stack(evidence, -1), jnp.stack(predictive, -1)
     # Data no component can produce (a measure-zero event, e.g. a float collision): fall back to the prior.
     possible_T = jnp.any(jnp.isfinite(evidence_TxC), axis=-1, keepdims=True)

@@ -8,8 +8,8 @@ target with the step's inf-norm capped at variation_budget / C. `update` of roun
 particle by the Bernoulli likelihood of the observed reward of the chosen arm, resamples (systematic,
 every round, so the weights stay uniform) and moves the particles to round t + 1. `select` sees the
 predictive particles of round t. State: means_AxNxP (particles on the minor axis, which the
-resampling's cumsum and gather want), changes_NxP, and two (N,) key words. It is a bootstrap filter: exact as P -> infinity, with Monte Carlo
-error and sample impoverishment (no rejuvenation step) at finite P.
+resampling's cumsum and gather want), changes_NxP, and two (N,) key words. It is a bootstrap filter: exact as
+P -> infinity, with Monte Carlo error and sample impoverishment (no rejuvenation step) at finite P.
 
 Randomness: `update` gets no key in the Algorithm interface, so the filter's words are Threefry-2x32
 keyed per run by (a hash of the run's history, a hash of its run index), with counter (round, tag):

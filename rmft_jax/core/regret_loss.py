@@ -39,7 +39,8 @@ def make_update(
     """update(params, opt_state, RegretBatch) -> (params, opt_state, losses (num_steps,)): Adam on the regret."""
 
     def update(params: Any, opt_state: Any, batch: RegretBatch):
-        loss_fn = lambda p: expected_regret(apply_fn(p, batch.inputs_BxTxD), batch.rewards_BxTxA, temperature)
+        def loss_fn(p):
+            return expected_regret(apply_fn(p, batch.inputs_BxTxD), batch.rewards_BxTxA, temperature)
 
         return sft.gradient_steps(loss_fn, params, opt_state, optimizer, num_steps)
 

@@ -51,7 +51,8 @@ class TimeLinearAttention(nnx.Module):
         prefix_sum: str = "cumsum",
         rngs: nnx.Rngs,
     ):
-        """Draw V (A x D+1) and M (D+1 x 2) from N(0, init_scale^2); b = 0; D = input_dim; prefix_sum as LinearAttention's."""
+        """Draw V (A x D+1) and M (D+1 x 2) from N(0, init_scale^2); b = 0; D = input_dim; prefix_sum as
+        LinearAttention's."""
         _check_num_actions(num_actions)
         if prefix_sum not in PREFIX_SUMS:
             raise ValueError(f"prefix_sum must be one of {list(PREFIX_SUMS)}, got {prefix_sum!r}.")

@@ -196,12 +196,12 @@ class Transformer(nnx.Module):
     def _decode(self, x_BxD: jax.Array, cache: KVCache, position: jax.Array) -> KVCache:
         """Run one token at `position` through all blocks, writing its keys/values into the cache."""
         batch_shape = cache.logits.shape[:-1]
-        num_layers, horizon = cache.keys.shape[0], cache.keys.shape[-3]
+        num_layers = cache.keys.shape[0]
         keys_LxBxSxHxK = cache.keys.reshape(num_layers, -1, *cache.keys.shape[-3:])
         values_LxBxSxHxK = cache.values.reshape(keys_LxBxSxHxK.shape)
         x_Bx1xD = self._add_positions(x_BxD.reshape(-1, 1, self.d_model), position[None])
         new_keys, new_values = [], []
-        for block, keys_BxSxHxK, values_BxSxHxK in zip(self.blocks, keys_LxBxSxHxK, values_LxBxSxHxK):
+        for block, keys_BxSxHxK, values_BxSxHxK in zip(self.blocks, keys_LxBxSxHxK, values_LxBxSxHxK, strict=True):
             q, k, v = block.qkv_heads(x_Bx1xD)
             keys_BxSxHxK = jax.lax.dynamic_update_slice_in_dim(keys_BxSxHxK, k, position, axis=1)
             values_BxSxHxK = jax.lax.dynamic_update_slice_in_dim(values_BxSxHxK, v, position, axis=1)

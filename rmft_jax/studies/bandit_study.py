@@ -89,7 +89,10 @@ def arm_summary(results: dict, task: str) -> dict:
     methods = results["methods"]
     rmft_seeds = methods["rmft"].get("per_seed", [methods["rmft"]])
     initial_seeds = methods["initial"].get("per_seed", [methods["initial"]])
-    stat = lambda rows, key, sub=None: mean_ci95([r[key][sub] if sub else r[key] for r in rows])
+
+    def stat(rows, key, sub=None):
+        return mean_ci95([r[key][sub] if sub else r[key] for r in rows])
+
     final = {
         "regret": stat(rmft_seeds, "regret"),
         "beta_hat": stat(rmft_seeds, "beta_hat"),

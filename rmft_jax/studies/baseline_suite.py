@@ -102,7 +102,7 @@ def run_fol(cfg: Any, key: jax.Array) -> tuple[dict, dict]:
         "horizon": f.horizon,
         "num_actions": f.num_actions,
         "num_sequences": f.num_sequences,
-        "scenarios": dict(zip(f.scenarios, map(float, f.weights))),
+        "scenarios": dict(zip(f.scenarios, map(float, f.weights), strict=True)),
         "methods": methods,
         "eta_grid": grid,
         "hedge_grid_regret": hedge_grid,

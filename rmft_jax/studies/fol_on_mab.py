@@ -28,7 +28,8 @@ INSTANCES = {
 }
 
 
-# The fine-tuning's keys: fold_in(key(seed), FINETUNE_STREAM + i) for the i-th fine-tuned model (the instances use 0, 1).
+# The fine-tuning's keys: fold_in(key(seed), FINETUNE_STREAM + i) for the i-th fine-tuned model (the instances
+# use 0, 1).
 FINETUNE_STREAM = 100
 
 

@@ -151,7 +151,7 @@ def generalization(
             # A key of its own per setting and seed, apart from training's (folded from the seed's eval key).
             key = jax.random.fold_in(jax.random.split(jax.random.key(int(seed)), 2)[0], 1000 + len(out))
             rewards_NxTxA = fol_train.sample_heldout(env, key, num_scenarios)[0]
-            curves_NxT, _ = evaluate(jax.tree.map(lambda x: x[i], params), rewards_NxTxA)
+            curves_NxT, _ = evaluate(jax.tree.map(lambda x: x[i], params), rewards_NxTxA)  # noqa: B023 - called inside this iteration
             base, _ = fol_train.heldout_baselines(test_cfg, rewards_NxTxA)
             model = fol_train._stats(curves_NxT)
             rows.append(

@@ -102,7 +102,7 @@ def run_seeds(cfg: Any, seeds: Sequence[int], log: Callable[[str], None] = print
     evaluate = fol.make_evaluate(graphdef, float(cfg.rmft.temperature))
     per_seed = []
     for i, seed in enumerate(seeds):
-        init_curves, _ = evaluate(jax.tree.map(lambda x: x[i], init_params), heldout[i])
+        init_curves, _ = evaluate(jax.tree.map(lambda x: x[i], init_params), heldout[i])  # noqa: B023 - called inside this iteration
         base, _ = fol_train.heldout_baselines(cfg, heldout[i])
         final = fol_train._stats(curves_SxNxT[i])
         per_seed.append(
@@ -117,7 +117,10 @@ def run_seeds(cfg: Any, seeds: Sequence[int], log: Callable[[str], None] = print
             }
         )
         per_seed[-1]["grade"] = fol_train.grade({**per_seed[-1], "ftrl_theory": base["ftrl_theory"]})
-    pooled = lambda part, key: mean_ci95([r[part][key] for r in per_seed])
+
+    def pooled(part, key):
+        return mean_ci95([r[part][key] for r in per_seed])
+
     out = {
         "seeds": [int(s) for s in seeds],
         "final": {k: pooled("final", k) for k in ("eval_regret", "beta_hat", "p_reg")},
@@ -146,7 +149,8 @@ def run_seeds(cfg: Any, seeds: Sequence[int], log: Callable[[str], None] = print
     }
     f = out["final"]["eval_regret"]
     log(
-        f"  {len(seeds)} seeds in {seconds:.1f}s (compile {compile_s:.1f}s): final regret {f['mean']:.3f} ± {f['ci95']:.3f} "
+        f"  {len(seeds)} seeds in {seconds:.1f}s (compile {compile_s:.1f}s): "
+        f"final regret {f['mean']:.3f} ± {f['ci95']:.3f} "
         f"(tuned Hedge {out['ftrl']['eval_regret']['mean']:.3f})"
     )
     return out

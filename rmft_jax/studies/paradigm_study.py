@@ -74,7 +74,9 @@ def worst_case(cfg: Any, params_S: Any, seeds: list[int], budget: attacks.Attack
     found = []
     for i in range(len(seeds)):
         policy = training_check.model_policy(
-            graphdef, jax.tree.map(lambda x: x[i], params_S), float(cfg.rmft.temperature)
+            graphdef,
+            jax.tree.map(lambda x: x[i], params_S),  # noqa: B023 - called inside this iteration
+            float(cfg.rmft.temperature),
         )
         found.append(
             attacks.worst_case_regret(policy, horizon, num_actions, jax.random.key(int(cfg.attack.seed)), budget)[
@@ -131,7 +133,9 @@ def run_arm(
     if paradigm.name == "distill" and paradigm.teacher == "hedge":
         teacher = [float(jnp.mean(full_info.hedge_regret(h, paradigm.teacher_eta)[:, -1])) for h in heldout]
         out["teacher_regret"] = mean_ci95(teacher)
-        out["ratio_to_teacher"] = mean_ci95([r["final"]["eval_regret"] / t for r, t in zip(out["per_seed"], teacher)])
+        out["ratio_to_teacher"] = mean_ci95(
+            [r["final"]["eval_regret"] / t for r, t in zip(out["per_seed"], teacher, strict=True)]
+        )
         out["kl_to_teacher"] = mean_ci95(kl_to_teacher(cfg, params_S, heldout, paradigm.teacher_eta))
     return out, params_S
 
@@ -146,7 +150,7 @@ def kl_to_teacher(cfg: Any, params_S: Any, heldout: list[jax.Array], eta: float)
     graphdef, _ = fol.build_model(cfg, seed=0)
     out = []
     for i, rewards_NxTxA in enumerate(heldout):
-        params = jax.tree.map(lambda x: x[i], params_S)
+        params = jax.tree.map(lambda x: x[i], params_S)  # noqa: B023 - called inside this iteration
         log_model = jax.nn.log_softmax(models.apply(graphdef, params, rewards_NxTxA) / float(cfg.rmft.temperature), -1)
         teacher_NxTxA = full_info.ftrl(rewards_NxTxA, eta)
         log_teacher = jnp.log(jnp.clip(teacher_NxTxA, 1e-30))
@@ -180,7 +184,7 @@ def known_start(cfg: Any, seeds: list[int], log: Callable[[str], None]) -> dict 
         heldout = fol_sweep.heldout_sets(cfg, seeds)
         teacher = [float(jnp.mean(full_info.hedge_regret(h, paradigm.teacher_eta)[:, -1])) for h in heldout]
         summary["ratio_to_teacher"] = mean_ci95(
-            [r["final"]["eval_regret"] / t for r, t in zip(out["per_seed"], teacher)]
+            [r["final"]["eval_regret"] / t for r, t in zip(out["per_seed"], teacher, strict=True)]
         )
     return summary
 

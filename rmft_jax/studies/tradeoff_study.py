@@ -47,13 +47,17 @@ def worst_per_seed(cfg: Any, params_S: Any, per_seed: list[dict], budget, key, h
     horizon, num_actions = int(cfg.env.horizon), int(cfg.env.num_actions)
     rows = []
     for i, record in enumerate(per_seed):
-        params = jax.tree.map(lambda x: x[i], params_S)
+        params = jax.tree.map(lambda x: x[i], params_S)  # noqa: B023 - called inside this iteration
         policy = training_check.model_policy(graphdef, params, float(cfg.rmft.temperature))
         model = attacks.worst_case_regret(policy, horizon, num_actions, key, budget)
         eta = record["ftrl"]["eta"]
         if eta not in hedge_cache:
             hedge_cache[eta] = attacks.worst_case_regret(
-                lambda r: full_info.ftrl(r, eta), horizon, num_actions, key, budget
+                lambda r: full_info.ftrl(r, eta),  # noqa: B023 - called inside this iteration
+                horizon,
+                num_actions,
+                key,
+                budget,
             )["worst"]
         for name, make in (
             ("adahedge", lambda: adaptive_hedge.adahedge),

@@ -92,7 +92,10 @@ def attack_tables(
 ) -> jax.Array:
     """`num` tables (num, T, A) in [0, 1] attacked against the current parameters (no gradient to params)."""
     frozen = jax.lax.stop_gradient(params)
-    policy_fn = lambda r: jax.nn.softmax(apply_fn(frozen, r) / temperature, axis=-1)
+
+    def policy_fn(r):
+        return jax.nn.softmax(apply_fn(frozen, r) / temperature, axis=-1)
+
     init_BxTxA = init_scale * jax.random.normal(key, (num, horizon, num_actions))
     return jax.lax.stop_gradient(gradient.signed_gradient_tables(policy_fn, init_BxTxA, steps, step_size))
 

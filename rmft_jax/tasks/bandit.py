@@ -65,7 +65,8 @@ class BanditSettings:
         )
 
 
-# The `paradigm` config section (absent in configs made before it: Iterative RMFT); distill's teacher is a bandit algorithm.
+# The `paradigm` config section (absent in configs made before it: Iterative RMFT); distill's teacher is a bandit
+# algorithm.
 PARADIGM_DEFAULTS = {"name": "rmft", "teacher": "ucb1", "pg_return": "reward", "clip": 0.2, "rows": "all"}
 
 
@@ -224,9 +225,9 @@ class BanditTask:
     def rollout(self, params, key_env, key_roll) -> loop.Rollouts:
         """M instances, L sequential rollouts each on the instance's one reward draw (common random numbers)."""
         s = self.settings
-        m, l = s.num_scenarios, s.num_rollouts
+        m, num_rollouts = s.num_scenarios, s.num_rollouts
         scen = jax.vmap(self.env.sample)(jax.random.split(key_env, m))
-        rewards_BxTxA = jnp.repeat(scen.rewards_TxA, l, axis=0)  # B = M*L
+        rewards_BxTxA = jnp.repeat(scen.rewards_TxA, num_rollouts, axis=0)  # B = M*L
         if self.teacher is None:
             traj = bandit_rollout.rollout(
                 self.graphdef, params, rewards_BxTxA, key_roll, s.rollout_temperature, s.time_feature
@@ -234,10 +235,10 @@ class BanditTask:
             actions_BxT, observed_BxT = traj.actions_BxT, traj.rewards_BxT
         else:  # the teacher plays the same tables; its means argument only sets the shapes when a table is given
             hparams = bandit_baselines.resolve_hparams(self.teacher, s.horizon, s.num_actions)
-            teacher = bandit_baselines.make_bandit_fn(self.teacher, m * l, hparams)
+            teacher = bandit_baselines.make_bandit_fn(self.teacher, m * num_rollouts, hparams)
             actions_BxT, observed_BxT = teacher(key_roll, scen.means_TxA[0], rewards_BxTxA)
-        actions_MxLxT = actions_BxT.reshape(m, l, s.horizon)
-        observed_MxLxT = observed_BxT.reshape(m, l, s.horizon)
+        actions_MxLxT = actions_BxT.reshape(m, num_rollouts, s.horizon)
+        observed_MxLxT = observed_BxT.reshape(m, num_rollouts, s.horizon)
         regret_MxL = regret.pseudo_regret(scen.means_TxA[:, None], actions_MxLxT)[..., -1]
         return loop.Rollouts(regret_MxL, jnp.sum(observed_MxLxT, axis=-1), (actions_MxLxT, observed_MxLxT))
 
@@ -284,7 +285,8 @@ def make_imitation(
 
 
 def make_evaluate(graphdef: nnx.GraphDef, s: BanditSettings) -> Callable:
-    """Unjitted evaluate(params, means_NxTxA, rewards_NxTxA, key) -> (actions (N, T), observed rewards, regret curves)."""
+    """Unjitted evaluate(params, means_NxTxA, rewards_NxTxA, key) -> (actions (N, T), observed rewards, regret
+    curves)."""
 
     def evaluate(params, means_NxTxA, rewards_NxTxA, key):
         traj = bandit_rollout.rollout(graphdef, params, rewards_NxTxA, key, s.temperature, s.time_feature)

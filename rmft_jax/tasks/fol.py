@@ -221,7 +221,8 @@ class FOLTask:
         return models.apply(self.graphdef, params, inputs_BxTxA)
 
     def with_teacher(self, name: str, eta: float) -> FOLTask:
-        """The same task with a teacher algorithm (`fol_paradigms.teacher_policies`) playing the rollouts instead of the model."""
+        """The same task with a teacher algorithm (`fol_paradigms.teacher_policies`) playing the rollouts instead of
+        the model."""
         return dataclasses.replace(self, teacher=(name, eta))
 
     def _rollout_logits(self, params, rewards_SxTxA):
@@ -231,7 +232,8 @@ class FOLTask:
         return jnp.log(fol_paradigms.teacher_policies(*self.teacher, rewards_SxTxA, env=self.env))
 
     def pg_batch(self, rolls: loop.Rollouts, advantages_MxL, keep_MxG) -> policy_gradient.PGBatch:
-        """The kept rollouts (M, G) with their advantages; the rollouts of a scenario share its table (one input row)."""
+        """The kept rollouts (M, G) with their advantages; the rollouts of a scenario share its table (one input
+        row)."""
         shared = rolls.data.shared
         actions_MxLxT = (
             shared.actions_MxLxT if shared.actions_MxLxT is not None else jnp.argmax(shared.targets_MxLxTxA, axis=-1)

@@ -33,18 +33,26 @@ class FOLOnBanditTask:
 
     def rollout(self, params, key_env, key_roll) -> loop.Rollouts:
         """Play M * L runs; regret (M, L) is the pseudo-regret at T, reward (M, L) the total observed reward."""
-        m, l = self.num_scenarios, self.num_rollouts
+        m, num_rollouts = self.num_scenarios, self.num_rollouts
         scen = jax.vmap(self.env.sample)(jax.random.split(key_env, m))
-        means_BxTxA = jnp.repeat(scen.means_TxA, l, axis=0)
+        means_BxTxA = jnp.repeat(scen.means_TxA, num_rollouts, axis=0)
         traj = fol_on_bandit.importance_weighted_rollout(
-            self.graphdef, params, jnp.repeat(scen.rewards_TxA, l, axis=0), key_roll, self.temperature, self.gamma
+            self.graphdef,
+            params,
+            jnp.repeat(scen.rewards_TxA, num_rollouts, axis=0),
+            key_roll,
+            self.temperature,
+            self.gamma,
         )
-        regret_MxL = regret.pseudo_regret(means_BxTxA, traj.actions_BxT)[:, -1].reshape(m, l)
-        reward_MxL = jnp.sum(traj.rewards_BxT, axis=-1).reshape(m, l)
+        regret_MxL = regret.pseudo_regret(means_BxTxA, traj.actions_BxT)[:, -1].reshape(m, num_rollouts)
+        reward_MxL = jnp.sum(traj.rewards_BxT, axis=-1).reshape(m, num_rollouts)
         return loop.Rollouts(
             regret_MxL,
             reward_MxL,
-            (traj.actions_BxT.reshape(m, l, -1), estimates(traj).reshape((m, l) + traj.probs_BxTxA.shape[1:])),
+            (
+                traj.actions_BxT.reshape(m, num_rollouts, -1),
+                estimates(traj).reshape((m, num_rollouts) + traj.probs_BxTxA.shape[1:]),
+            ),
         )
 
     def sft_batch(self, rolls: loop.Rollouts, keep_Mxk) -> loop.SFTBatch:

@@ -26,7 +26,8 @@ from rmft_jax.tasks import rollout
 
 
 class PathRollouts(NamedTuple):
-    """Rollouts that each have their own reward table: tables (..., T, A), actions (..., T), realized regret/reward (...).
+    """Rollouts that each have their own reward table: tables (..., T, A), actions (..., T), realized
+    regret/reward (...).
 
     The leading axes are (B,) as played; `fol.make_phases` regroups them to (P, L) per scenario.
     """
@@ -118,7 +119,10 @@ def adaptive_rollouts(
 ) -> PathRollouts:
     """L sequential rollouts per adaptive scenario; leaves are (M, L, ...)."""
     num = scen.kind_M.shape[0]
-    repeat = lambda x: jnp.repeat(x, num_rollouts, axis=0)  # scenario m -> rows m L .. m L + L - 1
+
+    def repeat(x):  # scenario m -> rows m L .. m L + L - 1
+        return jnp.repeat(x, num_rollouts, axis=0)
+
     q_B, keys_B = repeat(scen.q_M), repeat(scen.keys_M)
     adversary = adaptive.by_row(repeat(scen.kind_M), tuple(kinds))
 
