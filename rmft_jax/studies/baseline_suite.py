@@ -13,7 +13,7 @@ import numpy as np
 
 from rmft_jax import _checks, envs, metrics, plotting, regret
 from rmft_jax.baselines import bandits, fol_bayes, fol_registry, full_info
-from rmft_jax.tasks import bandit_eval
+from rmft_jax.tasks import bandit_eval, fol_env
 from rmft_jax.training import workdir_files
 
 SETTINGS = ("fol", "mab", "nsmab")
@@ -66,10 +66,7 @@ def summarize(curves_NxT: jax.Array) -> dict[str, float]:
 def fol_scenario(cfg: Any) -> Any:
     """The configured FOL mixture (a single scenario when only one is named)."""
     f = cfg.fol
-    components = tuple(envs.make_fol(name, horizon=f.horizon, num_actions=f.num_actions) for name in f.scenarios)
-    if len(components) == 1:
-        return components[0]
-    return envs.MixtureFOL(components=components, weights=tuple(float(w) for w in f.weights)).validate()
+    return fol_env.mixture(f.scenarios, f.weights, f.horizon, f.num_actions)
 
 
 def run_fol(cfg: Any, key: jax.Array) -> tuple[dict, dict]:
