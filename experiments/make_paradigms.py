@@ -5,10 +5,12 @@ python -m experiments.make_paradigms --runs=runs/paradigms --fol_on_mab=runs/fol
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 
+from absl import flags
+
+from experiments import cli
 from experiments.make_results import fmt as number  # one float
 from experiments.make_results import interval as fmt  # 'mean ± ci95' of a mean_ci95 dict
 from rmft_jax.studies import paradigm_study
@@ -288,31 +290,30 @@ def write(data: dict, runs: str, out: str, play: dict | None = None, others: tup
 
 
 def main() -> None:
-    """Parse flags and write the document."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", default="runs/paradigms", help="the study's workdir (paradigms.json)")
-    parser.add_argument("--fol_on_mab", default="runs/fol_on_mab", help="experiments.fol_on_mab's output folder")
-    parser.add_argument(
-        "--models",
-        default="runs/paradigms_shared,runs/paradigms_transformer",
-        help="comma-separated workdirs of variant runs with other models (those that exist are added)",
-    )
-    parser.add_argument("--out", default="docs/paradigms.md")
-    args = parser.parse_args()
-    data = workdir_files.load_json(os.path.join(args.runs, "paradigms.json"))
+    """Write the document from the study's workdir and the optional extra runs."""
+    data = workdir_files.load_json(os.path.join(FLAGS.runs, "paradigms.json"))
 
     def optional(path):
         return workdir_files.load_json(path) if os.path.exists(path) else None
 
-    play = optional(os.path.join(args.fol_on_mab, "fol_on_mab.json"))
+    play = optional(os.path.join(FLAGS.fol_on_mab, "fol_on_mab.json"))
     others = [
         (w, workdir_files.load_json(os.path.join(w, "paradigms.json")))
-        for w in args.models.split(",")
+        for w in FLAGS.models.split(",")
         if w and os.path.exists(os.path.join(w, "paradigms.json"))
     ]
-    write(data, args.runs, args.out, play, others)
-    print(f"wrote {args.out}")
+    write(data, FLAGS.runs, FLAGS.out, play, others)
+    print(f"wrote {FLAGS.out}")
 
 
 if __name__ == "__main__":
-    main()
+    flags.DEFINE_string("runs", "runs/paradigms", "the study's workdir (paradigms.json)")
+    flags.DEFINE_string("fol_on_mab", "runs/fol_on_mab", "experiments.fol_on_mab's output folder")
+    flags.DEFINE_string(
+        "models",
+        "runs/paradigms_shared,runs/paradigms_transformer",
+        "comma-separated workdirs of variant runs with other models (those that exist are added)",
+    )
+    flags.DEFINE_string("out", "docs/paradigms.md", "the document to write")
+    FLAGS = flags.FLAGS
+    cli.main(main)
