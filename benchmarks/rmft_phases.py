@@ -60,7 +60,9 @@ def ours(cfg: Any, repeats: int, fused: bool = True) -> dict:
     s, env, graphdef, params, optimizer = build(cfg)
     opt_state = optimizer.init(params)
     phases = fol.make_phases(env, graphdef, optimizer, s)
-    one_step = fol.make_phases(env, graphdef, optimizer, dataclasses.replace(s, sft_steps=1)).update
+    one_step = fol.make_phases(
+        env, graphdef, optimizer, dataclasses.replace(s, loop=dataclasses.replace(s.loop, sft_steps=1))
+    ).update
     key_env, key_roll, key_select, key_eval = jax.random.split(jax.random.key(0), 4)
     heldout_NxTxA = envs.sample_batch(fol.build_env(cfg), key_eval, int(cfg.eval.num_scenarios))
     roll, c_roll = compile_timed(phases.rollout, params, key_env, key_roll)

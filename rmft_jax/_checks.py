@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable
 from typing import Any
 
@@ -23,6 +24,13 @@ def check_positive(name: str, value: Any, allow_zero: bool = False) -> None:
     if np.any(bad) or np.any(np.isnan(arr)):
         need = "non-negative" if allow_zero else "positive"
         raise ValueError(f"{name} must be {need}, got {value!r}; pass a {need} number.")
+
+
+def check_int(name: str, value: Any, low: int = 0, why: str = "") -> None:
+    """Raise ValueError unless `value` is an integer (not a bool, not a float) >= `low`; `why` is added as a hint."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        hint = f"; {why}" if why else ""
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}{hint}.")
 
 
 def check_in_range(name: str, value: Any, low: float, high: float) -> None:

@@ -17,6 +17,8 @@ import numpy as np
 from jax.experimental import multihost_utils
 from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec
 
+from rmft_jax import _checks
+
 DATA_AXIS = "data"
 
 
@@ -28,8 +30,7 @@ def data_axis_size(cfg: Any) -> int:
 
 def make_data_mesh(num_devices: int) -> Mesh | None:
     """A ('data',) mesh over the first `num_devices` devices; None (no sharding) for 1."""
-    if isinstance(num_devices, bool) or int(num_devices) != num_devices or num_devices < 1:
-        raise ValueError(f"parallel.data_axis_size must be an integer >= 1, got {num_devices!r}.")
+    _checks.check_int("parallel.data_axis_size", num_devices, 1)
     available = jax.device_count()
     if num_devices > available:
         raise ValueError(

@@ -32,7 +32,7 @@ class RolloutTest(chex.TestCase):
         self.logits_MxTxA = 2 * jax.random.normal(k_l, (6, 15, 4))
 
     def test_sampled_rollouts_regret_is_realized_regret_of_their_actions(self):
-        traj = rollout.fol_rollouts(self.logits_MxTxA, self.rewards_MxTxA, jax.random.key(1), 5)
+        traj = rollout.fol_rollouts(self.logits_MxTxA, self.rewards_MxTxA, jax.random.key(1), 5, sampler="gumbel")
         chex.assert_shape(traj.targets_MxLxTxA, (6, 5, 15, 4))
         actions_MxLxT = jnp.argmax(traj.targets_MxLxTxA, axis=-1)
         expected = regret.realized_regret(
@@ -49,7 +49,9 @@ class RolloutTest(chex.TestCase):
 
     def test_sampled_action_frequencies_follow_the_policy(self):
         logits_1xTxA = jnp.broadcast_to(jnp.array([0.0, 1.0, 2.0, -1.0]), (1, 4000, 4))
-        traj = rollout.fol_rollouts(logits_1xTxA, jnp.zeros((1, 4000, 4)), jax.random.key(2), 2, temperature=2.0)
+        traj = rollout.fol_rollouts(
+            logits_1xTxA, jnp.zeros((1, 4000, 4)), jax.random.key(2), 2, temperature=2.0, sampler="gumbel"
+        )
         freq = np.asarray(traj.targets_MxLxTxA.mean(axis=(0, 1, 2)))
         np.testing.assert_allclose(freq, jax.nn.softmax(jnp.array([0.0, 1.0, 2.0, -1.0]) / 2.0), atol=0.015)
 
@@ -62,6 +64,7 @@ class RolloutTest(chex.TestCase):
             exploration="logit_noise",
             noise_std=0.5,
             target="policy",
+            sampler="gumbel",
         )
         expected = regret.static_regret(
             jnp.broadcast_to(self.rewards_MxTxA[:, None], traj.targets_MxLxTxA.shape), traj.targets_MxLxTxA
@@ -69,7 +72,9 @@ class RolloutTest(chex.TestCase):
         np.testing.assert_allclose(traj.regret_MxL, expected, atol=1e-4)
         self.assertFalse(np.allclose(traj.targets_MxLxTxA[:, 0], traj.targets_MxLxTxA[:, 1]))
         # Without noise every trajectory's policy is the model's.
-        clean = rollout.fol_rollouts(self.logits_MxTxA, self.rewards_MxTxA, jax.random.key(3), 3, target="policy")
+        clean = rollout.fol_rollouts(
+            self.logits_MxTxA, self.rewards_MxTxA, jax.random.key(3), 3, target="policy", sampler="gumbel"
+        )
         np.testing.assert_allclose(clean.targets_MxLxTxA[:, 2], jax.nn.softmax(self.logits_MxTxA), atol=1e-6)
 
 

@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rmft_jax import models, regret
+from rmft_jax import _checks, models, regret
 from rmft_jax.baselines import full_info
 from rmft_jax.tasks import fol
 from rmft_jax.training import fol_train, workdir_files
@@ -51,9 +51,7 @@ def validate(cfg: Any) -> None:
             f"theory.eta_min and theory.eta_max must satisfy 0 < eta_min < eta_max, got {t.eta_min}, {t.eta_max}."
         )
     for name in ("num_fit", "num_tune", "num_grid", "trace_every", "map_num_keys", "map_iterations"):
-        value = t[name]
-        if isinstance(value, bool) or int(value) != value or value < (3 if name == "num_grid" else 1):
-            raise ValueError(f"theory.{name} must be a positive integer (num_grid >= 3), got {value!r}.")
+        _checks.check_int(f"theory.{name}", t[name], 3 if name == "num_grid" else 1)
     if len(t.map_etas) < 2 or any(e <= 0 for e in t.map_etas) or list(t.map_etas) != sorted(t.map_etas):
         raise ValueError(
             f"theory.map_etas must be at least two increasing positive learning rates, got {list(t.map_etas)}."

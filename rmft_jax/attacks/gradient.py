@@ -17,6 +17,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from rmft_jax import _checks
+
 PolicyFn = Callable[[jax.Array], jax.Array]  # rewards (B, T, A) -> policies (B, T, A)
 
 
@@ -33,9 +35,7 @@ class GradientBudget:
     def validate(self) -> GradientBudget:
         """Raise ValueError on a budget that cannot run; return self."""
         for name in ("restarts", "steps"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or int(value) != value or value < 1:
-                raise ValueError(f"attack budget {name} must be an integer >= 1, got {value!r}.")
+            _checks.check_int(f"attack budget {name}", getattr(self, name), 1)
         for name in ("learning_rate", "init_scale", "temperature"):
             value = getattr(self, name)
             if not value > 0:

@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from rmft_jax import _checks
 from rmft_jax.attacks import adaptive, gradient
 
 
@@ -44,8 +45,7 @@ class AttackBudget:
     def validate(self) -> AttackBudget:
         """Raise ValueError on a budget that cannot run; return self."""
         self.gradient().validate()
-        if isinstance(self.samples, bool) or int(self.samples) != self.samples or self.samples < 1:
-            raise ValueError(f"attack budget samples must be an integer >= 1, got {self.samples!r}.")
+        _checks.check_int("attack budget samples", self.samples, 1)
         return self
 
 

@@ -23,8 +23,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from rmft_jax._checks import check_int
 from rmft_jax.baselines import bandits, counter_rng
-from rmft_jax.envs.common import check_count
 
 Array = Any
 
@@ -109,7 +109,7 @@ def _kg_select(state: bandits.State, t: Array, draws: bandits.Draws, hp: dict) -
 def check_integer(name: str, value: Any, low: int, why: str) -> None:
     """Raise ValueError unless `value` is an integer (7.0 allowed: resolve_hparams casts it) >= low."""
     integral = isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer()
-    check_count(name, int(value) if integral else value, low, why)
+    check_int(name, int(value) if integral else value, low, why)
 
 
 def _check_gap(hp: dict) -> None:

@@ -410,8 +410,7 @@ def _check_inputs(means: Array, num_runs: int, rewards: Array | None) -> None:
     _checks.check_horizon(horizon, name="means.shape[0] (the horizon T)")
     if num_actions < 2:
         raise ValueError(f"means.shape[1] (the number of arms A) must be >= 2, got {num_actions}.")
-    if isinstance(num_runs, bool) or int(num_runs) != num_runs or num_runs < 1:
-        raise ValueError(f"num_runs must be an integer >= 1, got {num_runs!r}.")
+    _checks.check_int("num_runs", num_runs, 1)
     if rewards is None:
         _checks.check_in_range("means (Bernoulli arm means)", means, 0.0, 1.0)
         return

@@ -1,29 +1,21 @@
-"""Pieces shared by the scenario samplers: integer checks, batching by vmap, name registries."""
+"""Pieces shared by the scenario samplers: batching by vmap, name registries."""
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import numbers
 from collections.abc import Mapping
 from typing import Any
 
 import jax
 
-from rmft_jax._checks import check_choice
-
-
-def check_count(name: str, value: Any, low: int, why: str = "") -> None:
-    """Raise ValueError unless `value` is a Python integer >= `low` (it sets a static shape)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        hint = f"; {why}" if why else ""
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}{hint}.")
+from rmft_jax._checks import check_choice, check_int
 
 
 def check_shape_fields(horizon: Any, num_actions: Any) -> None:
     """Raise ValueError unless horizon T >= 2 and num_actions A >= 2 are integers (static shapes)."""
-    check_count("horizon", horizon, 2, "regret needs at least two rounds")
-    check_count("num_actions", num_actions, 2, "a decision needs at least two actions")
+    check_int("horizon", horizon, 2, "regret needs at least two rounds")
+    check_int("num_actions", num_actions, 2, "a decision needs at least two actions")
 
 
 def sample_batch(params: Any, key: jax.Array, num: int, method: str = "sample") -> Any:
@@ -36,7 +28,7 @@ def sample_batch(params: Any, key: jax.Array, num: int, method: str = "sample") 
     (scenario class, static fields, num, method); float fields are traced, so changing them does
     not recompile.
     """
-    check_count("num", num, 1, "a batch needs at least one scenario")
+    check_int("num", num, 1, "a batch needs at least one scenario")
     if not callable(getattr(params, "validate", None)) or not callable(getattr(params, method, None)):
         raise ValueError(
             f"params must be a scenario object with validate() and {method}(key), "

@@ -16,9 +16,9 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from rmft_jax._checks import check_min_ndim, check_positive
+from rmft_jax._checks import check_int, check_min_ndim, check_positive
 from rmft_jax.envs.bandit import check_reward_dist, draw_rewards
-from rmft_jax.envs.common import check_count, check_shape_fields, make_from_registry, sample_batch
+from rmft_jax.envs.common import check_shape_fields, make_from_registry, sample_batch
 
 __all__ = [
     "NSBanditScenario",
@@ -84,7 +84,7 @@ class AbruptNSMAB:
     def validate(self) -> AbruptNSMAB:
         """Check the settings; return self."""
         _check_common(self)
-        check_count("num_changes", self.num_changes, 1, "use RandomMAB for a stationary bandit")
+        check_int("num_changes", self.num_changes, 1, "use RandomMAB for a stationary bandit")
         if self.num_changes > self.horizon - 1:
             raise ValueError(
                 f"num_changes must be at most horizon - 1 = {self.horizon - 1} (changes happen at distinct "

@@ -24,7 +24,7 @@ from rmft_jax import attacks
 from rmft_jax.attacks.training_check import model_policy
 from rmft_jax.baselines import adaptive_hedge, fol_bayes, full_info
 from rmft_jax.tasks import fol
-from rmft_jax.training import fol_train, workdir_files
+from rmft_jax.training import fol_train, runner, workdir_files
 
 METHODS = ("model", "hedge_tuned", "hedge_theory", "hedge_anytime", "ftl", "l2_ftrl", "adahedge", "flipflop", "bayes")
 
@@ -134,7 +134,7 @@ def run(workdir: str, cfg: Any, log: Callable[[str], None] = print) -> dict:
     budget = validate_config(cfg)
     from rmft_jax.training.policy import load_checkpoint_params  # orbax only when a workdir is read
 
-    train_cfg = workdir_files.load_config(workdir)
+    train_cfg = runner.load_config(workdir)
     graphdef, params = load_checkpoint_params(workdir, train_cfg)
     train_horizon, num_actions = int(train_cfg.env.horizon), int(train_cfg.env.num_actions)
     horizons = horizons_for(train_horizon, cfg.horizon_factors)

@@ -47,8 +47,7 @@ def validate_config(cfg: Any) -> None:
         ("mab.num_runs", cfg.mab.num_runs),
         ("nsmab.num_runs", cfg.nsmab.num_runs),
     ):
-        if int(value) != value or value < 2:
-            raise ValueError(f"{name} must be an integer >= 2 (a confidence band needs two runs), got {value!r}.")
+        _checks.check_int(name, value, 2, "a confidence band needs two runs")
 
 
 def summarize(curves_NxT: jax.Array) -> dict[str, float]:

@@ -19,7 +19,7 @@ from rmft_jax import envs, regret
 from rmft_jax.core import loop, sft
 from rmft_jax.envs import bandit as bandit_envs
 from rmft_jax.tasks import bandit_eval, fol_on_bandit, fol_on_bandit_rmft
-from rmft_jax.training import policy, workdir_files
+from rmft_jax.training import policy, runner, workdir_files
 
 # instance -> (description, its GapMAB fields): K = 5 so that a model trained at A = 5 can play it.
 INSTANCES = {
@@ -52,7 +52,7 @@ def load_players(workdirs: dict[str, str]) -> dict[str, tuple]:
     for name, workdir in workdirs.items():
         if not os.path.exists(os.path.join(workdir, "config.json")):
             raise ValueError(f"FOL workdir {workdir!r} ({name}) has no config.json: train it first.")
-        cfg = workdir_files.load_config(workdir)
+        cfg = runner.load_config(workdir)
         if int(cfg.env.num_actions) != 5:
             raise ValueError(
                 f"FOL workdir {workdir!r} ({name}) was trained at A = {cfg.env.num_actions}; the "

@@ -72,8 +72,7 @@ def validate(cfg: Any) -> None:
             f"adversary.adversary_prob must be a pair (low, high) with 0 <= low <= high <= 1, "
             f"got {a['adversary_prob']}."
         )
-    if isinstance(a["attack_steps"], bool) or int(a["attack_steps"]) != a["attack_steps"] or a["attack_steps"] < 1:
-        raise ValueError(f"adversary.attack_steps must be an integer >= 1, got {a['attack_steps']!r}.")
+    _checks.check_int("adversary.attack_steps", a["attack_steps"], 1)
     _checks.check_positive("adversary.attack_step_size", a["attack_step_size"])
     _checks.check_positive("adversary.attack_init_scale", a["attack_init_scale"])
 

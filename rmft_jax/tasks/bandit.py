@@ -22,7 +22,7 @@ import optax
 from rmft_jax import _checks, envs, models, regret
 from rmft_jax.baselines import bandits as bandit_baselines
 from rmft_jax.core import loop, paradigms, policy_gradient, selection, sft
-from rmft_jax.tasks import bandit_rollout, bandit_tokens
+from rmft_jax.tasks import bandit_rollout, bandit_tokens, settings
 
 TASKS = {"mab": envs.BANDIT_SCENARIOS, "nsmab": envs.NSMAB_SCENARIOS}
 INITS = ("scratch", "greedy")
@@ -31,65 +31,46 @@ TRANSFER_TESTS = ("2T", "4T", "other_task")
 
 
 @dataclasses.dataclass(frozen=True)
-class BanditSettings:
-    """Static settings of one bandit RMFT run (plain Python values, safe to close over in jit)."""
+class BanditSettings(settings.TaskSettings):
+    """Static settings of one bandit RMFT run: the shared ones (`settings.TaskSettings`) and the bandits' own."""
 
-    horizon: int
-    num_actions: int
-    num_scenarios: int
-    num_rollouts: int
-    num_selected: int
-    selection: str = "regret"
-    temperature: float = 1.0
-    rollout_temperature: float = 1.0
-    sft_steps: int = 50
-    time_feature: bool = False
-    paradigm: paradigms.ParadigmSettings = paradigms.ParadigmSettings("rmft", teacher="ucb1")
+    rollout_temperature: float
+    time_feature: bool
 
     @classmethod
     def from_config(cls, cfg: Any) -> BanditSettings:
         """Pull the static numbers out of an ml_collections config (validated separately)."""
-        r = cfg.rmft
         return cls(
-            horizon=cfg.env.horizon,
-            num_actions=cfg.env.num_actions,
-            num_scenarios=r.num_scenarios,
-            num_rollouts=r.num_rollouts,
-            num_selected=r.num_selected,
-            selection=r.selection,
-            temperature=float(r.temperature),
-            rollout_temperature=float(r.rollout_temperature),
-            sft_steps=cfg.sft.num_steps,
+            **settings.shared_fields(cfg, paradigm_settings(cfg)),
+            rollout_temperature=float(cfg.rmft.rollout_temperature),
             time_feature=bool(cfg.model.time_feature),
-            paradigm=paradigm_settings(cfg),
         )
 
 
 # The `paradigm` config section (absent in configs made before it: Iterative RMFT); distill's teacher is a bandit
 # algorithm.
 PARADIGM_DEFAULTS = {"name": "rmft", "teacher": "ucb1", "pg_return": "reward", "clip": 0.2, "rows": "all"}
+# Fields added after runs were made: a saved config without them trained with these values (the only place they
+# live; every field added from now on gets an entry).
+ADDED_FIELD_DEFAULTS = {f"paradigm.{k}": v for k, v in PARADIGM_DEFAULTS.items()}
 
 
 def paradigm_settings(cfg: Any) -> paradigms.ParadigmSettings:
     """The config's `paradigm` section as settings (teacher_eta does not apply to bandit teachers)."""
-    p = {**PARADIGM_DEFAULTS, **cfg.get("paradigm", {})}
+    p = settings.paradigm_section(cfg, PARADIGM_DEFAULTS)
     return paradigms.ParadigmSettings(p["name"], p["teacher"], 0.0, p["pg_return"], float(p["clip"]), p["rows"])
 
 
 def _validate_paradigm(cfg: Any) -> None:
     """Check the `paradigm` section; the regret-loss has no exact gradient with bandit feedback."""
-    p = {**PARADIGM_DEFAULTS, **cfg.get("paradigm", {})}
-    _checks.check_choice("paradigm.name", p["name"], paradigms.PARADIGMS)
+    p = settings.paradigm_section(cfg, PARADIGM_DEFAULTS)
     if p["name"] == "regret_loss":
         raise ValueError(
             "paradigm.name='regret_loss' needs the expected regret as a differentiable function of the "
             "parameters, which bandit feedback does not give: its score-function estimator is "
             "paradigm.name='policy_gradient' with paradigm.pg_return='regret'."
         )
-    _checks.check_choice("paradigm.teacher", p["teacher"], bandit_baselines.ALGORITHMS)
-    _checks.check_choice("paradigm.pg_return", p["pg_return"], policy_gradient.RETURNS)
-    _checks.check_positive("paradigm.clip", p["clip"])
-    _checks.check_choice("paradigm.rows", p["rows"], paradigms.ROWS)
+    settings.validate_paradigm(p, tuple(bandit_baselines.ALGORITHMS))
 
 
 def _env_kwargs(cfg: Any, section: Any) -> dict:
@@ -104,51 +85,27 @@ def build_envs(cfg: Any) -> tuple[Any, Any]:
     return make(cfg.env.name, **_env_kwargs(cfg, cfg.env)), make(cfg.eval.env.name, **_env_kwargs(cfg, cfg.eval.env))
 
 
-def _check_int(name: str, value: Any, low: int) -> None:
-    """Raise ValueError unless `value` is an integer >= low."""
-    if isinstance(value, bool) or int(value) != value or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
-
-
 def validate_config(cfg: Any) -> None:
     """Check a bandit RMFT config before anything compiles; ValueError says what to fix."""
     _checks.check_choice("task", cfg.task, TASKS)
-    e, r, s, m = cfg.env, cfg.rmft, cfg.sft, cfg.model
-    _checks.check_horizon(e.horizon, "env.horizon")
-    _check_int("env.num_actions", e.num_actions, 2)
-    for section, name in ((e, "env.name"), (cfg.eval.env, "eval.env.name")):
+    g = cfg.greedy_init
+    settings.validate_shared(
+        cfg,
+        (
+            ("greedy_init.num_rounds", g.num_rounds, 0),
+            ("greedy_init.num_scenarios", g.num_scenarios, 1),
+            ("greedy_init.sft_steps", g.sft_steps, 1),
+        ),
+    )
+    for section, name in ((cfg.env, "env.name"), (cfg.eval.env, "eval.env.name")):
         _checks.check_choice(f"{cfg.task} scenario ({name})", section.name, TASKS[cfg.task])
     build_envs(cfg)
-    _checks.check_choice("model.name", m.name, models.MODELS)
-    for name, value, low in (
-        ("rmft.num_iterations", r.num_iterations, 0),
-        ("rmft.num_scenarios", r.num_scenarios, 1),
-        ("rmft.num_rollouts", r.num_rollouts, 1),
-        ("sft.num_steps", s.num_steps, 0),
-        ("eval.num_scenarios", cfg.eval.num_scenarios, 2),
-        ("eval.every", cfg.eval.every, 1),
-        ("greedy_init.num_rounds", cfg.greedy_init.num_rounds, 0),
-        ("greedy_init.num_scenarios", cfg.greedy_init.num_scenarios, 1),
-        ("greedy_init.sft_steps", cfg.greedy_init.sft_steps, 1),
-    ):
-        _check_int(name, value, low)
-    _check_int("rmft.num_selected (k)", r.num_selected, 1)
-    if r.num_selected > r.num_rollouts:
-        raise ValueError(
-            f"rmft.num_selected (k = {r.num_selected}) cannot exceed rmft.num_rollouts "
-            f"(L = {r.num_rollouts}): keep at most the L trajectories each scenario has."
-        )
-    _checks.check_choice("rmft.selection", r.selection, selection.SELECTIONS)
-    _checks.check_positive("rmft.temperature", r.temperature)
-    _checks.check_positive("rmft.rollout_temperature", r.rollout_temperature)
-    _checks.check_positive("sft.learning_rate", s.learning_rate)
-    _checks.check_positive("sft.grad_clip", s.grad_clip, allow_zero=True)
-    _checks.check_choice("sft.optimizer", s.optimizer, ("adam", "sgd"))
+    _checks.check_positive("rmft.rollout_temperature", cfg.rmft.rollout_temperature)
     unknown = sorted(set(cfg.inits.to_dict()) - set(INITS))
     if unknown:
         raise ValueError(f"unknown init(s) {unknown} in cfg.inits; choose among {list(INITS)}.")
     for init, seeds in cfg.inits.to_dict().items():
-        _check_int(f"inits.{init} (number of seeds)", seeds, 0)
+        _checks.check_int(f"inits.{init} (number of seeds)", seeds, 0)
     if not any(cfg.inits.to_dict().values()):
         raise ValueError("cfg.inits trains nothing: give inits.scratch or inits.greedy at least one seed.")
     for name in cfg.eval.baselines:
@@ -256,8 +213,7 @@ def make_iteration(
     env: Any, graphdef: nnx.GraphDef, optimizer: optax.GradientTransformation, s: BanditSettings
 ) -> Callable:
     """Unjitted iteration(params, opt_state, key) -> (params, opt_state, metrics) for one seed: the core loop."""
-    settings = loop.LoopSettings(s.selection, s.num_selected, s.sft_steps, s.temperature)
-    return paradigms.make_iteration(BanditTask(env, graphdef, s), optimizer, settings, s.paradigm)
+    return paradigms.make_iteration(BanditTask(env, graphdef, s), optimizer, s.loop, s.paradigm)
 
 
 def make_imitation(

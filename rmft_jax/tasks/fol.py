@@ -21,36 +21,38 @@ from jax.sharding import Mesh
 
 from rmft_jax import _checks, envs, models, parallel, regret
 from rmft_jax.core import loop, paradigms, policy_gradient, regret_loss, selection, sft
-from rmft_jax.tasks import adversarial, fol_paradigms, fol_sequential, rollout
+from rmft_jax.tasks import adversarial, fol_paradigms, fol_sequential, rollout, settings
 from rmft_jax.tasks.fol_env import build_env  # noqa: F401  (fol.build_env, the task's scenario distribution)
+
+# Fields added after runs were made: a saved config without them trained with these values. This table is the only
+# place those old values live (the config files hold today's defaults); every field added from now on gets an entry.
+ADDED_FIELD_DEFAULTS = {
+    "task": "fol",
+    "rmft.independent_rewards": False,
+    "rmft.sampler": "gumbel",
+    "model.prefix_sum": "cumsum",
+    **{f"paradigm.{k}": v for k, v in fol_paradigms.PARADIGM_DEFAULTS.items()},
+    **{f"adversary.{k}": (list(v) if isinstance(v, tuple) else v) for k, v in adversarial.DEFAULTS.items()},
+}
 
 
 @dataclasses.dataclass(frozen=True)
-class FOLSettings:
-    """Static settings of one RMFT run on FOL (plain Python values, safe to close over in jit)."""
+class FOLSettings(settings.TaskSettings):
+    """Static settings of one RMFT run on FOL: the shared ones (`settings.TaskSettings`) and FOL's own."""
 
-    horizon: int
-    num_actions: int
-    num_scenarios: int
-    num_rollouts: int
-    num_selected: int
-    selection: str = "regret"
-    exploration: str = "sample"
-    sampler: str = "gumbel"
-    temperature: float = 1.0
-    noise_std: float = 1.0
-    target: str = "actions"
-    sft_steps: int = 50
+    exploration: str
+    sampler: str
+    noise_std: float
+    target: str
     # Non-oblivious scenarios (`rmft_jax.tasks.adversarial`): how many of the M, and how they are made.
-    attack_scenarios: int = 0
-    adaptive_scenarios: int = 0
-    adversary_kinds: tuple = adversarial.DEFAULTS["kinds"]
-    adversary_prob: tuple = adversarial.DEFAULTS["adversary_prob"]
-    attack_steps: int = adversarial.DEFAULTS["attack_steps"]
-    attack_step_size: float = adversarial.DEFAULTS["attack_step_size"]
-    attack_init_scale: float = adversarial.DEFAULTS["attack_init_scale"]
-    independent_rewards: bool = False  # each rollout draws its own table from its scenario's process
-    paradigm: paradigms.ParadigmSettings = paradigms.ParadigmSettings()  # what an iteration imitates or optimizes
+    attack_scenarios: int
+    adaptive_scenarios: int
+    adversary_kinds: tuple
+    adversary_prob: tuple
+    attack_steps: int
+    attack_step_size: float
+    attack_init_scale: float
+    independent_rewards: bool  # each rollout draws its own table from its scenario's process
 
     @property
     def oblivious_scenarios(self) -> int:
@@ -63,18 +65,11 @@ class FOLSettings:
         r, a = cfg.rmft, adversarial.settings(cfg)
         _, attack, adaptive_count = adversarial.scenario_counts(r.num_scenarios, a["adaptive_share"], a["attack_share"])
         return cls(
-            horizon=cfg.env.horizon,
-            num_actions=cfg.env.num_actions,
-            num_scenarios=r.num_scenarios,
-            num_rollouts=r.num_rollouts,
-            num_selected=r.num_selected,
-            selection=r.selection,
+            **settings.shared_fields(cfg, fol_paradigms.paradigm_settings(cfg)),
             exploration=r.exploration,
-            sampler=r.get("sampler", "gumbel"),
-            temperature=float(r.temperature),
+            sampler=r.sampler,
             noise_std=float(r.noise_std),
             target=cfg.sft.target,
-            sft_steps=cfg.sft.num_steps,
             attack_scenarios=attack,
             adaptive_scenarios=adaptive_count,
             adversary_kinds=a["kinds"],
@@ -82,8 +77,7 @@ class FOLSettings:
             attack_steps=int(a["attack_steps"]),
             attack_step_size=float(a["attack_step_size"]),
             attack_init_scale=float(a["attack_init_scale"]),
-            independent_rewards=bool(r.get("independent_rewards", False)),
-            paradigm=fol_paradigms.paradigm_settings(cfg),
+            independent_rewards=bool(r.independent_rewards),
         )
 
     @property
@@ -94,48 +88,23 @@ class FOLSettings:
 
 def validate_config(cfg: Any) -> None:
     """Check an FOL RMFT config before anything compiles; ValueError says what to fix."""
-    e, r, s, m = cfg.env, cfg.rmft, cfg.sft, cfg.model
-    _checks.check_horizon(e.horizon, "env.horizon")
-    if int(e.num_actions) != e.num_actions or e.num_actions < 2:
-        raise ValueError(f"env.num_actions must be an integer >= 2, got {e.num_actions!r}.")
+    settings.validate_shared(cfg)
+    e, r, s = cfg.env, cfg.rmft, cfg.sft
     if not e.scenarios:
         raise ValueError(f"env.scenarios must name at least one of {sorted(envs.FOL_SCENARIOS)}.")
     for name in e.scenarios:
         _checks.check_choice("scenario (env.scenarios)", name, envs.FOL_SCENARIOS)
     if len(e.weights) != len(e.scenarios):
         raise ValueError(f"env.weights needs one weight per scenario ({len(e.scenarios)}), got {list(e.weights)}.")
-    _checks.check_choice("model.name", m.name, models.MODELS)
-    for name, value, low in (
-        ("rmft.num_iterations", r.num_iterations, 0),
-        ("rmft.num_scenarios", r.num_scenarios, 1),
-        ("rmft.num_rollouts", r.num_rollouts, 1),
-        ("sft.num_steps", s.num_steps, 0),
-        ("eval.num_scenarios", cfg.eval.num_scenarios, 2),
-        ("eval.every", cfg.eval.every, 1),
-    ):
-        if isinstance(value, bool) or int(value) != value or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
-    if isinstance(r.num_selected, bool) or int(r.num_selected) != r.num_selected or r.num_selected < 1:
-        raise ValueError(f"rmft.num_selected (k) must be an integer >= 1, got {r.num_selected!r}.")
-    if r.num_selected > r.num_rollouts:
-        raise ValueError(
-            f"rmft.num_selected (k = {r.num_selected}) cannot exceed rmft.num_rollouts "
-            f"(L = {r.num_rollouts}): keep at most the L trajectories each scenario has."
-        )
-    _checks.check_choice("rmft.selection", r.selection, selection.SELECTIONS)
     _checks.check_choice("rmft.exploration", r.exploration, rollout.EXPLORATIONS)
     _checks.check_choice("sft.target", s.target, rollout.TARGETS)
-    _checks.check_choice("rmft.sampler", r.get("sampler", "gumbel"), rollout.SAMPLERS)
+    _checks.check_choice("rmft.sampler", r.sampler, rollout.SAMPLERS)
     if s.target == "policy" and r.exploration == "sample":
         raise ValueError(
             "sft.target='policy' needs rmft.exploration='logit_noise': with sampled actions every "
             "rollout of a scenario has the same policy, so imitating it would change nothing."
         )
-    _checks.check_positive("rmft.temperature", r.temperature)
     _checks.check_positive("rmft.noise_std", r.noise_std, allow_zero=True)
-    _checks.check_positive("sft.learning_rate", s.learning_rate)
-    _checks.check_positive("sft.grad_clip", s.grad_clip, allow_zero=True)
-    _checks.check_choice("sft.optimizer", s.optimizer, ("adam", "sgd"))
     devices = parallel.data_axis_size(cfg)
     if isinstance(devices, bool) or devices < 1 or r.num_scenarios % devices:
         raise ValueError(
@@ -313,7 +282,7 @@ class FOLTask:
                     s.exploration,
                     s.noise_std,
                     s.target,
-                    s.sampler,
+                    sampler=s.sampler,
                 ),
             )
         data = FOLRollouts(rewards_SxTxA, traj, _concat(paths))
@@ -345,17 +314,12 @@ class FOLTask:
         return loop.SFTBatch(jnp.concatenate(inputs), jnp.concatenate(targets), weights_B)
 
 
-def loop_settings(s: FOLSettings) -> loop.LoopSettings:
-    """The loop's part of the FOL settings."""
-    return loop.LoopSettings(s.selection, s.num_selected, s.sft_steps, s.temperature)
-
-
 def make_phases(
     env: Any, graphdef: nnx.GraphDef, optimizer: optax.GradientTransformation, s: FOLSettings, mesh: Mesh | None = None
 ) -> loop.Phases:
     """The phases of one FOL iteration; with a mesh, per-scenario arrays are split over its 'data' axis."""
     task = FOLTask(env, graphdef, s, mesh)
-    return loop.make_phases(task, sft.make_update(task.apply, optimizer, s.sft_steps, s.temperature), loop_settings(s))
+    return loop.make_phases(task, sft.make_update(task.apply, optimizer, s.sft_steps, s.temperature), s.loop)
 
 
 def make_iteration(
@@ -367,7 +331,7 @@ def make_iteration(
     params, optimizer state and metrics are replicated; without one it runs on the default device.
     """
     parallel.check_divides(mesh, s.num_scenarios, "rmft.num_scenarios")
-    iteration = paradigms.make_iteration(FOLTask(env, graphdef, s, mesh), optimizer, loop_settings(s), s.paradigm)
+    iteration = paradigms.make_iteration(FOLTask(env, graphdef, s, mesh), optimizer, s.loop, s.paradigm)
     if mesh is None:
         return jax.jit(iteration)
     rep = parallel.replicated(mesh)

@@ -14,8 +14,8 @@ import jax
 
 from rmft_jax import _checks, envs
 from rmft_jax.baselines import fol_bayes, full_info
-from rmft_jax.core import paradigms, policy_gradient
-from rmft_jax.tasks import adversarial, fol_env
+from rmft_jax.core import paradigms
+from rmft_jax.tasks import adversarial, fol_env, settings
 
 PARADIGM_DEFAULTS = {
     "name": "rmft",
@@ -30,7 +30,7 @@ TEACHERS = ("hedge", "ftl", "bayes")
 
 def paradigm_settings(cfg: Any) -> paradigms.ParadigmSettings:
     """The config's `paradigm` section (absent: Iterative RMFT); teacher_eta 0 = Hedge tuned on the training mix."""
-    p = {**PARADIGM_DEFAULTS, **cfg.get("paradigm", {})}
+    p = settings.paradigm_section(cfg, PARADIGM_DEFAULTS)
     eta = float(p["teacher_eta"])
     if p["name"] == "distill" and p["teacher"] == "hedge" and eta == 0.0:
         eta = tuned_hedge_eta(fol_env.build_env(cfg), tuple(float(x) for x in cfg.eval.eta_grid))
@@ -52,17 +52,13 @@ def teacher_policies(name: str, eta: float, rewards_xTxA: jax.Array, env: Any = 
 
 def validate(cfg: Any) -> None:
     """Check the config's `paradigm` section; ValueError says what to fix."""
-    p = {**PARADIGM_DEFAULTS, **cfg.get("paradigm", {})}
-    _checks.check_choice("paradigm.name", p["name"], paradigms.PARADIGMS)
-    _checks.check_choice("paradigm.teacher", p["teacher"], TEACHERS)
-    _checks.check_choice("paradigm.pg_return", p["pg_return"], policy_gradient.RETURNS)
+    p = settings.paradigm_section(cfg, PARADIGM_DEFAULTS)
+    settings.validate_paradigm(p, TEACHERS)
     _checks.check_positive("paradigm.teacher_eta", p["teacher_eta"], allow_zero=True)
-    _checks.check_positive("paradigm.clip", p["clip"])
-    _checks.check_choice("paradigm.rows", p["rows"], paradigms.ROWS)
     if p["name"] == "rmft":
         return
     a = adversarial.settings(cfg)
-    if a["adaptive_share"] or a["attack_share"] or cfg.rmft.get("independent_rewards", False):
+    if a["adaptive_share"] or a["attack_share"] or cfg.rmft.independent_rewards:
         raise ValueError(
             f"paradigm {p['name']!r} runs on shared oblivious tables: set adversary.adaptive_share, "
             "adversary.attack_share to 0 and rmft.independent_rewards to False."

@@ -11,8 +11,8 @@ L trajectories of a scenario differ only in where their randomness enters. Two k
       realized regret of those actions and SFT imitates them (cross-entropy on one-hot targets);
   target="policy": the trajectory is its sequence of policies; its regret is their expected regret
       and SFT imitates the policies themselves (needs logit_noise, or all L would be identical).
-And how sampled actions are drawn (`sampler`, with target="actions"; target="policy" samples nothing):
-  "gumbel" (this function's default; the configs' before the fast path): `jax.random.categorical` on the
+And how sampled actions are drawn (`sampler`, required: with target="actions"; target="policy" samples nothing):
+  "gumbel" (configs saved before the fast path, fol.ADDED_FIELD_DEFAULTS): `jax.random.categorical` on the
       (M, L, T, A) logits; targets are one-hot (M, L, T, A);
   "inverse_cdf" (the configs' default): one uniform per round and trajectory, integer actions (M, L, T)
       and no one-hot until the kept k are known (the fast path; another random stream than "gumbel").
@@ -81,7 +81,8 @@ def fol_rollouts(
     exploration: str = "sample",
     noise_std: float = 1.0,
     target: str = "actions",
-    sampler: str = "gumbel",
+    *,
+    sampler: str,
 ) -> Trajectories:
     """Roll out `num_rollouts` trajectories per scenario from the model's logits (see module doc)."""
     num, horizon, num_actions = logits_MxTxA.shape

@@ -27,7 +27,7 @@ from rmft_jax import _checks, models, regret
 from rmft_jax.baselines import full_info
 from rmft_jax.core import loop, selection, sft
 from rmft_jax.core.run import Run
-from rmft_jax.tasks import rollout
+from rmft_jax.tasks import rollout, settings
 
 # Edge index of (layer, from, to): 0-1 s->u_i, 2-5 u_i->v_j (2 + 2i + j), 6-7 v_j->t.
 NUM_EDGES, NUM_PATHS = 8, 4
@@ -150,9 +150,7 @@ class Experiment:
         )
         optimizer = sft.make_optimizer(cfg.sft.learning_rate, cfg.sft.grad_clip, cfg.sft.optimizer)
         update = sft.make_update(task.apply, optimizer, cfg.sft.num_steps, r.temperature)
-        iteration = loop.make_iteration(
-            task, update, loop.LoopSettings(r.selection, r.num_selected, cfg.sft.num_steps, r.temperature)
-        )
+        iteration = loop.make_iteration(task, update, settings.loop_settings(cfg))
         key_eval, key_train = jax.random.split(jax.random.key(cfg.seed))
         heldout_NxTxE = jax.vmap(lambda k: sample_losses(k, cfg.env.horizon, cfg.env.noise_std))(
             jax.random.split(key_eval, cfg.eval.num_scenarios)
@@ -173,6 +171,7 @@ class Experiment:
                 "hedge": hedge,
                 "iterations": history,
             }
+            self.log(f"held-out regret {results['initial']:.3f} -> {results['final']:.3f} (Hedge {hedge:.3f})")
             return results, None
 
         return Run(

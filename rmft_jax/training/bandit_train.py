@@ -156,7 +156,7 @@ def _references(cfg: Any, names: tuple, key_baselines: jax.Array, heldout: Any, 
 class BanditExperiment:
     """MAB / NS-MAB for `driver.run`: each init with seeds is a part of the run (checkpoints/INIT)."""
 
-    added_defaults = {f"paradigm.{k}": v for k, v in bandit.PARADIGM_DEFAULTS.items()}
+    added_defaults = bandit.ADDED_FIELD_DEFAULTS
     # eval.references are scored after training: adding or changing them does not change what was trained.
     ignored_prefixes = ("attack.", "eval.references")
 

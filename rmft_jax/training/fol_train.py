@@ -21,24 +21,14 @@ import numpy as np
 from rmft_jax import envs, metrics, parallel, regret
 from rmft_jax.attacks import training_check
 from rmft_jax.baselines import fol_bayes, fol_registry, full_info
-from rmft_jax.tasks import adversarial, fol, fol_paradigms
+from rmft_jax.tasks import fol
 from rmft_jax.training import driver, workdir_files
 from rmft_jax.training.train_loop import TrainingDiverged  # noqa: F401  (re-exported: fol_train.TrainingDiverged)
-
-# Fields added after runs were made: a saved config without them trained with these values.
-ADDED_FIELD_DEFAULTS = {
-    "task": "fol",
-    "rmft.independent_rewards": False,
-    "rmft.sampler": "gumbel",
-    "model.prefix_sum": "cumsum",
-    **{f"paradigm.{k}": v for k, v in fol_paradigms.PARADIGM_DEFAULTS.items()},
-    **{f"adversary.{k}": (list(v) if isinstance(v, tuple) else v) for k, v in adversarial.DEFAULTS.items()},
-}
 
 
 def check_workdir_config(cfg: Any, workdir: str) -> None:
     """Write config.json on the first run; on a resumed run refuse a config that changed what was trained."""
-    workdir_files.check_config(cfg, workdir, ADDED_FIELD_DEFAULTS)
+    workdir_files.check_config(cfg, workdir, fol.ADDED_FIELD_DEFAULTS)
 
 
 def _stats(curves_NxT: jax.Array) -> dict[str, float]:
@@ -158,7 +148,7 @@ def _write_figures(workdir: str, results: dict, curves: dict, history: list) -> 
 class FOLExperiment:
     """The FOL task for `driver.run`: config validation and the run of a config."""
 
-    added_defaults = ADDED_FIELD_DEFAULTS
+    added_defaults = fol.ADDED_FIELD_DEFAULTS
 
     def __init__(self, log: Callable[[str], None] = print):
         """`log` receives the report's summary lines."""

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 
 from rmft_jax import models
 from rmft_jax.tasks import bandit, bandit_rollout, fol
-from rmft_jax.training import checkpoint, fol_train, workdir_files
+from rmft_jax.training import checkpoint, runner
 
 
 def load_policy(
@@ -36,8 +36,8 @@ def load_policy(
     pre-drawn reward tables and returns (actions (N, T), observed rewards (N, T)). `init` picks the
     trained init ("scratch" or "greedy") and `seed_index` one of its seeds.
     """
-    cfg = workdir_files.load_config(workdir)
-    if cfg.get("task", fol_train.ADDED_FIELD_DEFAULTS["task"]) in bandit.TASKS:
+    cfg = runner.load_config(workdir)
+    if runner.task_of(cfg) in bandit.TASKS:
         return _load_bandit_policy(cfg, workdir, step, init, seed_index)
     graphdef, params = load_checkpoint_params(workdir, cfg, step)
     temperature, num_actions = float(cfg.rmft.temperature), int(cfg.env.num_actions)
@@ -58,7 +58,7 @@ def load_policy(
 
 def load_checkpoint_params(workdir: str, cfg=None, step: int | None = None) -> tuple:
     """(graphdef, params) of an FOL workdir's model at checkpoint `step` (default: the newest)."""
-    cfg = workdir_files.load_config(workdir) if cfg is None else cfg
+    cfg = runner.load_config(workdir) if cfg is None else cfg
     graphdef, params = fol.build_model(cfg, seed=int(cfg.seed))
     opt_state = fol.build_optimizer(cfg).init(params)
     params, _ = _restore(os.path.join(workdir, "checkpoints"), step, (params, opt_state))

@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import ml_collections
+
 from rmft_jax import _checks
-from rmft_jax.tasks import shortest_path
-from rmft_jax.training import bandit_train, driver, fol_train
+from rmft_jax.tasks import fol, settings, shortest_path
+from rmft_jax.training import bandit_train, driver, fol_train, workdir_files
 
 EXPERIMENTS: dict[str, Callable[..., driver.Experiment]] = {
     "fol": fol_train.FOLExperiment,
@@ -24,8 +26,16 @@ EXPERIMENTS: dict[str, Callable[..., driver.Experiment]] = {
 
 
 def task_of(cfg: Any) -> str:
-    """The config's task; configs saved before FOL configs had the field are FOL (fol_train.ADDED_FIELD_DEFAULTS)."""
-    return cfg.get("task", fol_train.ADDED_FIELD_DEFAULTS["task"])
+    """The config's task; configs saved before FOL configs had the field are FOL (fol.ADDED_FIELD_DEFAULTS)."""
+    return cfg.get("task", fol.ADDED_FIELD_DEFAULTS["task"])
+
+
+def load_config(workdir: str) -> ml_collections.ConfigDict:
+    """The config a workdir trained with, each field added since then set to the value it trained with."""
+    cfg = workdir_files.load_config(workdir)
+    task = task_of(cfg)
+    _checks.check_choice(f"task (in {workdir}/config.json)", task, EXPERIMENTS)
+    return settings.fill_added(cfg, getattr(EXPERIMENTS[task], "added_defaults", None) or {})
 
 
 def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
