@@ -17,7 +17,7 @@ from absl.testing import parameterized
 from benchmarks.bench_bandit_rollout import uncached_rollout  # the prefix-recomputing reference
 from experiments.configs import mab, nsmab
 from rmft_jax import envs, load_policy, metrics, models, regret
-from rmft_jax.studies import bandit_study
+from rmft_jax.studies import arms
 from rmft_jax.tasks import bandit, bandit_eval, bandit_rollout, bandit_tokens, fol
 from rmft_jax.training import bandit_train
 
@@ -283,8 +283,8 @@ def test_changed_references_regrade_without_retraining(mab_run, tmp_path):
 def test_study_arm_dirs_do_not_depend_on_references():
     cfg = tiny()
     graded = tiny(**{"eval.references": (*cfg.eval.references, "eps_greedy")})
-    assert bandit_study.arm_tag(cfg) == bandit_study.arm_tag(graded)
-    assert bandit_study.arm_tag(cfg) != bandit_study.arm_tag(tiny(**{"rmft.num_selected": 1}))
+    assert arms.arm_tag(cfg) == arms.arm_tag(graded)
+    assert arms.arm_tag(cfg) != arms.arm_tag(tiny(**{"rmft.num_selected": 1}))
 
 
 def test_resume_equals_uninterrupted_run(tmp_path):

@@ -9,14 +9,13 @@ study resume). Arms with identical configs are trained once. Edit STUDIES to add
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 import os
 from collections.abc import Callable
 from typing import Any
 
 from rmft_jax.intervals import below, compare, mean_ci95
 from rmft_jax.studies import fol_study
+from rmft_jax.studies.arms import ArmRunner
 from rmft_jax.tasks import bandit
 from rmft_jax.training import bandit_train
 
@@ -123,13 +122,6 @@ def _teacher(results: dict) -> dict:
     return {"teacher": {"name": name, "regret": results["methods"][name]["regret"]}}
 
 
-def arm_tag(cfg: Any) -> str:
-    """The arm directory's hash: its config without eval.references, which grade a run but do not train it."""
-    training = cfg.to_dict()
-    training["eval"] = {k: v for k, v in training["eval"].items() if k != "references"}
-    return hashlib.sha1(json.dumps(training, sort_keys=True, default=str).encode()).hexdigest()[:8]
-
-
 def validate_studies(bases: dict[str, Any], studies: tuple[str, ...], seeds: list[int]) -> dict:
     """Every arm's config {(study, arm): cfg}, each validated; ValueError before anything trains."""
     check_seeds(seeds)
@@ -151,23 +143,19 @@ def run_studies(
 ) -> dict:
     """Train every arm of every chosen bandit study (deduplicated); `bases` maps task -> base config."""
     configs = validate_studies(bases, studies, seeds)
-    cache: dict[str, dict] = {}
+    runner = ArmRunner(
+        lambda cfg, arm_dir: arm_summary(bandit_train.run(copy.deepcopy(cfg), arm_dir, log=log), cfg.task),
+        os.path.join(workdir, "bandit"),
+        log,
+    )
     results: dict[str, Any] = {}
     for name in studies:
-        task, claim, arms = STUDIES[name]
+        task, claim, arm_list = STUDIES[name]
         log(f"study {name}: {claim}")
         results[name] = {"task": task, "claim": claim, "seeds": list(seeds), "arms": {}}
-        for arm, overrides in arms:
-            cfg = configs[name, arm]
-            signature = json.dumps(cfg.to_dict(), sort_keys=True, default=str)
-            if signature not in cache:
-                tag = arm_tag(cfg)
-                arm_dir = os.path.join(workdir, "bandit", f"{task}_{arm}_{tag}")
-                log(f"  arm {arm}: training {len(seeds)} seeds in {arm_dir}")
-                cache[signature] = arm_summary(bandit_train.run(copy.deepcopy(cfg), arm_dir, log=log), task)
-            else:
-                log(f"  arm {arm}: same config as an arm already trained; reused")
-            results[name]["arms"][arm] = {"overrides": overrides, **cache[signature]}
+        for arm, overrides in arm_list:
+            summary = runner.train(configs[name, arm], f"{task}_{arm}")
+            results[name]["arms"][arm] = {"overrides": overrides, **summary}
     return results
 
 

@@ -8,7 +8,7 @@ picks which studies run, the seeds and the base config.
 from __future__ import annotations
 
 import copy
-import json
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +18,7 @@ import numpy as np
 from rmft_jax import envs
 from rmft_jax.intervals import below, compare, mean_ci95
 from rmft_jax.studies import fol_sweep
+from rmft_jax.studies.arms import ArmRunner
 from rmft_jax.tasks import fol
 from rmft_jax.training import fol_train
 
@@ -183,46 +184,52 @@ def generalization(
 
 
 def run_studies(
-    base: Any, studies: tuple[str, ...], seeds: list[int], gen: Any, log: Callable[[str], None] = print
+    base: Any,
+    studies: tuple[str, ...],
+    seeds: list[int],
+    gen: Any,
+    log: Callable[[str], None] = print,
+    workdir: str | None = None,
 ) -> dict:
-    """Train every arm of every chosen study (deduplicated) and evaluate generalization of the base arm."""
+    """Train every arm of every chosen study (deduplicated) and evaluate generalization of the base arm.
+
+    With `workdir`, each arm's seed sweep is checkpointed in WORKDIR/fol/ARM_TAG and resumes from there.
+    """
     for name in studies:
         if name not in STUDIES:
             raise ValueError(f"unknown study {name!r}; choose from {sorted(STUDIES)}.")
-    cache: dict[str, dict] = {}
+    runner = ArmRunner(
+        lambda cfg, arm_dir: fol_sweep.run_seeds(cfg, seeds, log=log, workdir=arm_dir),
+        None if workdir is None else os.path.join(workdir, "fol"),
+        log,
+    )
     base_params = shared_params = None
     results: dict[str, Any] = {}
     for name in studies:
-        claim, arms = STUDIES[name]
+        claim, arm_list = STUDIES[name]
         log(f"study {name}: {claim}")
         results[name] = {"claim": claim, "arms": {}}
-        for arm, overrides in arms:
+        for arm, overrides in arm_list:
             cfg = arm_config(base, overrides)
             fol.validate_config(cfg)
-            signature = json.dumps(cfg.to_dict(), sort_keys=True, default=str)
-            if signature not in cache:
-                log(f"  arm {arm}: training {len(seeds)} seeds")
-                out = fol_sweep.run_seeds(cfg, seeds, log=log)
-                cache[signature] = _summary(out)
-                if not overrides:
-                    base_params = out["params"]
-                if overrides == SHARED:
-                    shared_params = out["params"]
-            else:
-                log(f"  arm {arm}: same config as an arm already trained; reused")
+            out = runner.train(cfg, arm)
+            if not overrides:
+                base_params = out["params"]
+            if overrides == SHARED:
+                shared_params = out["params"]
             results[name]["arms"][arm] = {
                 "overrides": {k: list(v) if isinstance(v, tuple) else v for k, v in overrides.items()},
-                **cache[signature],
+                **_summary(out),
             }
     if gen is not None and gen.enabled:
         action_counts = tuple(int(a) for a in gen.get("num_actions", ()))
         if base_params is None and (gen.horizons or gen.processes):
             log("generalization: training the base arm")
-            base_params = fol_sweep.run_seeds(base, seeds, log=log)["params"]
+            base_params = runner.train(base, "base")["params"]
         shared_cfg = arm_config(base, SHARED)
         if action_counts and shared_params is None:
             log("generalization: training the shared (action-count-free) model")
-            shared_params = fol_sweep.run_seeds(shared_cfg, seeds, log=log)["params"]
+            shared_params = runner.train(shared_cfg, "shared")["params"]
         log("generalization: longer horizons, held-out reward processes, other action counts")
         results["generalization"] = {
             "claim": "transfer across horizon, reward process and action count",

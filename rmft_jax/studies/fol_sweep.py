@@ -1,13 +1,18 @@
-"""A whole FOL RMFT run for S seeds in one compiled call: `vmap` over seeds of a `scan` over iterations.
+"""A whole FOL RMFT run for S seeds in compiled calls: `vmap` over seeds of a `scan` over iterations.
 
 Seed s uses exactly the keys of `fol_train.run` with `cfg.seed = s` (key(s) split into evaluation and
 training keys; iteration i folds in i; the model initialized from seed s; held-out set from the
-evaluation key), so sweep results equal S separate runs up to float reassociation. There are no
-checkpoints: a sweep is for studies (ablations, seed intervals), the driver for long single runs.
+evaluation key), so sweep results equal S separate runs up to float reassociation. The held-out set is
+evaluated every `eval.every` iterations and after the last, as in the driver. With a workdir the sweep
+runs in chunks of `checkpoint.every` iterations and checkpoints the stacked state after each, so a killed
+study resumes its arm and ends with the numbers of an uninterrupted one; without one it is a single call.
 """
 
 from __future__ import annotations
 
+import functools
+import json
+import os
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -18,7 +23,7 @@ import numpy as np
 
 from rmft_jax.intervals import mean_ci95
 from rmft_jax.tasks import fol
-from rmft_jax.training import fol_train
+from rmft_jax.training import checkpoint, fol_train
 
 
 def stack_trees(trees: Sequence[Any]) -> Any:
@@ -39,47 +44,134 @@ def heldout_sets(cfg: Any, seeds: Sequence[int]) -> list[jax.Array]:
     return [fol_train.sample_heldout(env, k, int(cfg.eval.num_scenarios))[0] for k in keys_eval]
 
 
-def make_sweep(cfg: Any) -> tuple[Callable, Any, Any]:
-    """(jitted sweep(params_S, keys_train_S, heldout_SxNxTxA), graphdef, optimizer) for `cfg`.
+TRACE_KEYS = ("rollout_regret", "sft_loss", "finite", "eval_regret", "beta_hat", "p_reg")
 
-    sweep returns final params (S, ...), a trace dict of (S, I) arrays (rollout_regret, sft_loss,
-    eval_regret, beta_hat, p_reg, finite) and the final expected-regret curves (S, N, T).
-    """
-    fol.validate_config(cfg)
-    settings = fol.FOLSettings.from_config(cfg)
-    env = fol.build_env(cfg)
-    graphdef, _ = fol.build_model(cfg, seed=0)
-    optimizer = fol.build_optimizer(cfg)
-    iteration = fol.make_iteration(env, graphdef, optimizer, settings)
-    evaluate = fol.make_evaluate(graphdef, settings.temperature)
-    num_iterations = int(cfg.rmft.num_iterations)
 
-    def one_seed(params, key_train, heldout_NxTxA):
-        def body(carry, it):
-            p, s = carry
-            p, s, metrics = iteration(p, s, jax.random.fold_in(key_train, it))
-            _, held = evaluate(p, heldout_NxTxA)
-            record = {
-                "rollout_regret": metrics["rollout_regret"],
-                "sft_loss": metrics["sft_loss"],
-                "finite": metrics["finite"],
-                **held,
-            }
-            return (p, s), record
+class Sweep:
+    """The compiled pieces of a config's sweep: chunks of iterations over stacked seeds, and the final curves."""
 
-        (params, _), trace = jax.lax.scan(body, (params, optimizer.init(params)), jnp.arange(num_iterations))
-        curves_NxT, _ = evaluate(params, heldout_NxTxA)
-        return params, trace, curves_NxT
+    def __init__(self, cfg: Any):
+        fol.validate_config(cfg)
+        settings = fol.FOLSettings.from_config(cfg)
+        self.graphdef, _ = fol.build_model(cfg, seed=0)
+        self.optimizer = fol.build_optimizer(cfg)
+        self._iteration = fol.make_iteration(fol.build_env(cfg), self.graphdef, self.optimizer, settings)
+        self._evaluate = fol.make_evaluate(self.graphdef, settings.temperature)
+        self.num_iterations, self.eval_every = int(cfg.rmft.num_iterations), int(cfg.eval.every)
+        self.curves = jax.jit(jax.vmap(lambda p, h: self._evaluate(p, h)[0]))
 
-    return jax.jit(jax.vmap(one_seed)), graphdef, optimizer
+    @functools.cache  # noqa: B019 - one compile per chunk length, for the sweep's lifetime
+    def chunk(self, length: int, fresh: bool) -> Callable:
+        """Jitted (params_S, opt_state_S, keys_train_S, heldout_SxNxTxA, start) -> (params_S, opt_state_S, trace).
+
+        A `fresh` chunk starts the run: iterations 0..length-1 from a new optimizer state (`opt_state_S` and
+        `start` are ignored), the same program as an unchunked sweep, so its floats do not depend on chunking.
+        """
+
+        def one_seed(params, opt_state, key_train, heldout_NxTxA, start):
+            if fresh:
+                opt_state, start = self.optimizer.init(params), 0
+
+            def body(carry, it):
+                p, s = carry
+                p, s, metrics = self._iteration(p, s, jax.random.fold_in(key_train, it))
+                if self.eval_every == 1:  # every iteration: no branch (the program the number fixture holds)
+                    held = self._evaluate(p, heldout_NxTxA)[1]
+                else:
+                    due = ((it + 1) % self.eval_every == 0) | (it + 1 == self.num_iterations)
+                    shapes = jax.eval_shape(lambda q: self._evaluate(q, heldout_NxTxA)[1], p)
+                    held = jax.lax.cond(
+                        due,
+                        lambda q: self._evaluate(q, heldout_NxTxA)[1],
+                        lambda q: jax.tree.map(lambda x: jnp.full(x.shape, jnp.nan, x.dtype), shapes),
+                        p,
+                    )
+                record = {k: metrics[k] for k in ("rollout_regret", "sft_loss", "finite")}
+                return (p, s), {**record, **held}
+
+            (params, opt_state), trace = jax.lax.scan(body, (params, opt_state), start + jnp.arange(length))
+            return params, opt_state, trace
+
+        return jax.jit(jax.vmap(one_seed, in_axes=(0, 0, 0, 0, None)))
+
+
+def _signature(cfg: Any, seeds: Sequence[int], init_params: Any) -> str:
+    """What a sweep's checkpoints belong to: its config, its seeds and whether it started from given params."""
+    return json.dumps([cfg.to_dict(), [int(s) for s in seeds], init_params is not None], sort_keys=True, default=str)
+
+
+def train_seeds(
+    cfg: Any,
+    seeds: Sequence[int],
+    params_S: Any,
+    heldout_SxNxTxA: jax.Array,
+    workdir: str | None,
+    log: Callable[[str], None] = print,
+    signature: str = "",
+) -> tuple[Any, dict, jax.Array, float, float]:
+    """Train stacked seeds to cfg.rmft.num_iterations; (params_S, trace (S, I) arrays, curves_SxNxT, seconds,
+    compile seconds). With `workdir`, resume from its newest checkpoint and save every checkpoint.every."""
+    sweep = Sweep(cfg)
+    _, keys_train = seed_keys(seeds)
+    opt_state_S = jax.vmap(sweep.optimizer.init)(params_S)
+    total = sweep.num_iterations
+    every = int(cfg.checkpoint.every) if workdir else max(total, 1)
+    done, chunks = 0, []
+    ckpt = (
+        checkpoint.Checkpointer(os.path.join(workdir, "checkpoints"), int(cfg.checkpoint.max_to_keep))
+        if workdir
+        else None
+    )
+    try:
+        if ckpt is not None and ckpt.latest_step():
+            done = int(ckpt.latest_step())
+            (params_S, opt_state_S), meta = ckpt.restore(done, (params_S, opt_state_S))
+            if meta.get("signature") != signature:
+                raise ValueError(f"{workdir} holds the checkpoints of another sweep; use a fresh workdir.")
+            # The trace as it was computed: float32 (a float64 copy would round its means differently).
+            chunks = [{k: np.asarray(v, bool if k == "finite" else np.float32) for k, v in meta["trace"].items()}]
+            log(f"  resumed the sweep at iteration {done} of {total} from {ckpt.directory}")
+        compile_s, start = 0.0, time.perf_counter()
+        while done < total:
+            length = min(every, total - done)
+            fn = sweep.chunk(length, done == 0)
+            t0 = time.perf_counter()
+            compiled = fn.lower(params_S, opt_state_S, keys_train, heldout_SxNxTxA, done).compile()
+            compile_s += time.perf_counter() - t0
+            params_S, opt_state_S, trace = jax.block_until_ready(
+                compiled(params_S, opt_state_S, keys_train, heldout_SxNxTxA, done)
+            )
+            chunks.append({k: np.asarray(v) for k, v in trace.items()})
+            done += length
+            if ckpt is not None:
+                joined = {k: np.concatenate([c[k] for c in chunks], axis=1) for k in chunks[0]}
+                meta = {"signature": signature, "trace": {k: v.tolist() for k, v in joined.items()}}
+                ckpt.save(done, (params_S, opt_state_S), meta)
+                if done < total:
+                    log(f"  iteration {done} of {total}: checkpoint saved")
+    finally:
+        if ckpt is not None:
+            ckpt.close()
+    empty = {k: np.zeros((len(seeds), 0)) for k in TRACE_KEYS}  # num_iterations = 0
+    trace = {k: np.concatenate([c[k] for c in chunks], axis=1) for k in chunks[0]} if chunks else empty
+    curves_SxNxT = sweep.curves(params_S, heldout_SxNxTxA)
+    return params_S, trace, curves_SxNxT, time.perf_counter() - start - compile_s, compile_s
 
 
 # The references every seed is graded against (fol_train.heldout_baselines): prior-free ones and the Bayes limit.
 REFERENCES = (*fol_train.PRIOR_FREE_EXTRA, "bayes")
 
 
-def run_seeds(cfg: Any, seeds: Sequence[int], log: Callable[[str], None] = print, init_params: Any = None) -> dict:
-    """Train `cfg` for every seed in one compiled call; per-seed and pooled held-out statistics.
+def run_seeds(
+    cfg: Any,
+    seeds: Sequence[int],
+    log: Callable[[str], None] = print,
+    init_params: Any = None,
+    workdir: str | None = None,
+) -> dict:
+    """Train `cfg` for every seed in one compiled program; per-seed and pooled held-out statistics.
+
+    With `workdir` (one per arm), the sweep is checkpointed there and resumes from it (`train_seeds`).
 
     `init_params` (stacked (S, ...)) replaces the configured model's random initialization (a sanity
     check's known starting point); the training keys stay the seeds'.
@@ -88,17 +180,16 @@ def run_seeds(cfg: Any, seeds: Sequence[int], log: Callable[[str], None] = print
     (Hedge tuned per seed's held-out set), "ratio_to_tuned_hedge", "per_seed": [...],
     "trace_eval_regret": (I,) mean over seeds, "finite": all seeds finite, "params" (stacked, not JSON)}.
     """
-    sweep, graphdef, _ = make_sweep(cfg)
-    _, keys_train = seed_keys(seeds)
     heldout = heldout_sets(cfg, seeds)
     heldout_SxNxTxA = jnp.stack(heldout)
-    if init_params is None:
+    given = init_params is not None
+    if not given:
         init_params = stack_trees([fol.build_model(cfg, seed=int(s))[1] for s in seeds])
-    start = time.perf_counter()
-    compiled = sweep.lower(init_params, keys_train, heldout_SxNxTxA).compile()
-    compile_s = time.perf_counter() - start
-    params, trace, curves_SxNxT = jax.block_until_ready(compiled(init_params, keys_train, heldout_SxNxTxA))
-    seconds = time.perf_counter() - start - compile_s
+    signature = _signature(cfg, seeds, init_params if given else None)
+    params, trace, curves_SxNxT, seconds, compile_s = train_seeds(
+        cfg, seeds, init_params, heldout_SxNxTxA, workdir, log, signature
+    )
+    graphdef, _ = fol.build_model(cfg, seed=0)
     evaluate = fol.make_evaluate(graphdef, float(cfg.rmft.temperature))
     per_seed = []
     for i, seed in enumerate(seeds):
@@ -141,6 +232,7 @@ def run_seeds(cfg: Any, seeds: Sequence[int], log: Callable[[str], None] = print
         },
         "best_prior_free_names": [r["grade"]["best_prior_free"] for r in per_seed],
         "per_seed": per_seed,
+        # NaN where the held-out set was not evaluated (between eval.every iterations), as in metrics.jsonl's gaps.
         "trace_eval_regret": [float(v) for v in np.mean(np.asarray(trace["eval_regret"]), axis=0)],
         "finite": all(r["finite"] for r in per_seed),
         "seconds": seconds,
