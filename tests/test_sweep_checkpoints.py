@@ -58,12 +58,13 @@ def test_a_finished_sweep_is_restored_not_retrained(uninterrupted, tmp_path):
     assert again["per_seed"] == uninterrupted["per_seed"] and again["compile_seconds"] == 0.0
 
 
-def test_checkpointed_sweep_agrees_with_the_one_call_sweep(uninterrupted):
+def test_checkpointed_sweep_equals_the_one_call_sweep_bit_for_bit(uninterrupted):
+    # RMFT's top-k selection makes training chaotic: any rounding change at a chunk boundary would grow into
+    # different models over a long run, so chunks must reproduce one call exactly, not approximately.
     one_call = fol_sweep.run_seeds(smoke(), [0, 1], log=quiet)
-    # Chunks round differently from one scan (params within 1e-8), the numbers agree to float32 precision.
-    for a, b in zip(one_call["per_seed"], uninterrupted["per_seed"], strict=True):
-        np.testing.assert_allclose(a["final"]["eval_regret"], b["final"]["eval_regret"], rtol=1e-5)
-    np.testing.assert_allclose(one_call["trace_eval_regret"], uninterrupted["trace_eval_regret"], rtol=1e-5)
+    assert leaves_equal(one_call["params"], uninterrupted["params"])
+    assert one_call["per_seed"] == uninterrupted["per_seed"]
+    assert one_call["trace_eval_regret"] == uninterrupted["trace_eval_regret"]
 
 
 def test_another_sweeps_checkpoints_are_refused(tmp_path):

@@ -21,8 +21,6 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
     c.fol = fol_single_layer.base_config()
     c.studies = ("iteration", "selection_adversarial", "selection_trends", "selection_stochastic", "target")
     c.seeds = (0, 1, 2, 3, 4)
-    # FOL arms checkpointed in WORKDIR/fol every fol.checkpoint.every iterations (a killed study resumes them).
-    c.checkpoint_fol_arms = True
     c.generalization = ml_collections.ConfigDict()
     c.generalization.enabled = True
     c.generalization.horizons = (100, 200)  # 2T and 4T of the trained T = 50
@@ -38,7 +36,6 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
         c.fol = fol_single_layer.apply_variant(c.fol, "smoke")
         c.studies = ("iteration", "shared_model")
         c.seeds = (0, 1)
-        c.checkpoint_fol_arms = False  # the one-call sweep: the program the number fixture was recorded on
         c.generalization.num_actions = (3,)
         c.generalization.horizons = (24,)
         c.generalization.processes = ("uniform",)

@@ -1,7 +1,7 @@
 """The paper's ablation study as one run: FOL studies, generalization, bandit studies -> results.json, figures.
 
 `run(cfg, workdir)` is `python -m experiments.ablations`; the FOL arms are `fol_study`'s (checkpointed under
-workdir/fol when cfg.checkpoint_fol_arms), the bandit arms `bandit_study`'s (checkpointed under workdir/bandit), so a
+workdir/fol), the bandit arms `bandit_study`'s (checkpointed under workdir/bandit), so a
 killed study resumes each arm where it stopped.
 """
 
@@ -30,10 +30,7 @@ def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
     start = time.perf_counter()
     if cfg.bandit_studies:
         bandit_study.check_seeds(seeds)  # fail before the FOL studies spend their time
-    # Checkpointed FOL arms run in chunks of checkpoint.every iterations, which rounds floats differently from
-    # the one-call sweep (params within 1e-8); the smoke variant keeps the one-call path the number fixture holds.
-    fol_dir = workdir if cfg.checkpoint_fol_arms else None
-    studies = fol_study.run_studies(cfg.fol, tuple(cfg.studies), seeds, cfg.generalization, workdir=fol_dir)
+    studies = fol_study.run_studies(cfg.fol, tuple(cfg.studies), seeds, cfg.generalization, workdir=workdir)
     verdicts = fol_study.verdicts(studies)
     if cfg.bandit_studies:
         bandit = bandit_study.run_studies(

@@ -5,7 +5,8 @@ training keys; iteration i folds in i; the model initialized from seed s; held-o
 evaluation key), so sweep results equal S separate runs up to float reassociation. The held-out set is
 evaluated every `eval.every` iterations and after the last, as in the driver. With a workdir the sweep
 runs in chunks of `checkpoint.every` iterations and checkpoints the stacked state after each, so a killed
-study resumes its arm and ends with the numbers of an uninterrupted one; without one it is a single call.
+study resumes its arm; chunks give the floats of one call bit for bit (`Sweep.chunk`), so a resumed, a
+checkpointed and an unchunked sweep end with the same numbers.
 """
 
 from __future__ import annotations
@@ -61,21 +62,19 @@ class Sweep:
         self.curves = jax.jit(jax.vmap(lambda p, h: self._evaluate(p, h)[0]))
 
     @functools.cache  # noqa: B019 - one compile per chunk length, for the sweep's lifetime
-    def chunk(self, length: int, fresh: bool) -> Callable:
-        """Jitted (params_S, opt_state_S, keys_train_S, heldout_SxNxTxA, start) -> (params_S, opt_state_S, trace).
+    def chunk(self, length: int) -> Callable:
+        """(params_S, opt_state_S, keys_train_S, heldout_SxNxTxA, start) -> (params_S, opt_state_S, trace (S, length)).
 
-        A `fresh` chunk starts the run: iterations 0..length-1 from a new optimizer state (`opt_state_S` and
-        `start` are ignored), the same program as an unchunked sweep, so its floats do not depend on chunking.
+        The optimizer's integer leaves (its step counts, the same for every seed) enter unbatched, as they are
+        inside a single vmapped run; batched, Adam's bias correction would be computed per seed and round
+        differently. So a run in chunks gives the floats of one call, bit for bit, whatever the chunk size.
         """
 
         def one_seed(params, opt_state, key_train, heldout_NxTxA, start):
-            if fresh:
-                opt_state, start = self.optimizer.init(params), 0
-
             def body(carry, it):
                 p, s = carry
                 p, s, metrics = self._iteration(p, s, jax.random.fold_in(key_train, it))
-                if self.eval_every == 1:  # every iteration: no branch (the program the number fixture holds)
+                if self.eval_every == 1:  # every iteration: no branch
                     held = self._evaluate(p, heldout_NxTxA)[1]
                 else:
                     due = ((it + 1) % self.eval_every == 0) | (it + 1 == self.num_iterations)
@@ -92,7 +91,14 @@ class Sweep:
             (params, opt_state), trace = jax.lax.scan(body, (params, opt_state), start + jnp.arange(length))
             return params, opt_state, trace
 
-        return jax.jit(jax.vmap(one_seed, in_axes=(0, 0, 0, 0, None)))
+        def run(params_S, opt_state_S, keys_train_S, heldout_SxNxTxA, start):
+            axes = jax.tree.map(lambda x: None if jnp.issubdtype(x.dtype, jnp.integer) else 0, opt_state_S)
+            shared = jax.tree.map(lambda x, a: x if a == 0 else x[0], opt_state_S, axes)
+            return jax.vmap(one_seed, in_axes=(0, axes, 0, 0, None))(
+                params_S, shared, keys_train_S, heldout_SxNxTxA, start
+            )
+
+        return jax.jit(run)
 
 
 def _signature(cfg: Any, seeds: Sequence[int], init_params: Any) -> str:
@@ -134,7 +140,7 @@ def train_seeds(
         compile_s, start = 0.0, time.perf_counter()
         while done < total:
             length = min(every, total - done)
-            fn = sweep.chunk(length, done == 0)
+            fn = sweep.chunk(length)
             t0 = time.perf_counter()
             compiled = fn.lower(params_S, opt_state_S, keys_train, heldout_SxNxTxA, done).compile()
             compile_s += time.perf_counter() - t0

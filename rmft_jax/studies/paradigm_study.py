@@ -13,6 +13,7 @@ over S seeds (one compiled call, `fol_sweep`):
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +27,7 @@ from rmft_jax.attacks import training_check
 from rmft_jax.baselines import full_info
 from rmft_jax.intervals import below, compare, mean_ci95
 from rmft_jax.studies import fol_study, fol_sweep
+from rmft_jax.studies.arms import arm_tag
 from rmft_jax.tasks import fol, fol_paradigms
 
 # setting -> (description, config overrides of the base FOL config)
@@ -105,9 +107,10 @@ def run_arm(
     budget: attacks.AttackBudget,
     heldout: list[jax.Array],
     log: Callable[[str], None],
+    workdir: str | None = None,
 ) -> tuple[dict, Any]:
     """One paradigm in one setting over the seeds: (JSON-safe results, the trained params (S, ...))."""
-    out = fol_sweep.run_seeds(cfg, seeds, log)
+    out = fol_sweep.run_seeds(cfg, seeds, log, workdir=workdir)
     params_S = out.pop("params")
     horizon = int(cfg.env.horizon)
     action_counts = tuple(int(a) for a in study.get("num_actions", ()))
@@ -164,14 +167,14 @@ KNOWN_START_ETA = 1.0
 KNOWN_START_CHECKS = (("mix", "distill_hedge"), ("stochastic", "regret_loss"))
 
 
-def known_start(cfg: Any, seeds: list[int], log: Callable[[str], None]) -> dict | None:
+def known_start(cfg: Any, seeds: list[int], log: Callable[[str], None], workdir: str | None = None) -> dict | None:
     """Train `cfg` from Hedge(KNOWN_START_ETA) for every seed: ratio to tuned Hedge (and to the teacher); None
     when the model has no Hedge parameters (only `linear_attention` has)."""
     if cfg.model.name != "linear_attention":
         return None
     kwargs = {k: v for k, v in cfg.model.to_dict().items() if k not in ("name",)}
     _, hedge = models.hedge_params(KNOWN_START_ETA, int(cfg.env.num_actions), **kwargs)
-    out = fol_sweep.run_seeds(cfg, seeds, log, init_params=fol_sweep.stack_trees([hedge] * len(seeds)))
+    out = fol_sweep.run_seeds(cfg, seeds, log, init_params=fol_sweep.stack_trees([hedge] * len(seeds)), workdir=workdir)
     out.pop("params")
     summary = {
         "start_eta": KNOWN_START_ETA,
@@ -189,8 +192,16 @@ def known_start(cfg: Any, seeds: list[int], log: Callable[[str], None]) -> dict 
     return summary
 
 
-def run(base: Any, study: Any, seeds: list[int], log: Callable[[str], None] = print) -> tuple[dict, dict]:
-    """Every (setting, arm) of the study -> (results[setting][arm] | {'hedge': ...}, params[(setting, arm)])."""
+def run(
+    base: Any, study: Any, seeds: list[int], log: Callable[[str], None] = print, workdir: str | None = None
+) -> tuple[dict, dict]:
+    """Every (setting, arm) of the study -> (results[setting][arm] | {'hedge': ...}, params[(setting, arm)]).
+
+    With `workdir`, each arm's training is checkpointed in WORKDIR/fol/SETTING_ARM_TAG (`fol_sweep.run_seeds`)."""
+
+    def arm_dir(cfg: Any, name: str) -> str | None:
+        return None if workdir is None else os.path.join(workdir, "fol", f"{name}_{arm_tag(cfg)}")
+
     validate(tuple(study.settings), tuple(study.arms), seeds)
     budget = attacks.AttackBudget.from_config(study.attack)
     results, params = {}, {}
@@ -204,13 +215,16 @@ def run(base: Any, study: Any, seeds: list[int], log: Callable[[str], None] = pr
             start = time.perf_counter()
             log(f"  arm {arm}: {ARMS[arm][0]}")
             cfg = fol_study.arm_config(setting_cfg, ARMS[arm][1])
-            results[setting][arm], params[(setting, arm)] = run_arm(cfg, seeds, study, budget, heldout, log)
+            results[setting][arm], params[(setting, arm)] = run_arm(
+                cfg, seeds, study, budget, heldout, log, arm_dir(cfg, f"{setting}_{arm}")
+            )
             results[setting][arm]["seconds_total"] = time.perf_counter() - start
         for check_setting, arm in KNOWN_START_CHECKS:
             if setting == check_setting and arm in study.arms:
                 log(f"  sanity: {arm} from Hedge({KNOWN_START_ETA})")
+                cfg = fol_study.arm_config(setting_cfg, ARMS[arm][1])
                 results[setting][arm]["known_start"] = known_start(
-                    fol_study.arm_config(setting_cfg, ARMS[arm][1]), seeds, log
+                    cfg, seeds, log, arm_dir(cfg, f"{setting}_{arm}_known_start")
                 )
         etas = [r["ftrl"]["eta"] for r in results[setting][study.arms[0]]["per_seed"]]
         results[setting]["hedge"] = hedge_reference(setting_cfg, etas, budget)

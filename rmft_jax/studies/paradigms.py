@@ -29,7 +29,7 @@ def run(
     # Bandit configs fail here, before the FOL half trains.
     bandit_study.validate_studies({"mab": cfg.mab, "nsmab": cfg.nsmab}, tuple(cfg.bandit_studies), seeds)
     with workdir_lock.hold(workdir):
-        results, params = paradigm_study.run(cfg.fol, cfg.study, seeds)
+        results, params = paradigm_study.run(cfg.fol, cfg.study, seeds, workdir=workdir)
         out = {
             "config": cfg.to_dict(),
             "results": results,

@@ -25,6 +25,7 @@ from rmft_jax.attacks import training_check
 from rmft_jax.baselines import adaptive_hedge, full_info
 from rmft_jax.intervals import mean_ci95
 from rmft_jax.studies import attack_study, fol_sweep
+from rmft_jax.studies.arms import arm_tag
 from rmft_jax.tasks import fol
 from rmft_jax.training import workdir_files
 
@@ -109,7 +110,8 @@ def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict:
             name = f"{model_name} share={float(share):.2f}"
             arm_cfg = arm_config(cfg.fol, share, spec.config if "config" in spec else None)
             log(f"arm {name}: training {len(model_seeds)} seeds")
-            out = fol_sweep.run_seeds(arm_cfg, model_seeds, log=log)
+            arm_dir = os.path.join(workdir, "arms", f"{model_name}_{arm_tag(arm_cfg)}")  # checkpointed, resumable
+            out = fol_sweep.run_seeds(arm_cfg, model_seeds, log=log, workdir=arm_dir)
             rows = worst_per_seed(arm_cfg, out["params"], out["per_seed"], budget, key, hedge_cache)
             arms[name] = {
                 "model": model_name,
