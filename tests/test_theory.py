@@ -14,7 +14,8 @@ import pytest
 
 from rmft_jax import envs, models
 from rmft_jax.baselines import full_info
-from theory import fit, iteration_map, operator
+from theory import fit, iteration_map, operator, study
+from theory.configs import fixed_point
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOTEBOOK = os.path.join(ROOT, "notebooks", "theory_fixed_point.ipynb")
@@ -199,3 +200,26 @@ def test_notebook_runs_top_to_bottom_on_smoke_config(tmp_path, monkeypatch):
     monkeypatch.setenv("JAX_PLATFORMS", "cpu")
     NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": ROOT}}).execute()
     assert (tmp_path / "fixed_point.json").exists()
+
+
+def test_theory_run_is_the_drivers_a_killed_run_resumes_to_the_same_numbers(tmp_path):
+    class Killed(Exception):
+        pass
+
+    def kill_after_iteration_2(line):
+        if line.startswith("iter    2/"):
+            raise Killed(line)
+
+    cfg = fixed_point.get_config("smoke")
+    whole = study.run(cfg, str(tmp_path / "whole"), log=lambda line: None)
+    with pytest.raises(Killed):
+        study.run(cfg, str(tmp_path / "killed"), log=kill_after_iteration_2)
+    lines = []
+    resumed = study.run(cfg, str(tmp_path / "killed"), log=lines.append)
+    assert any("resumed from checkpoint 2" in line for line in lines), lines
+    for key in ("eta_hat", "tv_distance", "structure_residual", "eta_star", "traces", "final"):
+        assert json.dumps(resumed[key], sort_keys=True) == json.dumps(whole[key], sort_keys=True), key  # NaN too
+    again = []
+    study.run(cfg, str(tmp_path / "killed"), log=again.append)  # finished: reported, not retrained
+    assert any("nothing to do" in line for line in again)
+    assert (tmp_path / "killed" / "fixed_point.json").exists() and (tmp_path / "killed" / "config.json").exists()

@@ -2,10 +2,11 @@
 
 1. held-out sets: `fit` (eta-hat is fitted on it), `test` (TV, regret and the operator are
    measured on it), `tune` (the regret-optimal eta of the scenario distribution is tuned on it);
-2. the full RMFT run with the driver's keys (`rmft_jax.training.fol_train`), snapshotted every
-   `theory.trace_every` iterations: eta-hat, TV, structure residual, bias / non-linear parts, regret;
+2. the full RMFT run, trained by the driver (`rmft_jax.training.driver`: lock, checkpoints, resume, the FOL
+   run's keys), snapshotted every `eval.every` iterations (its held-out evaluation): eta-hat, TV, structure
+   residual, bias / non-linear parts, regret;
 3. the iteration map eta -> eta' on `theory.map_etas` and its fixed point eta*;
-4. fixed_point.json and figures in the workdir.
+4. fixed_point.json (also results.json, the driver's) and figures in the workdir.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ import numpy as np
 
 from rmft_jax import _checks, models, regret
 from rmft_jax.baselines import full_info
+from rmft_jax.core.run import Run
 from rmft_jax.tasks import fol
-from rmft_jax.training import fol_train, workdir_files
+from rmft_jax.training import driver, fol_train, workdir_files
 from theory import fit, iteration_map, operator, plots
 
 # The issue's acceptance bars (reported in fixed_point.json; nothing is tuned to them).
@@ -50,7 +52,7 @@ def validate(cfg: Any) -> None:
         raise ValueError(
             f"theory.eta_min and theory.eta_max must satisfy 0 < eta_min < eta_max, got {t.eta_min}, {t.eta_max}."
         )
-    for name in ("num_fit", "num_tune", "num_grid", "trace_every", "map_num_keys", "map_iterations"):
+    for name in ("num_fit", "num_tune", "num_grid", "map_num_keys", "map_iterations"):
         _checks.check_int(f"theory.{name}", t[name], 3 if name == "num_grid" else 1)
     if len(t.map_etas) < 2 or any(e <= 0 for e in t.map_etas) or list(t.map_etas) != sorted(t.map_etas):
         raise ValueError(
@@ -213,40 +215,80 @@ def parts(cfg: Any) -> tuple[Any, Any, Any, Callable]:
     return _PARTS[name]
 
 
+def initial_params(cfg: Any) -> Any:
+    """The configured start: the model's random initialization, or Hedge(theory.init_eta) when it is > 0."""
+    if cfg.theory.init_eta > 0:  # start inside the FTRL family instead of at the random initialization
+        return models.hedge_params(float(cfg.theory.init_eta), cfg.env.num_actions, **model_kwargs(cfg))[1]
+    return fol.build_model(cfg, seed=int(cfg.seed))[1]
+
+
+# A trace record: the iteration, the rollouts' regret and SFT loss, then the snapshot's scalars (`summarize`).
+TRACE_METRICS = ("iteration", "rollout_regret", "sft_loss")
+
+
+class TheoryExperiment:
+    """The theory study for `driver.run`: the full RMFT run, snapshotted as its evaluation, then measured."""
+
+    added_defaults = fol.ADDED_FIELD_DEFAULTS
+
+    def __init__(self, log: Callable[[str], None] = print):
+        self.log = log
+
+    def validate(self, cfg: Any) -> None:
+        """`validate`."""
+        validate(cfg)
+
+    def build(self, cfg: Any) -> Run:
+        """Held-out sets and baselines, the snapshot as the evaluation, the measurements as the report."""
+        t0 = time.perf_counter()
+        env, graphdef, optimizer, iteration = parts(cfg)
+        sets = heldout_sets(cfg, env)
+        fit_R, test_R = sets["fit"], sets["test"]
+        base = baselines(cfg, sets["tune"], test_R)
+        snapshot = make_snapshot(graphdef, cfg)
+
+        def record(p):
+            # eval_regret is the driver's name for the held-out regret (its progress line and NaN check).
+            snap = summarize(snapshot(p, fit_R, test_R), base["tuned_entropy"]["regret"])
+            return {**snap, "eval_regret": snap["model_regret"]}
+
+        def report(init_params, final_params, history):
+            t_run = time.perf_counter()
+            snapshots = [{"iteration": 0, **record(init_params)}] + [r for r in history if "eta_hat" in r]
+            keys = (*TRACE_METRICS, *(k for k in snapshots[0] if k not in ("iteration", "eval_regret")))
+            traces = [{k: r[k] for k in keys if k in r} for r in snapshots]
+            imap = measure_map(cfg, fit_R, sets["key_map"])
+            t_map = time.perf_counter()
+            results = assemble(cfg, snapshot(final_params, fit_R, test_R), traces, imap, base, sets["test_labels"])
+            results["seconds"] = {
+                "full_run": t_run - t0,
+                "iteration_map": t_map - t_run,
+                "total": time.perf_counter() - t0,
+            }
+            results["acceptance"] = acceptance(results)
+            self.log(summary_line(results, base))
+
+            def write(workdir: str) -> None:
+                plots.write_figures(results, workdir)
+                workdir_files.write_json_atomic(os.path.join(workdir, "fixed_point.json"), results)
+
+            return results, write
+
+        params = initial_params(cfg)
+        return Run(iteration, params, optimizer.init(params), training_key(cfg), record, report)
+
+
 def train(cfg: Any) -> tuple[Any, Any]:
     """(graphdef, params) after the configured RMFT run, without measurements (same keys as `run`)."""
     validate(cfg)
-    return parts(cfg)[1], full_run(cfg, None, lambda line: None)[0]
-
-
-def full_run(cfg: Any, record: Callable | None, log: Callable) -> tuple[Any, list[dict]]:
-    """RMFT from the configured start; record(params) -> dict every trace_every iterations (None: never)."""
-    _, _, optimizer, iteration = parts(cfg)
-    params = fol.build_model(cfg, seed=int(cfg.seed))[1]
-    if cfg.theory.init_eta > 0:  # start inside the FTRL family instead of at the random initialization
-        params = models.hedge_params(float(cfg.theory.init_eta), cfg.env.num_actions, **model_kwargs(cfg))[1]
+    _, graphdef, optimizer, iteration = parts(cfg)
+    params = initial_params(cfg)
     opt_state, key_train = optimizer.init(params), training_key(cfg)
-    total, every = int(cfg.rmft.num_iterations), int(cfg.theory.trace_every)
-    traces = [] if record is None else [{"iteration": 0, **record(params)}]
-    for it in range(total):
+    for it in range(int(cfg.rmft.num_iterations)):
         params, opt_state, metrics = iteration(params, opt_state, jax.random.fold_in(key_train, it))
-        metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
-        if not metrics["finite"]:
+        if not bool(metrics["finite"]):
             raise fol_train.TrainingDiverged(f"NaN or inf in iteration {it + 1}; lower sft.learning_rate.")
-        if record is not None and ((it + 1) % every == 0 or it + 1 == total):
-            rec = {
-                "iteration": it + 1,
-                "rollout_regret": metrics["rollout_regret"],
-                "sft_loss": metrics["sft_loss"],
-                **record(params),
-            }
-            traces.append(rec)
-            log(
-                f"iter {it + 1:>4}/{total} | held-out regret {rec['model_regret']:.3f} | "
-                f"eta-hat {rec['eta_hat']:.3f} | TV {rec['tv_distance']:.4f} | "
-                f"residual {rec['structure_residual']:.3f}"
-            )
-    return params, traces
+    return graphdef, params
 
 
 def measure_map(cfg: Any, fit_R: jax.Array, key_map: jax.Array) -> dict[str, Any]:
@@ -324,38 +366,21 @@ def assemble(cfg: Any, final_snap: dict, traces: list, imap: dict, base: dict, l
     }
 
 
-def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Measure everything, write fixed_point.json and the figures into `workdir`, return the results."""
-    t0 = time.perf_counter()
-    validate(cfg)
-    os.makedirs(workdir, exist_ok=True)
-    env, graphdef, _, _ = parts(cfg)
-    sets = heldout_sets(cfg, env)
-    fit_R, test_R = sets["fit"], sets["test"]
-    base = baselines(cfg, sets["tune"], test_R)
-    snapshot = make_snapshot(graphdef, cfg)
-
-    def record(p):
-        return summarize(snapshot(p, fit_R, test_R), base["tuned_entropy"]["regret"])
-
-    params, traces = full_run(cfg, record, log)
-    t_run = time.perf_counter()
-    imap = measure_map(cfg, fit_R, sets["key_map"])
-    t_map = time.perf_counter()
-    results = assemble(cfg, snapshot(params, fit_R, test_R), traces, imap, base, sets["test_labels"])
-    plots.write_figures(results, workdir)
-    results["seconds"] = {"full_run": t_run - t0, "iteration_map": t_map - t_run, "total": time.perf_counter() - t0}
-    results["acceptance"] = acceptance(results)
-    workdir_files.write_json_atomic(os.path.join(workdir, "fixed_point.json"), results)
+def summary_line(results: dict, base: dict) -> str:
+    """The study's result in one line."""
     star, f = results["iteration_map"]["fixed_point"], results["final"]
-    log(
+    return (
         f"eta-hat {f['eta_hat']:.3f}, TV {f['tv_distance']:.4f}, residual {f['structure_residual']:.3f}, "
         f"regret {f['model_regret']:.3f} vs Hedge(eta-hat) {f['hedge_eta_hat_regret']:.3f} vs regret-optimal Hedge "
         f"{base['tuned_entropy']['regret']:.3f} (eta {base['tuned_entropy']['eta']:.3g}); "
         f"eta* {star['eta_star']:.3f} ({'stable' if star['stable'] else 'unstable'}, slope {star['slope']:.2f}); "
         f"{results['seconds']['total']:.0f} s"
     )
-    return results
+
+
+def run(cfg: Any, workdir: str, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Train (resumably), measure, write fixed_point.json and the figures into `workdir`; the results."""
+    return driver.run(cfg, workdir, TheoryExperiment(log), log)
 
 
 def acceptance(results: dict) -> dict[str, bool]:

@@ -34,6 +34,8 @@ def log_line(record: dict, total: int, eta_s: float) -> str:
         line += f" | held-out regret {record['eval_regret']:7.3f}"
     if record.get("beta_hat") is not None:
         line += f" beta-hat {record['beta_hat']:.3f}"
+    if record.get("eta_hat") is not None:  # the theory study's snapshot
+        line += f" eta-hat {record['eta_hat']:.3f} TV {record['tv_distance']:.4f}"
     if record.get("suff_fail_freq") is not None:
         line += f" SuffFail(T/2) {record['suff_fail_freq']:.3f}"
     return line + f" | {record['seconds']:.2f}s | ETA {eta_s:.0f}s"
