@@ -8,18 +8,23 @@ input format (`tasks.fol_on_bandit_rmft`); EXP3, UCB1 and Thompson sampling play
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
+import tempfile
 import time
 from collections.abc import Callable
+from typing import Any
 
 import jax
+import ml_collections
 
-from rmft_jax import envs, regret
+from rmft_jax import _checks, envs, regret
 from rmft_jax.core import loop, sft
+from rmft_jax.core.run import Run
 from rmft_jax.envs import bandit as bandit_envs
 from rmft_jax.tasks import bandit_eval, fol_on_bandit, fol_on_bandit_rmft
-from rmft_jax.training import policy, runner, workdir_files
+from rmft_jax.training import checkpoint, driver, policy, runner, workdir_files
 
 # instance -> (description, its GapMAB fields): K = 5 so that a model trained at A = 5 can play it.
 INSTANCES = {
@@ -72,41 +77,81 @@ def play(player: tuple, means_NxTxA, rewards_NxTxA, key, gamma: float) -> dict:
     return bandit_eval.method_stats(curves, traj.actions_BxT, traj.rewards_BxT, means_NxTxA, "mab")
 
 
+def finetune_config(settings: Finetune, horizon: int, source: str, key: jax.Array) -> ml_collections.ConfigDict:
+    """The fine-tuning's config for the driver: the settings, the horizon, the FOL workdir it starts from (with
+    its config, so a retrained source is not resumed from) and its key."""
+    c = ml_collections.ConfigDict(dataclasses.asdict(settings))
+    c.horizon, c.source = horizon, os.path.abspath(source)
+    c.source_config = runner.load_config(source).to_json(sort_keys=True)
+    c.key = [int(x) for x in jax.random.key_data(key).tolist()]
+    c.rmft = ml_collections.ConfigDict({"num_iterations": settings.iterations})
+    c.eval = ml_collections.ConfigDict({"every": 10})  # the progress line's cadence (nothing is held out)
+    c.checkpoint = ml_collections.ConfigDict({"every": 10, "max_to_keep": 2})
+    return c
+
+
+class FinetuneExperiment:
+    """RMFT on MAB from an FOL model (`tasks.fol_on_bandit_rmft`) for `driver.run`: resumable like any run."""
+
+    def __init__(self, player: tuple, key: jax.Array):
+        self.player, self.key = player, key
+
+    def validate(self, cfg: Any) -> None:
+        """Positive sizes, k <= L and an exploration share in [0, 1)."""
+        for name in ("num_scenarios", "num_rollouts", "num_selected", "sft_steps"):
+            _checks.check_int(f"finetune {name}", cfg[name], 1)
+        _checks.check_int("finetune iterations", cfg.iterations, 0)
+        if cfg.num_selected > cfg.num_rollouts:
+            raise ValueError(f"finetune num_selected {cfg.num_selected} exceeds num_rollouts {cfg.num_rollouts}.")
+        _checks.check_in_range("finetune gamma", cfg.gamma, 0.0, 0.999999)
+        _checks.check_positive("finetune learning_rate", cfg.learning_rate)
+
+    def build(self, cfg: Any) -> Run:
+        """The loop's iteration on the FOL-on-bandit task, from the FOL model's parameters."""
+        graphdef, params, temperature = self.player
+        env = bandit_envs.GapMAB(
+            num_actions=5, horizon=cfg.horizon, gap_range=(0.1, 0.5), random_best_arm=True
+        ).validate()
+        task = fol_on_bandit_rmft.FOLOnBanditTask(
+            env, graphdef, cfg.num_scenarios, cfg.num_rollouts, temperature, cfg.gamma
+        )
+        optimizer = sft.make_optimizer(cfg.learning_rate)
+        settings = loop.LoopSettings("regret", cfg.num_selected, cfg.sft_steps, temperature)
+        update = sft.make_update(task.apply, optimizer, cfg.sft_steps, temperature)
+        iteration = jax.jit(loop.make_iteration(task, update, settings))
+
+        def report(init_params, final_params, history):
+            keys = ("iteration", "rollout_regret", "selected_regret", "sft_loss")
+            return {"history": [{k: r[k] for k in keys} for r in history]}, None
+
+        return Run(iteration, params, optimizer.init(params), self.key, lambda p: {}, report)
+
+
 def finetune(
-    player: tuple, horizon: int, settings: Finetune, key: jax.Array, log: Callable[[str], None] = print
+    player: tuple,
+    horizon: int,
+    settings: Finetune,
+    key: jax.Array,
+    workdir: str,
+    source: str,
+    log: Callable[[str], None] = print,
 ) -> tuple[tuple, dict]:
-    """Iterative RMFT on MAB from an FOL model (`tasks.fol_on_bandit_rmft`) -> (the fine-tuned player, history)."""
+    """Iterative RMFT on MAB from an FOL model, trained by the driver in `workdir` (locked, checkpointed,
+    resumable) -> (the fine-tuned player, {history, seconds, settings})."""
+    start = time.perf_counter()
     graphdef, params, temperature = player
-    env = bandit_envs.GapMAB(num_actions=5, horizon=horizon, gap_range=(0.1, 0.5), random_best_arm=True).validate()
-    task = fol_on_bandit_rmft.FOLOnBanditTask(
-        env, graphdef, settings.num_scenarios, settings.num_rollouts, temperature, settings.gamma
-    )
-    optimizer = sft.make_optimizer(settings.learning_rate)
-    loop_settings = loop.LoopSettings("regret", settings.num_selected, settings.sft_steps, temperature)
-    iteration = jax.jit(
-        loop.make_iteration(
-            task, sft.make_update(task.apply, optimizer, settings.sft_steps, temperature), loop_settings
-        )
-    )
-    opt_state, history, start = optimizer.init(params), [], time.perf_counter()
-    for it in range(settings.iterations):
-        params, opt_state, metrics = iteration(params, opt_state, jax.random.fold_in(key, it))
-        if not bool(metrics["finite"]):
-            raise FloatingPointError(f"RMFT on MAB produced a non-finite value at iteration {it + 1}.")
-        history.append(
-            {
-                "iteration": it + 1,
-                "rollout_regret": float(metrics["rollout_regret"]),
-                "selected_regret": float(metrics["selected_regret"]),
-                "sft_loss": float(metrics["sft_loss"]),
-            }
-        )
-        if (it + 1) % 10 == 0 or it + 1 == settings.iterations:
-            log(
-                f"  RMFT on MAB iter {it + 1}/{settings.iterations}: rollout regret {history[-1]['rollout_regret']:.2f}"
-            )
+    experiment = FinetuneExperiment(player, key)
+    cfg = finetune_config(settings, horizon, source, key)
+    results = driver.run(cfg, workdir, experiment, log)
+    if settings.iterations:  # the fine-tuned model: the driver's final checkpoint
+        ckpt = checkpoint.Checkpointer(driver.checkpoint_dir(workdir, ""))
+        try:
+            like = (params, sft.make_optimizer(settings.learning_rate).init(params))
+            (params, _), _ = ckpt.restore(settings.iterations, like)
+        finally:
+            ckpt.close()
     return (graphdef, params, temperature), {
-        "history": history,
+        "history": results["history"],
         "seconds": time.perf_counter() - start,
         "settings": dataclasses.asdict(settings),
     }
@@ -122,6 +167,7 @@ def run(
     log: Callable[[str], None] = print,
     finetune_names: tuple = (),
     settings: Finetune = Finetune(),
+    finetune_dir: str | None = None,
 ) -> dict:
     """{"results": {instance: {method: stats}}, "finetune": {name: history}} for every FOL workdir (x gamma),
     the ones in `finetune_names` again after RMFT on MAB ("NAME + RMFT on MAB"), and each baseline."""
@@ -132,9 +178,12 @@ def run(
     tuned = {}
     for i, name in enumerate(finetune_names):
         log(f"{name}: RMFT on MAB for {settings.iterations} iterations")
-        player, tuned[name] = finetune(
-            players[name], horizon, settings, jax.random.fold_in(jax.random.key(seed), FINETUNE_STREAM + i), log
-        )
+        key = jax.random.fold_in(jax.random.key(seed), FINETUNE_STREAM + i)
+        with contextlib.ExitStack() as stack:  # without a directory the fine-tuning's workdir is temporary
+            where = finetune_dir or stack.enter_context(tempfile.TemporaryDirectory())
+            player, tuned[name] = finetune(
+                players[name], horizon, settings, key, os.path.join(where, name), workdirs[name], log
+            )
         players[f"{name} + RMFT on MAB"] = player
     out = {}
     for index, (instance, (description, fields)) in enumerate(INSTANCES.items()):
@@ -183,6 +232,7 @@ def run_command(
         seed,
         finetune_names=tuple(finetune) if finetune_iterations else (),
         settings=Finetune(iterations=finetune_iterations, gamma=finetune_gamma),
+        finetune_dir=os.path.join(out_dir, "finetune"),
     )
     os.makedirs(out_dir, exist_ok=True)
     workdir_files.write_json_atomic(
