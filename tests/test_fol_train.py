@@ -16,7 +16,7 @@ import pytest
 from experiments.configs import fol_single_layer
 from rmft_jax import load_policy
 from rmft_jax.attacks import training_check
-from rmft_jax.tasks import fol
+from rmft_jax.tasks import fol, fol_grading
 from rmft_jax.training import fol_train
 from rmft_jax.training.checkpoint import CheckpointError
 
@@ -231,8 +231,8 @@ def test_background_preparation_gives_the_numbers_of_a_sequential_computation(tm
     cfg = smoke(2, **{"attack.at_end": True})
     results = fol_train.run(cfg, str(tmp_path / "run"), log=quiet)
     key_eval, _ = jax.random.split(jax.random.key(int(cfg.seed)), 2)
-    heldout_NxTxA, labels_N = fol_train.sample_heldout(fol.build_env(cfg), key_eval, int(cfg.eval.num_scenarios))
-    base, _ = fol_train.heldout_baselines(cfg, heldout_NxTxA)
+    heldout_NxTxA, labels_N = fol_grading.sample_heldout(fol.build_env(cfg), key_eval, int(cfg.eval.num_scenarios))
+    base, _ = fol_grading.heldout_baselines(cfg, heldout_NxTxA)
     for method in ("ftl", "ftrl", "ftrl_theory"):
         assert results[method]["eval_regret"] == pytest.approx(base[method]["eval_regret"], rel=1e-6)
     assert results["ftrl"]["eta"] == base["ftrl"]["eta"]

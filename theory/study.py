@@ -24,7 +24,7 @@ import numpy as np
 from rmft_jax import _checks, models, regret
 from rmft_jax.baselines import full_info
 from rmft_jax.core.run import Run
-from rmft_jax.tasks import fol
+from rmft_jax.tasks import fol, fol_grading
 from rmft_jax.training import driver, fol_train, workdir_files
 from theory import fit, iteration_map, operator, plots
 
@@ -181,7 +181,7 @@ def heldout_sets(cfg: Any, env: Any) -> dict[str, Any]:
     key_eval = jax.random.split(jax.random.key(int(cfg.seed)), 2)[0]
     key_sets, key_map = jax.random.split(key_eval, 2)
     sizes = np.cumsum([int(cfg.theory.num_fit), int(cfg.eval.num_scenarios), int(cfg.theory.num_tune)])
-    rewards_NxTxA, labels_N = fol_train.sample_heldout(env, key_sets, int(sizes[-1]))
+    rewards_NxTxA, labels_N = fol_grading.sample_heldout(env, key_sets, int(sizes[-1]))
     fit_R, test_R, tune_R = jnp.split(rewards_NxTxA, sizes[:2])
     return {
         "fit": fit_R,

@@ -23,8 +23,8 @@ import numpy as np
 from rmft_jax import attacks
 from rmft_jax.attacks.training_check import model_policy
 from rmft_jax.baselines import adaptive_hedge, fol_bayes, full_info
-from rmft_jax.tasks import fol
-from rmft_jax.training import fol_train, runner, workdir_files
+from rmft_jax.tasks import fol, fol_grading
+from rmft_jax.training import runner, workdir_files
 
 METHODS = ("model", "hedge_tuned", "hedge_theory", "hedge_anytime", "ftl", "l2_ftrl", "adahedge", "flipflop", "bayes")
 
@@ -63,7 +63,7 @@ def tuned_etas(train_cfg: Any, workdir: str | None = None) -> tuple[float, float
     """
     env = fol.build_env(train_cfg)
     key_eval, _ = jax.random.split(jax.random.key(int(train_cfg.seed)))
-    heldout_NxTxA, _ = fol_train.sample_heldout(env, key_eval, int(train_cfg.eval.num_scenarios))
+    heldout_NxTxA, _ = fol_grading.sample_heldout(env, key_eval, int(train_cfg.eval.num_scenarios))
     grid = [float(eta) for eta in train_cfg.eval.eta_grid]
     results_path = os.path.join(workdir, "results.json") if workdir else ""
     if results_path and os.path.exists(results_path):

@@ -19,8 +19,7 @@ from rmft_jax import envs
 from rmft_jax.intervals import below, compare, mean_ci95
 from rmft_jax.studies import fol_sweep
 from rmft_jax.studies.arms import ArmRunner
-from rmft_jax.tasks import fol
-from rmft_jax.training import fol_train
+from rmft_jax.tasks import fol, fol_grading
 
 SHARED = {"model.name": "shared_linear_attention"}  # the arm whose A-free model is tested at other A
 # study name -> (the paper's claim it tests, [(arm name, {dotted config field: value})]).
@@ -151,10 +150,10 @@ def generalization(
         for i, seed in enumerate(seeds):
             # A key of its own per setting and seed, apart from training's (folded from the seed's eval key).
             key = jax.random.fold_in(jax.random.split(jax.random.key(int(seed)), 2)[0], 1000 + len(out))
-            rewards_NxTxA = fol_train.sample_heldout(env, key, num_scenarios)[0]
+            rewards_NxTxA = fol_grading.sample_heldout(env, key, num_scenarios)[0]
             curves_NxT, _ = evaluate(jax.tree.map(lambda x: x[i], params), rewards_NxTxA)  # noqa: B023 - called inside this iteration
-            base, _ = fol_train.heldout_baselines(test_cfg, rewards_NxTxA)
-            model = fol_train._stats(curves_NxT)
+            base, _ = fol_grading.heldout_baselines(test_cfg, rewards_NxTxA)
+            model = fol_grading.curve_stats(curves_NxT)
             rows.append(
                 {
                     "model": model["eval_regret"],
@@ -164,7 +163,7 @@ def generalization(
                     "hedge_eta": base["ftrl"]["eta"],
                     "ftl": base["ftl"]["eval_regret"],
                     "adahedge": base["adahedge"]["eval_regret"],
-                    "best_prior_free": fol_train.grade_scenario(
+                    "best_prior_free": fol_grading.grade_scenario(
                         {
                             "final": model["eval_regret"],
                             "initial": model["eval_regret"],

@@ -23,8 +23,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from rmft_jax.intervals import mean_ci95
-from rmft_jax.tasks import fol
-from rmft_jax.training import checkpoint, fol_train
+from rmft_jax.tasks import fol, fol_grading
+from rmft_jax.training import checkpoint
 
 
 def stack_trees(trees: Sequence[Any]) -> Any:
@@ -42,7 +42,7 @@ def heldout_sets(cfg: Any, seeds: Sequence[int]) -> list[jax.Array]:
     """Each seed's held-out set (N, T, A): the one `fol_train.run` with that seed evaluates on."""
     keys_eval, _ = seed_keys(seeds)
     env = fol.build_env(cfg)
-    return [fol_train.sample_heldout(env, k, int(cfg.eval.num_scenarios))[0] for k in keys_eval]
+    return [fol_grading.sample_heldout(env, k, int(cfg.eval.num_scenarios))[0] for k in keys_eval]
 
 
 TRACE_KEYS = ("rollout_regret", "sft_loss", "finite", "eval_regret", "beta_hat", "p_reg")
@@ -164,8 +164,8 @@ def train_seeds(
     return params_S, trace, curves_SxNxT, time.perf_counter() - start - compile_s, compile_s
 
 
-# The references every seed is graded against (fol_train.heldout_baselines): prior-free ones and the Bayes limit.
-REFERENCES = (*fol_train.PRIOR_FREE_EXTRA, "bayes")
+# The references every seed is graded against (fol_grading.heldout_baselines): prior-free ones and the Bayes limit.
+REFERENCES = (*fol_grading.PRIOR_FREE_EXTRA, "bayes")
 
 
 def run_seeds(
@@ -200,20 +200,20 @@ def run_seeds(
     per_seed = []
     for i, seed in enumerate(seeds):
         init_curves, _ = evaluate(jax.tree.map(lambda x: x[i], init_params), heldout[i])  # noqa: B023 - called inside this iteration
-        base, _ = fol_train.heldout_baselines(cfg, heldout[i])
-        final = fol_train._stats(curves_SxNxT[i])
+        base, _ = fol_grading.heldout_baselines(cfg, heldout[i])
+        final = fol_grading.curve_stats(curves_SxNxT[i])
         per_seed.append(
             {
                 "seed": int(seed),
                 "final": final,
-                "initial": fol_train._stats(init_curves),
+                "initial": fol_grading.curve_stats(init_curves),
                 "ftrl": {k: base["ftrl"][k] for k in ("eval_regret", "beta_hat", "p_reg", "eta")},
                 "ftl": {k: base["ftl"][k] for k in ("eval_regret", "beta_hat", "p_reg")},
                 **{name: {"eval_regret": base[name]["eval_regret"]} for name in REFERENCES},
                 "finite": bool(np.all(np.asarray(trace["finite"][i]))),
             }
         )
-        per_seed[-1]["grade"] = fol_train.grade({**per_seed[-1], "ftrl_theory": base["ftrl_theory"]})
+        per_seed[-1]["grade"] = fol_grading.grade({**per_seed[-1], "ftrl_theory": base["ftrl_theory"]})
 
     def pooled(part, key):
         return mean_ci95([r[part][key] for r in per_seed])
