@@ -33,6 +33,12 @@ def check_int(name: str, value: Any, low: int = 0, why: str = "") -> None:
         raise ValueError(f"{name} must be an integer >= {low}, got {value!r}{hint}.")
 
 
+def check_finite(name: str, value: Any) -> None:
+    """Raise ValueError unless every entry of a concrete `value` is a finite number."""
+    if is_concrete(value) and not np.all(np.isfinite(np.asarray(value, dtype=float))):
+        raise ValueError(f"{name} must be finite, got {value!r}.")
+
+
 def check_in_range(name: str, value: Any, low: float, high: float) -> None:
     """Raise ValueError unless a concrete `value` lies in [low, high]."""
     if not is_concrete(value):

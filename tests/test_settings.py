@@ -45,7 +45,8 @@ def test_task_settings_contain_the_loop_settings_and_add_only_their_own(cls, con
     [
         ("rmft.num_scenarios", 0, "rmft.num_scenarios must be an integer >= 1"),
         ("rmft.num_selected", 99, r"rmft.num_selected \(k = 99\) cannot exceed rmft.num_rollouts"),
-        ("sft.num_steps", -1, "sft.num_steps must be an integer >= 0"),
+        ("sft.num_steps", 0, "sft.num_steps must be an integer >= 1"),
+        ("sft.learning_rate", float("inf"), "sft.learning_rate must be finite"),
         ("rmft.selection", "best", "unknown rmft.selection 'best'"),
         ("sft.optimizer", "lion", "unknown sft.optimizer 'lion'"),
     ],

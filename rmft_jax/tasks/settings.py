@@ -76,7 +76,7 @@ def validate_shared(cfg: Any, integers: tuple[tuple[str, Any, int], ...] = ()) -
         ("rmft.num_scenarios", r.num_scenarios, 1),
         ("rmft.num_rollouts", r.num_rollouts, 1),
         ("rmft.num_selected (k)", r.num_selected, 1),
-        ("sft.num_steps", s.num_steps, 0),
+        ("sft.num_steps", s.num_steps, 1),
         ("eval.num_scenarios", cfg.eval.num_scenarios, 2),
         ("eval.every", cfg.eval.every, 1),
         *integers,
@@ -90,6 +90,8 @@ def validate_shared(cfg: Any, integers: tuple[tuple[str, Any, int], ...] = ()) -
     _checks.check_choice("rmft.selection", r.selection, selection.SELECTIONS)
     _checks.check_positive("rmft.temperature", r.temperature)
     _checks.check_positive("sft.learning_rate", s.learning_rate)
+    _checks.check_finite("sft.learning_rate", s.learning_rate)
+    _checks.check_finite("rmft.temperature", r.temperature)
     _checks.check_positive("sft.grad_clip", s.grad_clip, allow_zero=True)
     _checks.check_choice("sft.optimizer", s.optimizer, ("adam", "sgd"))
 

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import jax
 
+from rmft_jax import _checks
 from rmft_jax.core.run import Run
 from rmft_jax.training import checkpoint, train_loop, workdir_files, workdir_lock
 
@@ -137,11 +138,44 @@ def train(
     return params, opt_state, history, compile_s
 
 
+def validate_driver_fields(cfg: Any) -> None:
+    """The fields the driver itself reads, checked for every task before anything is written or compiled."""
+    _checks.check_int("rmft.num_iterations", cfg.rmft.num_iterations, 0)
+    _checks.check_int("eval.every", cfg.eval.every, 1)
+    _checks.check_int("checkpoint.every", checkpoint_every(cfg), 1)
+    _checks.check_int("checkpoint.max_to_keep", cfg.checkpoint.max_to_keep, 1, "the newest checkpoint must be kept")
+
+
+def check_checkpoints(cfg: Any, workdir: str, parts: tuple[str, ...]) -> None:
+    """Refuse checkpoints the config cannot own: without config.json, or past rmft.num_iterations."""
+    steps = {}
+    for part in parts:
+        ckpt = checkpoint.Checkpointer(checkpoint_dir(workdir, part))
+        steps[part] = ckpt.latest_step() or 0
+        ckpt.close()
+    if any(steps.values()) and not os.path.exists(os.path.join(workdir, "config.json")):
+        raise ValueError(
+            f"{workdir} has checkpoints but no config.json, so nothing says which config trained them: restore "
+            f"config.json, delete {os.path.join(workdir, 'checkpoints')} to start over, or use a fresh --workdir."
+        )
+    total = int(cfg.rmft.num_iterations)
+    for part, step in steps.items():
+        if step > total:
+            raise ValueError(
+                f"the newest checkpoint in {checkpoint_dir(workdir, part)} is iteration {step}, past "
+                f"rmft.num_iterations = {total}: a run cannot be shortened. To report that checkpoint, run with "
+                f"--config.rmft.num_iterations={step}; to train {total} iterations, use a fresh --workdir."
+            )
+
+
 def run(cfg: Any, workdir: str, experiment: Experiment, log: Callable[[str], None] = print) -> dict:
     """Train (or resume, or just report a finished run) and return the results dict; one run per workdir."""
+    validate_driver_fields(cfg)
     experiment.validate(cfg)
     os.makedirs(workdir, exist_ok=True)
     with workdir_lock.hold(workdir):
+        parts = experiment.parts(cfg) if hasattr(experiment, "parts") else ("",)
+        check_checkpoints(cfg, workdir, parts)  # before config.json is (re)written
         workdir_files.check_config(
             cfg,
             workdir,
@@ -150,7 +184,6 @@ def run(cfg: Any, workdir: str, experiment: Experiment, log: Callable[[str], Non
         )
         results_path = os.path.join(workdir, "results.json")
         total = int(cfg.rmft.num_iterations)
-        parts = experiment.parts(cfg) if hasattr(experiment, "parts") else ("",)
         if finished(cfg, workdir, parts):
             stored = workdir_files.load_json(results_path)
             reason = experiment.stale(cfg, stored) if hasattr(experiment, "stale") else None

@@ -51,8 +51,7 @@ def check_config(
     """
     path = os.path.join(workdir, "config.json")
     if os.path.exists(path):
-        with open(path) as fh:
-            saved = _flatten(json.load(fh))
+        saved = _flatten(load_json(path, CONFIG_ADVICE))
         current = _flatten(json.loads(cfg.to_json()))
         saved = {**{k: v for k, v in (added_defaults or {}).items() if k in current}, **saved}
         changed = sorted(
@@ -73,11 +72,21 @@ def load_config(workdir: str) -> ml_collections.ConfigDict:
     path = os.path.join(workdir, "config.json")
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path} not found: {workdir} is not a finished or running RMFT workdir.")
-    with open(path) as fh:
-        return ml_collections.ConfigDict(json.load(fh))
+    return ml_collections.ConfigDict(load_json(path, CONFIG_ADVICE))
 
 
-def load_json(path: str) -> Any:
-    """A JSON file a run wrote."""
+# What to do about a damaged config.json: it is what identifies the run its checkpoints belong to.
+CONFIG_ADVICE = "it names the config the checkpoints belong to: restore it, or use a fresh --workdir."
+RESULTS_ADVICE = "delete it and rerun: the run is re-reported from its checkpoints."
+
+
+def load_json(path: str, advice: str = RESULTS_ADVICE) -> Any:
+    """A JSON file a run wrote; ValueError naming the file and `advice` when it is not valid JSON."""
     with open(path) as fh:
-        return json.load(fh)
+        text = fh.read()
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(
+            f"{path} is not valid JSON ({err.msg} at line {err.lineno}, column {err.colno}); {advice}"
+        ) from None

@@ -1,0 +1,84 @@
+"""The driver refuses what it cannot own: bad driver fields, orphaned or future checkpoints, damaged files.
+
+Every refusal is a ValueError (one line at the command line) raised before config.json is written, so the
+corrected command is accepted in the same workdir.
+"""
+
+import os
+import shutil
+
+import pytest
+
+from experiments.configs import fol_single_layer
+from rmft_jax.training import fol_train, workdir_files
+
+
+def quiet(msg):
+    return None
+
+
+def smoke(num_iterations=2, **fields):
+    cfg = fol_single_layer.get_config("smoke")
+    cfg.rmft.num_iterations = num_iterations
+    for dotted, value in fields.items():
+        section, leaf = dotted.split("__")
+        cfg[section][leaf] = value
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A finished two-iteration smoke workdir (checkpoints at 1 and 2)."""
+    workdir = str(tmp_path_factory.mktemp("trained"))
+    return workdir, fol_train.run(smoke(), workdir, log=quiet)
+
+
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"checkpoint__every": 0}, "checkpoint.every must be an integer >= 1"),
+        ({"checkpoint__max_to_keep": 0}, "checkpoint.max_to_keep must be an integer >= 1"),
+        ({"sft__num_steps": 0}, "sft.num_steps must be an integer >= 1"),
+        ({"sft__learning_rate": float("inf")}, "sft.learning_rate must be finite"),
+    ],
+)
+def test_bad_fields_are_refused_before_config_json_is_written(tmp_path, fields, message):
+    with pytest.raises(ValueError, match=message):
+        fol_train.run(smoke(**fields), str(tmp_path), log=quiet)
+    assert not os.path.exists(tmp_path / "config.json")  # the corrected command is not refused as "changed"
+    fol_train.run(smoke(num_iterations=1), str(tmp_path), log=quiet)
+
+
+def test_checkpoints_without_config_json_are_refused(trained, tmp_path):
+    workdir = str(tmp_path / "w")
+    shutil.copytree(trained[0], workdir)
+    os.remove(os.path.join(workdir, "config.json"))
+    with pytest.raises(ValueError, match="has checkpoints but no config.json"):
+        fol_train.run(smoke(**{"sft__learning_rate": 1e-3}), workdir, log=quiet)
+    assert not os.path.exists(os.path.join(workdir, "config.json"))
+
+
+def test_lowering_num_iterations_below_the_newest_checkpoint_is_refused(trained, tmp_path):
+    workdir = str(tmp_path / "w")
+    shutil.copytree(trained[0], workdir)
+    before = workdir_files.load_json(os.path.join(workdir, "config.json"))
+    with pytest.raises(ValueError, match=r"iteration 2, past rmft.num_iterations = 1.*num_iterations=2"):
+        fol_train.run(smoke(num_iterations=1), workdir, log=quiet)
+    assert workdir_files.load_json(os.path.join(workdir, "config.json")) == before
+    again = fol_train.run(smoke(num_iterations=2), workdir, log=quiet)  # the suggested command reports it
+    assert again["final"] == trained[1]["final"]
+
+
+@pytest.mark.parametrize(
+    "name, advice", [("results.json", "delete it and rerun"), ("config.json", "restore it, or use a fresh")]
+)
+def test_a_damaged_json_file_is_named_with_a_way_forward(trained, tmp_path, name, advice):
+    workdir = str(tmp_path / "w")
+    shutil.copytree(trained[0], workdir)
+    with open(os.path.join(workdir, name), "w") as fh:
+        fh.write("{garbage")
+    with pytest.raises(ValueError, match=rf"{name} is not valid JSON .*{advice}"):
+        fol_train.run(smoke(), workdir, log=quiet)
+    if name == "results.json":  # deleting it, as the message says, re-reports the run from its checkpoints
+        os.remove(os.path.join(workdir, name))
+        assert fol_train.run(smoke(), workdir, log=quiet)["final"] == trained[1]["final"]
