@@ -42,6 +42,21 @@ def guarded(fn: Callable[[], Any]) -> Any:
         sys.exit(EXIT_INTERRUPTED)
 
 
+def parse_flags(argv: list[str]) -> list[str]:
+    """absl's flag parsing, with a --config override that does not fit the config as one line and exit code 1."""
+    try:
+        return app.parse_flags_with_usage(argv)
+    except (AttributeError, KeyError, TypeError, ValueError) as err:
+        given = " ".join(a for a in argv[1:] if a.startswith("--config."))
+        reason = str(err).strip().strip("\"'")
+        print(
+            f"error: a --config override names no field of the config or has the wrong type ({reason}); "
+            f"fields are the dotted names in the config file. Overrides given: {given}",
+            file=sys.stderr,
+        )
+        sys.exit(EXIT_ERROR)
+
+
 def main(fn: Callable[[], Any]) -> None:
     """Parse the flags, set up the compile cache (and a multi-host run), then fn() under `guarded`."""
 
@@ -52,7 +67,7 @@ def main(fn: Callable[[], Any]) -> None:
         logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO
         guarded(fn)
 
-    app.run(entry)
+    app.run(entry, flags_parser=parse_flags)
 
 
 def define_config(default: str | None, help_text: str = "Config file, optionally FILE:VARIANT.") -> Any:

@@ -6,6 +6,8 @@ corrected command is accepted in the same workdir.
 
 import os
 import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -82,3 +84,20 @@ def test_a_damaged_json_file_is_named_with_a_way_forward(trained, tmp_path, name
     if name == "results.json":  # deleting it, as the message says, re-reports the run from its checkpoints
         os.remove(os.path.join(workdir, name))
         assert fol_train.run(smoke(), workdir, log=quiet)["final"] == trained[1]["final"]
+
+
+def test_an_unknown_config_field_is_one_line_and_exit_code_1(tmp_path):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    cmd = [
+        sys.executable,
+        "-m",
+        "experiments.fol_single_layer",
+        "--config=experiments/configs/fol_single_layer.py:smoke",
+        f"--workdir={tmp_path}",
+        "--config.rmft.foo=1",
+    ]
+    done = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "names no field" in lines[0] and "--config.rmft.foo=1" in lines[0]
+    assert not os.listdir(tmp_path)  # nothing written
