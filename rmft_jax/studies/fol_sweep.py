@@ -57,9 +57,9 @@ class Sweep:
         self.graphdef, _ = fol.build_model(cfg, seed=0)
         self.optimizer = fol.build_optimizer(cfg)
         self._iteration = fol.make_iteration(fol.build_env(cfg), self.graphdef, self.optimizer, settings)
-        self._evaluate = fol.make_evaluate(self.graphdef, settings.temperature)
+        self.evaluate = fol.make_evaluate(self.graphdef, settings.temperature)
         self.num_iterations, self.eval_every = int(cfg.rmft.num_iterations), int(cfg.eval.every)
-        self.curves = jax.jit(jax.vmap(lambda p, h: self._evaluate(p, h)[0]))
+        self.curves = jax.jit(jax.vmap(lambda p, h: self.evaluate(p, h)[0]))
 
     @functools.cache  # noqa: B019 - one compile per chunk length, for the sweep's lifetime
     def chunk(self, length: int) -> Callable:
@@ -75,13 +75,13 @@ class Sweep:
                 p, s = carry
                 p, s, metrics = self._iteration(p, s, jax.random.fold_in(key_train, it))
                 if self.eval_every == 1:  # every iteration: no branch
-                    held = self._evaluate(p, heldout_NxTxA)[1]
+                    held = self.evaluate(p, heldout_NxTxA)[1]
                 else:
                     due = ((it + 1) % self.eval_every == 0) | (it + 1 == self.num_iterations)
-                    shapes = jax.eval_shape(lambda q: self._evaluate(q, heldout_NxTxA)[1], p)
+                    shapes = jax.eval_shape(lambda q: self.evaluate(q, heldout_NxTxA)[1], p)
                     held = jax.lax.cond(
                         due,
-                        lambda q: self._evaluate(q, heldout_NxTxA)[1],
+                        lambda q: self.evaluate(q, heldout_NxTxA)[1],
                         lambda q: jax.tree.map(lambda x: jnp.full(x.shape, jnp.nan, x.dtype), shapes),
                         p,
                     )
@@ -107,6 +107,7 @@ def _signature(cfg: Any, seeds: Sequence[int], init_params: Any) -> str:
 
 
 def train_seeds(
+    sweep: Sweep,
     cfg: Any,
     seeds: Sequence[int],
     params_S: Any,
@@ -117,7 +118,6 @@ def train_seeds(
 ) -> tuple[Any, dict, jax.Array, float, float]:
     """Train stacked seeds to cfg.rmft.num_iterations; (params_S, trace (S, I) arrays, curves_SxNxT, seconds,
     compile seconds). With `workdir`, resume from its newest checkpoint and save every checkpoint.every."""
-    sweep = Sweep(cfg)
     _, keys_train = seed_keys(seeds)
     opt_state_S = jax.vmap(sweep.optimizer.init)(params_S)
     total = sweep.num_iterations
@@ -192,11 +192,11 @@ def run_seeds(
     if not given:
         init_params = stack_trees([fol.build_model(cfg, seed=int(s))[1] for s in seeds])
     signature = _signature(cfg, seeds, init_params if given else None)
+    sweep = Sweep(cfg)
     params, trace, curves_SxNxT, seconds, compile_s = train_seeds(
-        cfg, seeds, init_params, heldout_SxNxTxA, workdir, log, signature
+        sweep, cfg, seeds, init_params, heldout_SxNxTxA, workdir, log, signature
     )
-    graphdef, _ = fol.build_model(cfg, seed=0)
-    evaluate = fol.make_evaluate(graphdef, float(cfg.rmft.temperature))
+    evaluate = sweep.evaluate
     per_seed = []
     for i, seed in enumerate(seeds):
         init_curves, _ = evaluate(jax.tree.map(lambda x: x[i], init_params), heldout[i])  # noqa: B023 - called inside this iteration

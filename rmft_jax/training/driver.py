@@ -83,17 +83,20 @@ def metrics_path(workdir: str, part: str) -> str:
     return os.path.join(workdir, f"metrics_{part}.jsonl" if part else "metrics.jsonl")
 
 
-def finished(cfg: Any, workdir: str, parts: tuple[str, ...] = ("",)) -> bool:
-    """True when results.json exists and every part has a checkpoint at rmft.num_iterations or later."""
-    if not os.path.exists(os.path.join(workdir, "results.json")):
-        return False
+def newest_steps(workdir: str, parts: tuple[str, ...]) -> dict[str, int]:
+    """Each part's newest checkpoint step (0 without one)."""
+    steps = {}
     for part in parts:
         ckpt = checkpoint.Checkpointer(checkpoint_dir(workdir, part))
-        step = ckpt.latest_step() or 0
+        steps[part] = ckpt.latest_step() or 0
         ckpt.close()
-        if step < int(cfg.rmft.num_iterations):
-            return False
-    return True
+    return steps
+
+
+def finished(cfg: Any, workdir: str, steps: dict[str, int]) -> bool:
+    """True when results.json exists and every part (`newest_steps`) reached rmft.num_iterations."""
+    total = int(cfg.rmft.num_iterations)
+    return os.path.exists(os.path.join(workdir, "results.json")) and all(s >= total for s in steps.values())
 
 
 def checkpoint_every(cfg: Any) -> int:
@@ -146,13 +149,8 @@ def validate_driver_fields(cfg: Any) -> None:
     _checks.check_int("checkpoint.max_to_keep", cfg.checkpoint.max_to_keep, 1, "the newest checkpoint must be kept")
 
 
-def check_checkpoints(cfg: Any, workdir: str, parts: tuple[str, ...]) -> None:
-    """Refuse checkpoints the config cannot own: without config.json, or past rmft.num_iterations."""
-    steps = {}
-    for part in parts:
-        ckpt = checkpoint.Checkpointer(checkpoint_dir(workdir, part))
-        steps[part] = ckpt.latest_step() or 0
-        ckpt.close()
+def check_checkpoints(cfg: Any, workdir: str, steps: dict[str, int]) -> None:
+    """Refuse checkpoints (`newest_steps`) the config cannot own: without config.json, or past rmft.num_iterations."""
     if any(steps.values()) and not os.path.exists(os.path.join(workdir, "config.json")):
         raise ValueError(
             f"{workdir} has checkpoints but no config.json, so nothing says which config trained them: restore "
@@ -175,7 +173,8 @@ def run(cfg: Any, workdir: str, experiment: Experiment, log: Callable[[str], Non
     os.makedirs(workdir, exist_ok=True)
     with workdir_lock.hold(workdir):
         parts = experiment.parts(cfg) if hasattr(experiment, "parts") else ("",)
-        check_checkpoints(cfg, workdir, parts)  # before config.json is (re)written
+        steps = newest_steps(workdir, parts)
+        check_checkpoints(cfg, workdir, steps)  # before config.json is (re)written
         workdir_files.check_config(
             cfg,
             workdir,
@@ -184,7 +183,7 @@ def run(cfg: Any, workdir: str, experiment: Experiment, log: Callable[[str], Non
         )
         results_path = os.path.join(workdir, "results.json")
         total = int(cfg.rmft.num_iterations)
-        if finished(cfg, workdir, parts):
+        if finished(cfg, workdir, steps):
             stored = workdir_files.load_json(results_path)
             reason = experiment.stale(cfg, stored) if hasattr(experiment, "stale") else None
             if reason is None:
