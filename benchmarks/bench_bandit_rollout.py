@@ -25,7 +25,8 @@ import numpy as np
 
 from benchmarks.rmft_phases import best_time
 from rmft_jax import models
-from rmft_jax.tasks import bandit_rollout, bandit_tokens
+from rmft_jax.tasks.bandit import rollout as bandit_rollout
+from rmft_jax.tasks.bandit import tokens as bandit_tokens
 
 MODELS = {"linear_attention": {"init_scale": 0.1}, "transformer": {"num_layers": 2, "num_heads": 2, "d_model": 32}}
 

@@ -24,7 +24,7 @@ import jax
 
 from benchmarks.rmft_phases import best_time, build
 from experiments.configs import fol_single_layer
-from rmft_jax.tasks import fol
+from rmft_jax.tasks.fol import task as fol
 from rmft_jax.training import fol_train, workdir_files
 
 

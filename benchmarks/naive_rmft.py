@@ -1,6 +1,6 @@
 """A straightforward JAX implementation of one FOL RMFT iteration: the baseline of `bench_rmft`.
 
-The same algorithm as `rmft_jax.tasks.fol.make_iteration` (M scenarios, L sampled rollouts each, keep
+The same algorithm as `rmft_jax.tasks.fol.task.make_iteration` (M scenarios, L sampled rollouts each, keep
 the k lowest-regret, cross-entropy SFT with Adam), written the way one would first write it:
 
   rollout: a `lax.scan` over rounds; round t calls the model on the prefix (rounds >= t masked out)

@@ -19,7 +19,7 @@ import numpy as np
 from benchmarks.naive_rmft import make_naive_iteration
 from rmft_jax import envs, models
 from rmft_jax.core import sft
-from rmft_jax.tasks import fol
+from rmft_jax.tasks.fol import task as fol
 
 COSTS = ("flops", "bytes accessed", "transcendentals")
 

@@ -89,7 +89,7 @@ def fol_on_mab_tables(play: dict | None) -> list[str]:
         f"`{FOL_ON_MAB_COMMAND}`: FOL models {', '.join(f'`{k}` ({v})' for k, v in play['workdirs'].items())} "
         f"play Bernoulli bandits for T = {play['horizon']} rounds, {play['num_runs']} runs per instance, fed "
         "EXP3's importance-weighted estimate r_t(a_t) / p_t(a_t) on the played arm and 0 elsewhere "
-        "(`rmft_jax/tasks/fol_on_bandit.py`); gamma mixes uniform exploration into their policy. Every method "
+        "(`rmft_jax/tasks/bandit/fol_on_bandit.py`); gamma mixes uniform exploration into their policy. Every method "
         "plays the same reward draws.",
         "",
     ]
@@ -97,7 +97,7 @@ def fol_on_mab_tables(play: dict | None) -> list[str]:
         st, hist = tuned["settings"], tuned["history"]
         lines += [
             f"`{name} + RMFT on MAB`: the `{name}` model after {st['iterations']} iterations of Iterative RMFT on "
-            f"MAB in its own input format (`rmft_jax/tasks/fol_on_bandit_rmft.py`: M = {st['num_scenarios']} "
+            f"MAB in its own input format (`rmft_jax/tasks/bandit/fol_on_bandit_rmft.py`: M = {st['num_scenarios']} "
             f"instances with gap ~ U[0.1, 0.5], L = {st['num_rollouts']} importance-weighted rollouts, keep k = "
             f"{st['num_selected']} lowest pseudo-regret, {st['sft_steps']} Adam steps at lr {st['learning_rate']}, "
             f"gamma {st['gamma']:g} in training; {tuned['seconds']:.0f} s); its rollout regret went from "
@@ -139,7 +139,7 @@ def bandit_tables(bandit: dict | None, cfg: dict) -> list[str]:
         )
         + f"; {m['eval']['num_scenarios']} held-out draws (MAB: the hard "
         "instance; NS-MAB: the training process). Regret is pseudo-regret on MAB, dynamic regret on NS-MAB. "
-        "Transfer (`rmft_jax/tasks/bandit_transfer.py`): the held-out process at 2T and 4T, and the other task "
+        "Transfer (`rmft_jax/tasks/bandit/transfer.py`): the held-out process at 2T and 4T, and the other task "
         "(MAB-trained on NS-MAB instances, NS-MAB-trained on MAB's hard instance), each as regret and as a "
         "ratio to the reference algorithm on the same draws. Mean ± 95% interval over seeds:",
         "",

@@ -16,7 +16,9 @@ from experiments.configs import fol_single_layer
 from rmft_jax import envs, models
 from rmft_jax.core import selection, sft
 from rmft_jax.studies import attack_study
-from rmft_jax.tasks import fol, fol_sequential, rollout
+from rmft_jax.tasks.fol import rollout
+from rmft_jax.tasks.fol import sequential as fol_sequential
+from rmft_jax.tasks.fol import task as fol
 from rmft_jax.training import fol_train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

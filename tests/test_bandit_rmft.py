@@ -18,7 +18,11 @@ from benchmarks.bench_bandit_rollout import uncached_rollout  # the prefix-recom
 from experiments.configs import mab, nsmab
 from rmft_jax import envs, load_policy, metrics, models, regret
 from rmft_jax.studies import arms
-from rmft_jax.tasks import bandit, bandit_eval, bandit_rollout, bandit_tokens, fol
+from rmft_jax.tasks.bandit import evaluation as bandit_eval
+from rmft_jax.tasks.bandit import rollout as bandit_rollout
+from rmft_jax.tasks.bandit import task as bandit
+from rmft_jax.tasks.bandit import tokens as bandit_tokens
+from rmft_jax.tasks.fol import task as fol
 from rmft_jax.training import bandit_train
 
 

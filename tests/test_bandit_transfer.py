@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from experiments.configs import mab, nsmab
-from rmft_jax.tasks import bandit, bandit_transfer
+from rmft_jax.tasks.bandit import task as bandit
+from rmft_jax.tasks.bandit import transfer as bandit_transfer
 
 
 def test_transfer_instances_and_a_uniform_policy_match_the_closed_form():

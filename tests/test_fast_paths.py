@@ -8,7 +8,8 @@ import pytest
 
 from experiments.configs import fol_single_layer
 from rmft_jax import models
-from rmft_jax.tasks import fol, rollout
+from rmft_jax.tasks.fol import rollout
+from rmft_jax.tasks.fol import task as fol
 
 
 def test_inverse_cdf_rollouts_sample_the_policy_and_score_their_actions():

@@ -5,7 +5,7 @@ import jax
 import numpy as np
 
 from rmft_jax import models
-from rmft_jax.tasks import fol_on_bandit
+from rmft_jax.tasks.bandit import fol_on_bandit
 
 
 def numpy_exp3(rewards_BxTxA, uniforms_TxB, eta, gamma):
@@ -107,7 +107,7 @@ def test_rmft_on_mab_task_imitates_the_play_it_generated_and_scores_it_by_pseudo
 
     from rmft_jax.core import loop, sft
     from rmft_jax.envs import bandit as bandit_envs
-    from rmft_jax.tasks import fol_on_bandit_rmft
+    from rmft_jax.tasks.bandit import fol_on_bandit_rmft
 
     env = bandit_envs.GapMAB(num_actions=4, horizon=15, gap_range=(0.1, 0.5), random_best_arm=True).validate()
     graphdef, params = nnx_model(4)

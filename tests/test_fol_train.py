@@ -16,7 +16,8 @@ import pytest
 from experiments.configs import fol_single_layer
 from rmft_jax import load_policy
 from rmft_jax.attacks import training_check
-from rmft_jax.tasks import fol, fol_grading
+from rmft_jax.tasks.fol import grading as fol_grading
+from rmft_jax.tasks.fol import task as fol
 from rmft_jax.training import fol_train
 from rmft_jax.training.checkpoint import CheckpointError
 

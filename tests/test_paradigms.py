@@ -9,7 +9,7 @@ from experiments.configs import fol_single_layer
 from rmft_jax import models, regret
 from rmft_jax.baselines import full_info
 from rmft_jax.core import paradigms, policy_gradient, regret_loss, sft
-from rmft_jax.tasks import fol
+from rmft_jax.tasks.fol import task as fol
 
 
 def smoke(**paradigm):
@@ -277,7 +277,7 @@ def test_paradigms_cli_writes_results_figure_and_document(tmp_path):
 def bandit_smoke(**paradigm):
     """The MAB smoke config with paradigm fields set, and its task, settings and parameters."""
     from experiments.configs import mab
-    from rmft_jax.tasks import bandit
+    from rmft_jax.tasks.bandit import task as bandit
 
     cfg = mab.get_config("smoke")
     cfg.rmft.num_selected = 2  # k < L, so that keeping k of L is a real choice
@@ -313,7 +313,8 @@ def test_bandit_distillation_rollouts_are_the_teachers_play_on_the_same_tables(r
 
 
 def test_bandit_policy_gradient_batch_and_the_two_returns_differ():
-    from rmft_jax.tasks import bandit, bandit_tokens
+    from rmft_jax.tasks.bandit import task as bandit
+    from rmft_jax.tasks.bandit import tokens as bandit_tokens
 
     cfg, task, s, params = bandit_smoke(name="policy_gradient")
     rolls = jax.jit(task.rollout)(params, jax.random.key(3), jax.random.key(4))

@@ -11,7 +11,7 @@ import pytest
 
 from experiments.configs import fol_single_layer
 from rmft_jax import parallel
-from rmft_jax.tasks import fol
+from rmft_jax.tasks.fol import task as fol
 from rmft_jax.training import fol_train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -22,7 +22,7 @@ import json, sys, tempfile
 import jax, jax.numpy as jnp, numpy as np
 from experiments.configs import fol_single_layer
 from rmft_jax import parallel
-from rmft_jax.tasks import fol
+from rmft_jax.tasks.fol import task as fol
 from rmft_jax.training import fol_train
 
 assert jax.device_count() == 8, jax.devices()

@@ -12,7 +12,8 @@ from absl.testing import parameterized
 from experiments.configs import fol_single_layer
 from rmft_jax import envs, models, regret
 from rmft_jax.core import selection, sft
-from rmft_jax.tasks import fol, rollout
+from rmft_jax.tasks.fol import rollout
+from rmft_jax.tasks.fol import task as fol
 
 
 def tiny_config(**overrides):

@@ -9,7 +9,9 @@ import pytest
 from experiments.configs import fol_single_layer, mab
 from rmft_jax import _checks
 from rmft_jax.core import loop
-from rmft_jax.tasks import bandit, fol, settings
+from rmft_jax.tasks import settings
+from rmft_jax.tasks.bandit import task as bandit
+from rmft_jax.tasks.fol import task as fol
 from rmft_jax.training import runner
 
 

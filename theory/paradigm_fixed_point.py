@@ -16,7 +16,7 @@ import jax.numpy as jnp
 from rmft_jax import models
 from rmft_jax.intervals import mean_ci95
 from rmft_jax.studies import fol_study, fol_sweep, paradigm_study
-from rmft_jax.tasks import fol
+from rmft_jax.tasks.fol import task as fol
 from theory import fit
 
 ARMS = ("rmft", "regret_loss", "distill_hedge", "pg_reward")

@@ -24,7 +24,8 @@ import numpy as np
 from rmft_jax import _checks, models, regret
 from rmft_jax.baselines import full_info
 from rmft_jax.core.run import Run
-from rmft_jax.tasks import fol, fol_grading
+from rmft_jax.tasks.fol import grading as fol_grading
+from rmft_jax.tasks.fol import task as fol
 from rmft_jax.training import driver, fol_train, workdir_files
 from theory import fit, iteration_map, operator, plots
 

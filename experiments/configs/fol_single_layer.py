@@ -44,7 +44,7 @@ def base_config() -> ml_collections.ConfigDict:
     # fresh noise), so the comparator varies across rollouts and regret and reward rank them differently.
     c.rmft.independent_rewards = False
 
-    # Non-oblivious training scenarios (rmft_jax/tasks/adversarial.py): shares of the M scenarios.
+    # Non-oblivious training scenarios (rmft_jax/tasks/fol/adversarial.py): shares of the M scenarios.
     c.adversary = ml_collections.ConfigDict()
     c.adversary.adaptive_share = 0.0  # played against adaptive adversaries (sequential rollouts)
     c.adversary.attack_share = 0.0  # tables made by a few attack steps on the current policy

@@ -40,7 +40,7 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
     for task in (c.mab, c.nsmab):
         task.eval.num_scenarios = 1000  # held-out draws per arm (the bandit experiments' own runs use 2000)
         task.eval.every = 20
-        task.eval.transfer = ("2T", "4T", "other_task")  # rmft_jax/tasks/bandit_transfer.py
+        task.eval.transfer = ("2T", "4T", "other_task")  # rmft_jax/tasks/bandit/transfer.py
     if variant == "shared":
         c.fol.model.name = "shared_linear_attention"
         s.num_actions = (3, 10)

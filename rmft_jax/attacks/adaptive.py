@@ -110,7 +110,7 @@ def play(
 
     The policy function has no recurrent form here, so round t reruns it on the table so far
     (rows >= t are still zero and, by causality, do not affect round t): O(T) passes, fine for
-    evaluation. Training uses the models' recurrent form instead (`rmft_jax.tasks.fol_sequential`).
+    evaluation. Training uses the models' recurrent form instead (`rmft_jax.tasks.fol.sequential`).
     """
     batch = pair_Bx2.shape[0]
     keys_T = jax.random.split(key, horizon)

@@ -23,7 +23,8 @@ import numpy as np
 from rmft_jax import attacks
 from rmft_jax.attacks.training_check import model_policy
 from rmft_jax.baselines import adaptive_hedge, fol_bayes, full_info
-from rmft_jax.tasks import fol, fol_grading
+from rmft_jax.tasks.fol import grading as fol_grading
+from rmft_jax.tasks.fol import task as fol
 from rmft_jax.training import runner, workdir_files
 
 METHODS = ("model", "hedge_tuned", "hedge_theory", "hedge_anytime", "ftl", "l2_ftrl", "adahedge", "flipflop", "bayes")

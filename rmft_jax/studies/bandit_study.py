@@ -16,7 +16,7 @@ from typing import Any
 from rmft_jax.intervals import below, compare, mean_ci95
 from rmft_jax.studies import fol_study
 from rmft_jax.studies.arms import ArmRunner
-from rmft_jax.tasks import bandit
+from rmft_jax.tasks.bandit import task as bandit
 from rmft_jax.training import bandit_train
 
 RULES = ("regret", "reward", "random")

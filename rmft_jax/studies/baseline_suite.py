@@ -13,7 +13,8 @@ import numpy as np
 
 from rmft_jax import _checks, envs, metrics, plotting, regret
 from rmft_jax.baselines import bandits, fol_bayes, fol_registry, full_info
-from rmft_jax.tasks import bandit_eval, fol_env
+from rmft_jax.tasks.bandit import evaluation as bandit_eval
+from rmft_jax.tasks.fol import env as fol_env
 from rmft_jax.training import workdir_files
 
 SETTINGS = ("fol", "mab", "nsmab")

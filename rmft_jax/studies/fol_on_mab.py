@@ -2,7 +2,7 @@
 
 Each FOL workdir's model plays Bernoulli bandit instances through `fol_on_bandit.importance_weighted_rollout`
 (EXP3's estimates as its input), optionally again after some iterations of RMFT on MAB that keep its
-input format (`tasks.fol_on_bandit_rmft`); EXP3, UCB1 and Thompson sampling play the same reward draws
+input format (`tasks.bandit.fol_on_bandit_rmft`); EXP3, UCB1 and Thompson sampling play the same reward draws
 (common random numbers). Scored by `bandit_eval.method_stats` (pseudo-regret, growth, exploration diagnostics).
 """
 
@@ -23,7 +23,8 @@ from rmft_jax import _checks, envs, regret
 from rmft_jax.core import loop, sft
 from rmft_jax.core.run import Run
 from rmft_jax.envs import bandit as bandit_envs
-from rmft_jax.tasks import bandit_eval, fol_on_bandit, fol_on_bandit_rmft
+from rmft_jax.tasks.bandit import evaluation as bandit_eval
+from rmft_jax.tasks.bandit import fol_on_bandit, fol_on_bandit_rmft
 from rmft_jax.training import checkpoint, driver, policy, runner, workdir_files
 
 # instance -> (description, its GapMAB fields): K = 5 so that a model trained at A = 5 can play it.
@@ -91,7 +92,7 @@ def finetune_config(settings: Finetune, horizon: int, source: str, key: jax.Arra
 
 
 class FinetuneExperiment:
-    """RMFT on MAB from an FOL model (`tasks.fol_on_bandit_rmft`) for `driver.run`: resumable like any run."""
+    """RMFT on MAB from an FOL model (`tasks.bandit.fol_on_bandit_rmft`) for `driver.run`: resumable like any run."""
 
     def __init__(self, player: tuple, key: jax.Array):
         self.player, self.key = player, key

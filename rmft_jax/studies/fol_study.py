@@ -19,7 +19,8 @@ from rmft_jax import envs
 from rmft_jax.intervals import below, compare, mean_ci95
 from rmft_jax.studies import fol_sweep
 from rmft_jax.studies.arms import ArmRunner
-from rmft_jax.tasks import fol, fol_grading
+from rmft_jax.tasks.fol import grading as fol_grading
+from rmft_jax.tasks.fol import task as fol
 
 SHARED = {"model.name": "shared_linear_attention"}  # the arm whose A-free model is tested at other A
 # study name -> (the paper's claim it tests, [(arm name, {dotted config field: value})]).

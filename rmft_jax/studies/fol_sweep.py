@@ -23,7 +23,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from rmft_jax.intervals import mean_ci95
-from rmft_jax.tasks import fol, fol_grading
+from rmft_jax.tasks.fol import grading as fol_grading
+from rmft_jax.tasks.fol import task as fol
 from rmft_jax.training import checkpoint
 
 

@@ -28,7 +28,8 @@ from rmft_jax.baselines import full_info
 from rmft_jax.intervals import below, compare, mean_ci95
 from rmft_jax.studies import fol_study, fol_sweep
 from rmft_jax.studies.arms import arm_tag
-from rmft_jax.tasks import fol, fol_paradigms
+from rmft_jax.tasks.fol import paradigms as fol_paradigms
+from rmft_jax.tasks.fol import task as fol
 
 # setting -> (description, config overrides of the base FOL config)
 SETTINGS: dict[str, tuple[str, dict]] = {

@@ -1,7 +1,7 @@
 """On-distribution regret against worst-case regret: how much adversarial training a policy needs.
 
 Each arm trains the FOL config with a share s of the M scenarios adversarial (half adaptive
-adversaries, half attack-made tables; `rmft_jax.tasks.adversarial`) for every seed in one compiled call
+adversaries, half attack-made tables; `rmft_jax.tasks.fol.adversarial`) for every seed in one compiled call
 (`fol_sweep.run_seeds`), then measures per seed (a) the held-out regret on the default mix, against
 Hedge tuned on the same draws, and (b) the worst found regret at the training horizon
 (`rmft_jax.attacks`), against the worst found for that tuned Hedge by the same search, and both against
@@ -26,7 +26,7 @@ from rmft_jax.baselines import adaptive_hedge, full_info
 from rmft_jax.intervals import mean_ci95
 from rmft_jax.studies import attack_study, fol_sweep
 from rmft_jax.studies.arms import arm_tag
-from rmft_jax.tasks import fol
+from rmft_jax.tasks.fol import task as fol
 from rmft_jax.training import workdir_files
 
 

@@ -27,7 +27,8 @@ from rmft_jax import _checks, models, regret
 from rmft_jax.baselines import full_info
 from rmft_jax.core import loop, selection, sft
 from rmft_jax.core.run import Run
-from rmft_jax.tasks import rollout, settings
+from rmft_jax.tasks import settings
+from rmft_jax.tasks.fol import rollout
 
 # Edge index of (layer, from, to): 0-1 s->u_i, 2-5 u_i->v_j (2 + 2i + j), 6-7 v_j->t.
 NUM_EDGES, NUM_PATHS = 8, 4

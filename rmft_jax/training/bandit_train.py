@@ -21,7 +21,9 @@ import numpy as np
 
 from rmft_jax import envs, metrics, regret
 from rmft_jax.core import sft
-from rmft_jax.tasks import bandit, bandit_eval, bandit_transfer
+from rmft_jax.tasks.bandit import evaluation as bandit_eval
+from rmft_jax.tasks.bandit import task as bandit
+from rmft_jax.tasks.bandit import transfer as bandit_transfer
 from rmft_jax.training import driver
 
 METHOD_NAMES = {"scratch": ("initial", "rmft"), "greedy": ("greedy_init", "greedy_init_rmft")}

@@ -19,7 +19,8 @@ import numpy as np
 
 from rmft_jax import parallel
 from rmft_jax.attacks import training_check
-from rmft_jax.tasks import fol, fol_grading
+from rmft_jax.tasks.fol import grading as fol_grading
+from rmft_jax.tasks.fol import task as fol
 from rmft_jax.training import driver, workdir_files
 from rmft_jax.training.train_loop import TrainingDiverged  # noqa: F401  (re-exported: fol_train.TrainingDiverged)
 

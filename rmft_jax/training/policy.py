@@ -14,7 +14,9 @@ import jax
 import jax.numpy as jnp
 
 from rmft_jax import models
-from rmft_jax.tasks import bandit, bandit_rollout, fol
+from rmft_jax.tasks.bandit import rollout as bandit_rollout
+from rmft_jax.tasks.bandit import task as bandit
+from rmft_jax.tasks.fol import task as fol
 from rmft_jax.training import checkpoint, runner
 
 

@@ -14,7 +14,8 @@ from typing import Any
 import ml_collections
 
 from rmft_jax import _checks
-from rmft_jax.tasks import fol, settings, shortest_path
+from rmft_jax.tasks import settings, shortest_path
+from rmft_jax.tasks.fol import task as fol
 from rmft_jax.training import bandit_train, driver, fol_train, workdir_files
 
 EXPERIMENTS: dict[str, Callable[..., driver.Experiment]] = {

@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 
 from rmft_jax import models
-from rmft_jax.tasks import bandit_tokens
+from rmft_jax.tasks.bandit import tokens as bandit_tokens
 
 
 class BanditTrajectories(NamedTuple):

@@ -22,7 +22,7 @@ import jax.numpy as jnp
 
 from rmft_jax import models
 from rmft_jax.attacks import adaptive
-from rmft_jax.tasks import rollout
+from rmft_jax.tasks.fol import rollout
 
 
 class PathRollouts(NamedTuple):

@@ -20,7 +20,8 @@ import numpy as np
 
 from rmft_jax import envs
 from rmft_jax.intervals import mean_ci95
-from rmft_jax.tasks import bandit, bandit_eval
+from rmft_jax.tasks.bandit import evaluation as bandit_eval
+from rmft_jax.tasks.bandit import task as bandit
 
 TESTS = bandit.TRANSFER_TESTS  # validated with the rest of the config (bandit.validate_config)
 # The other task's instances (its default held-out process): task -> (the other task, its env fields).

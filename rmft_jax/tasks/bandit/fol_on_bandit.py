@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 
 from rmft_jax import models
-from rmft_jax.tasks import rollout
+from rmft_jax.tasks.fol import rollout
 
 
 class IWTrajectories(NamedTuple):

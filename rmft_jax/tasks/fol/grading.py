@@ -15,7 +15,7 @@ import numpy as np
 
 from rmft_jax import envs, metrics, regret
 from rmft_jax.baselines import fol_bayes, fol_registry, full_info
-from rmft_jax.tasks import fol
+from rmft_jax.tasks.fol import task as fol
 
 
 def curve_stats(curves_NxT: jax.Array) -> dict[str, float]:

@@ -21,8 +21,11 @@ from jax.sharding import Mesh
 
 from rmft_jax import _checks, envs, models, parallel, regret
 from rmft_jax.core import loop, paradigms, policy_gradient, regret_loss, selection, sft
-from rmft_jax.tasks import adversarial, fol_paradigms, fol_sequential, rollout, settings
-from rmft_jax.tasks.fol_env import build_env  # noqa: F401  (fol.build_env, the task's scenario distribution)
+from rmft_jax.tasks import settings
+from rmft_jax.tasks.fol import adversarial, rollout
+from rmft_jax.tasks.fol import paradigms as fol_paradigms
+from rmft_jax.tasks.fol import sequential as fol_sequential
+from rmft_jax.tasks.fol.env import build_env  # noqa: F401  (fol.build_env, the task's scenario distribution)
 
 # Fields added after runs were made: a saved config without them trained with these values. This table is the only
 # place those old values live (the config files hold today's defaults); every field added from now on gets an entry.
@@ -44,7 +47,7 @@ class FOLSettings(settings.TaskSettings):
     sampler: str
     noise_std: float
     target: str
-    # Non-oblivious scenarios (`rmft_jax.tasks.adversarial`): how many of the M, and how they are made.
+    # Non-oblivious scenarios (`rmft_jax.tasks.fol.adversarial`): how many of the M, and how they are made.
     attack_scenarios: int
     adaptive_scenarios: int
     adversary_kinds: tuple

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 
 from rmft_jax import models, regret
 from rmft_jax.core import loop, selection
-from rmft_jax.tasks import fol_on_bandit
+from rmft_jax.tasks.bandit import fol_on_bandit
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,7 +15,9 @@ import jax
 from rmft_jax import _checks, envs
 from rmft_jax.baselines import fol_bayes, full_info
 from rmft_jax.core import paradigms
-from rmft_jax.tasks import adversarial, fol_env, settings
+from rmft_jax.tasks import settings
+from rmft_jax.tasks.fol import adversarial
+from rmft_jax.tasks.fol import env as fol_env
 
 PARADIGM_DEFAULTS = {
     "name": "rmft",

@@ -6,7 +6,7 @@ The config section `adversary` splits the M scenarios three ways:
     (`rmft_jax.attacks`) on the current parameters' regret, from random starts; the tables are
     fixed during the rollouts, so they also take the one-pass path;
   * `adaptive_share`: adaptive adversaries (`kinds`, drawn per scenario) that see the learner each
-    round, played with the models' recurrent form (`rmft_jax.tasks.fol_sequential`); a round is
+    round, played with the models' recurrent form (`rmft_jax.tasks.fol.sequential`); a round is
     adversarial with probability q ~ U[adversary_prob], else a uniform random reward vector.
 Old configs without the section train as before (every share 0).
 """

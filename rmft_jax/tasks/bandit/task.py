@@ -22,11 +22,13 @@ import optax
 from rmft_jax import _checks, envs, models, regret
 from rmft_jax.baselines import bandits as bandit_baselines
 from rmft_jax.core import loop, paradigms, policy_gradient, selection, sft
-from rmft_jax.tasks import bandit_rollout, bandit_tokens, settings
+from rmft_jax.tasks import settings
+from rmft_jax.tasks.bandit import rollout as bandit_rollout
+from rmft_jax.tasks.bandit import tokens as bandit_tokens
 
 TASKS = {"mab": envs.BANDIT_SCENARIOS, "nsmab": envs.NSMAB_SCENARIOS}
 INITS = ("scratch", "greedy")
-# The transfer tests of a trained policy (`rmft_jax.tasks.bandit_transfer`), named in eval.transfer.
+# The transfer tests of a trained policy (`rmft_jax.tasks.bandit.transfer`), named in eval.transfer.
 TRANSFER_TESTS = ("2T", "4T", "other_task")
 
 

@@ -1,0 +1,1 @@
+"""Full-information online learning: the task (task.py), its scenarios, rollouts, adversaries and grading."""
