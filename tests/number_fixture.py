@@ -96,9 +96,13 @@ def strip(tree):
     return tree
 
 
+# Provenance: which checkpoint and config segments a file describes (checked by tests/test_run_failures.py).
+PROVENANCE = ("checkpoint_step", "final_checkpoint", "config_history")
+
+
 def _ignored(key: str) -> bool:
-    """Keys that hold timings, paths or the config."""
-    return key in ("config", "workdir", "workdirs") or "seconds" in key or "wall time" in key
+    """Keys that hold timings, paths, the config or provenance."""
+    return key in ("config", "workdir", "workdirs", *PROVENANCE) or "seconds" in key or "wall time" in key
 
 
 def run_all(runs: dict, root: str, only: tuple[str, ...] = ()) -> dict:

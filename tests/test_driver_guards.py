@@ -4,6 +4,7 @@ Every refusal is a ValueError (one line at the command line) raised before confi
 corrected command is accepted in the same workdir.
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -72,32 +73,47 @@ def test_lowering_num_iterations_below_the_newest_checkpoint_is_refused(trained,
 
 
 @pytest.mark.parametrize(
-    "name, advice", [("results.json", "delete it and rerun"), ("config.json", "restore it, or use a fresh")]
+    "name, advice",
+    [("config.json", "restore it, or use a fresh"), ("config_history.json", "which learning rate trained")],
 )
-def test_a_damaged_json_file_is_named_with_a_way_forward(trained, tmp_path, name, advice):
+def test_a_damaged_identity_file_is_refused_with_the_file_named(trained, tmp_path, name, advice):
     workdir = str(tmp_path / "w")
     shutil.copytree(trained[0], workdir)
     with open(os.path.join(workdir, name), "w") as fh:
         fh.write("{garbage")
     with pytest.raises(ValueError, match=rf"{name} is not valid JSON .*{advice}"):
         fol_train.run(smoke(), workdir, log=quiet)
-    if name == "results.json":  # deleting it, as the message says, re-reports the run from its checkpoints
-        os.remove(os.path.join(workdir, name))
-        assert fol_train.run(smoke(), workdir, log=quiet)["final"] == trained[1]["final"]
 
 
-def test_an_unknown_config_field_is_one_line_and_exit_code_1(tmp_path):
+def test_damaged_results_and_a_missing_figure_of_a_finished_run_are_rebuilt(trained, tmp_path):
+    workdir = str(tmp_path / "w")
+    shutil.copytree(trained[0], workdir)
+    with open(os.path.join(workdir, "results.json"), "w") as fh:
+        fh.write("{garbage")
+    os.remove(os.path.join(workdir, "regret_curves.png"))  # as if writing it had failed (then results.json: none)
+    lines = []
+    rebuilt = fol_train.run(smoke(), workdir, log=lines.append)
+    assert any("re-evaluating the finished run" in line for line in lines)
+    assert not any(line.startswith("iter ") for line in lines)  # nothing retrains
+    assert rebuilt["final"] == json.loads(json.dumps(trained[1]["final"]))
+    assert workdir_files.load_json(os.path.join(workdir, "results.json"))["final"] == rebuilt["final"]
+    assert os.path.exists(os.path.join(workdir, "regret_curves.png"))
+
+
+@pytest.mark.parametrize(
+    "args, override, nearest",
+    [
+        (["--config=experiments/configs/fol_single_layer.py:smoke"], "--config.rmft.foo=1", "rmft.foo -> "),
+        # Without --config the default config's overrides are applied when the flag is defined: the same line.
+        ([], "--config.rmft.num_iteratons=3", "rmft.num_iteratons -> rmft.num_iterations"),
+    ],
+)
+def test_an_unknown_config_field_is_one_line_with_the_nearest_names(tmp_path, args, override, nearest):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    cmd = [
-        sys.executable,
-        "-m",
-        "experiments.fol_single_layer",
-        "--config=experiments/configs/fol_single_layer.py:smoke",
-        f"--workdir={tmp_path}",
-        "--config.rmft.foo=1",
-    ]
+    cmd = [sys.executable, "-m", "experiments.fol_single_layer", *args, f"--workdir={tmp_path}", override]
     done = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and "Traceback" not in done.stderr
-    lines = [line for line in done.stderr.splitlines() if line.startswith("error:")]
-    assert len(lines) == 1 and "names no field" in lines[0] and "--config.rmft.foo=1" in lines[0]
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "names no field" in lines[0] and override in lines[0]
+    assert f"nearest valid names: {nearest}" in lines[0]
     assert not os.listdir(tmp_path)  # nothing written

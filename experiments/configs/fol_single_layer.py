@@ -11,6 +11,9 @@ def base_config() -> ml_collections.ConfigDict:
     c = ml_collections.ConfigDict()
     c.task = "fol"  # the runner's key (rmft_jax.training.runner.EXPERIMENTS)
     c.seed = 0
+    # Memory this run may use, in GiB, for the size check before compiling (rmft_jax/tasks/settings.check_memory):
+    # 0 = what the machine reports available. May change on resume.
+    c.memory_limit_gb = 0.0
     # Scenario distribution: FTL has linear regret on ftl_adversarial; stochastic is the theory's case.
     c.env = ml_collections.ConfigDict()
     c.env.horizon = 50
@@ -69,6 +72,9 @@ def base_config() -> ml_collections.ConfigDict:
     c.sft.learning_rate = 3e-3
     c.sft.optimizer = "adam"
     c.sft.grad_clip = 0.0  # global-norm clip; 0 = off
+    # Stop as diverged when an iteration's loss grows this many times its first step (signed losses: |loss| vs the
+    # run's first step; rmft_jax/training/train_loop.loss_out_of_bounds); 0 = off. May change on resume.
+    c.sft.divergence_factor = 1e3
     c.sft.target = "actions"  # actions (sampled; realized regret) | policy (expected regret; needs logit_noise)
 
     c.eval = ml_collections.ConfigDict()

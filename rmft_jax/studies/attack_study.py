@@ -136,7 +136,15 @@ def run(workdir: str, cfg: Any, log: Callable[[str], None] = print) -> dict:
     from rmft_jax.training.policy import load_checkpoint_params  # orbax only when a workdir is read
 
     train_cfg = runner.load_config(workdir)
-    graphdef, params = load_checkpoint_params(workdir, train_cfg)
+    if runner.task_of(train_cfg) != "fol":
+        raise ValueError(
+            f"{workdir} holds a {runner.task_of(train_cfg)!r} run; the worst-case attack searches FOL reward tables, "
+            "so it takes FOL workdirs (the bandit attacks run inside the bandit studies)."
+        )
+    graphdef, params, step = load_checkpoint_params(workdir, train_cfg)
+    total = int(train_cfg.rmft.num_iterations)
+    if step < total:
+        log(f"{workdir} is not finished: attacking its checkpoint {step} of {total} (attack.json says so).")
     train_horizon, num_actions = int(train_cfg.env.horizon), int(train_cfg.env.num_actions)
     horizons = horizons_for(train_horizon, cfg.horizon_factors)
     eta_tuned, eta_l2 = tuned_etas(train_cfg, workdir)
@@ -162,6 +170,8 @@ def run(workdir: str, cfg: Any, log: Callable[[str], None] = print) -> dict:
     }
     out = {
         "workdir": os.path.abspath(workdir),
+        "checkpoint_step": step,
+        "final_checkpoint": step >= total,
         "train_horizon": train_horizon,
         "num_actions": num_actions,
         "horizons": horizons,

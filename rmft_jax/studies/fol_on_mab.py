@@ -64,7 +64,7 @@ def load_players(workdirs: dict[str, str]) -> dict[str, tuple]:
                 f"FOL workdir {workdir!r} ({name}) was trained at A = {cfg.env.num_actions}; the "
                 "instances have K = 5 arms."
             )
-        graphdef, params = policy.load_checkpoint_params(workdir, cfg)
+        graphdef, params, _ = policy.load_checkpoint_params(workdir, cfg)
         players[name] = (graphdef, params, float(cfg.rmft.temperature))
     return players
 

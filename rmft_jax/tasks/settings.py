@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import jax
 import ml_collections
 
 from rmft_jax import _checks, models
@@ -94,6 +95,54 @@ def validate_shared(cfg: Any, integers: tuple[tuple[str, Any, int], ...] = ()) -
     _checks.check_finite("rmft.temperature", r.temperature)
     _checks.check_positive("sft.grad_clip", s.grad_clip, allow_zero=True)
     _checks.check_choice("sft.optimizer", s.optimizer, ("adam", "sgd"))
+    check_memory(cfg)
+
+
+def array_bytes_lower_bound(cfg: Any) -> int:
+    """At least this many bytes hold an iteration's largest arrays: 4-byte entries of the M reward tables (M T A),
+    the L rollouts' actions (M L T), the held-out tables (E T A) and, for the transformer, attention (M T T)."""
+    m, el, t, a = (
+        int(x) for x in (cfg.rmft.num_scenarios, cfg.rmft.num_rollouts, cfg.env.horizon, cfg.env.num_actions)
+    )
+    entries = m * t * a + m * el * t + int(cfg.eval.num_scenarios) * t * a
+    if cfg.model.name == "transformer":
+        entries += m * t * t
+    return 4 * entries
+
+
+def available_memory_bytes() -> int | None:
+    """What the default device can hold: an accelerator's memory limit, else this machine's available RAM."""
+    device = jax.devices()[0]
+    if device.platform != "cpu":
+        limit = (device.memory_stats() or {}).get("bytes_limit")
+        if limit:
+            return int(limit)
+    try:
+        with open("/proc/meminfo") as fh:
+            fields = dict(line.split(":", 1) for line in fh if ":" in line)
+        return int(fields["MemAvailable"].split()[0]) * 1024
+    except (OSError, KeyError, ValueError):
+        return None  # no way to tell here: no refusal
+
+
+def check_memory(cfg: Any) -> None:
+    """Refuse, before anything compiles, sizes whose arrays cannot fit (`array_bytes_lower_bound`).
+
+    The field `memory_limit_gb` overrides what the machine reports: 0 means the available memory, a positive value
+    is the memory this run may use (a machine with swap, or a share of a shared one).
+    """
+    _checks.check_finite("memory_limit_gb", cfg.memory_limit_gb)
+    _checks.check_positive("memory_limit_gb", cfg.memory_limit_gb, allow_zero=True)
+    need = array_bytes_lower_bound(cfg)
+    have = float(cfg.memory_limit_gb) * 2**30 if cfg.memory_limit_gb > 0 else available_memory_bytes()
+    if have is not None and need > have:
+        r = cfg.rmft
+        raise ValueError(
+            f"this config cannot fit in memory: its largest arrays need at least {need / 2**30:.3g} GiB (M = "
+            f"{r.num_scenarios}, L = {r.num_rollouts}, T = {cfg.env.horizon}, A = {cfg.env.num_actions}, E = "
+            f"{cfg.eval.num_scenarios}) and {have / 2**30:.3g} GiB is available. Lower the sizes, or set "
+            "--config.memory_limit_gb to the memory this run may use."
+        )
 
 
 def paradigm_section(cfg: Any, defaults: dict[str, Any]) -> dict[str, Any]:

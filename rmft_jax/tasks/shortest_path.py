@@ -105,6 +105,9 @@ def get_config() -> ml_collections.ConfigDict:
     c = ml_collections.ConfigDict()
     c.task = "shortest_path"  # the runner's key (rmft_jax.training.runner.EXPERIMENTS)
     c.seed = 0
+    # Memory this run may use, in GiB, for the size check before compiling (rmft_jax/tasks/settings.check_memory):
+    # 0 = what the machine reports available. May change on resume.
+    c.memory_limit_gb = 0.0
     c.env = ml_collections.ConfigDict({"horizon": 30, "noise_std": 0.3})
     c.model = ml_collections.ConfigDict({"name": "linear_attention", "init_scale": 0.1})
     c.rmft = ml_collections.ConfigDict(
@@ -117,7 +120,9 @@ def get_config() -> ml_collections.ConfigDict:
             "temperature": 1.0,
         }
     )
-    c.sft = ml_collections.ConfigDict({"num_steps": 20, "learning_rate": 0.01, "grad_clip": 1.0, "optimizer": "adam"})
+    c.sft = ml_collections.ConfigDict(
+        {"num_steps": 20, "learning_rate": 0.01, "grad_clip": 1.0, "optimizer": "adam", "divergence_factor": 1e3}
+    )
     c.eval = ml_collections.ConfigDict({"num_scenarios": 256, "every": 10, "hedge_eta": 0.5})
     c.checkpoint = ml_collections.ConfigDict({"max_to_keep": 2, "every": 10})
     return c

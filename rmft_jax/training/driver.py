@@ -114,6 +114,7 @@ def train(
 ) -> tuple[Any, Any, list, float]:
     """Restore, compile once, iterate to cfg.rmft.num_iterations -> (params, opt_state, history, compile seconds)."""
     start, params, opt_state, history = train_loop.restore(ckpt, run.params, run.opt_state, log)
+    train_loop.check_history(ckpt.directory, start, history, metrics_path)
     params, opt_state = run.place((params, opt_state))
     total = int(cfg.rmft.num_iterations)
     t0 = time.perf_counter()
@@ -134,11 +135,26 @@ def train(
             history,
             metrics_path=metrics_path if jax.process_index() == 0 else None,
             checkpoint_every=checkpoint_every(cfg),
+            **loss_bound(cfg),
         )
     except BaseException:
-        ckpt.close()  # an interrupted run (Ctrl-C, an error) first finishes the pending save of its last checkpoint
+        # An interrupted run (Ctrl-C, an error) first finishes the pending save of its last checkpoint; a failure of
+        # that save must not hide the error that stopped the run.
+        ckpt.close(quiet=True)
         raise
     return params, opt_state, history, compile_s
+
+
+# Paradigms whose loss is signed (policy gradient, regret-loss): bounded by |loss| relative to the run's start.
+SIGNED_LOSS_PARADIGMS = ("regret_loss", "policy_gradient")
+
+
+def loss_bound(cfg: Any) -> dict:
+    """train_loop.train's divergence check: sft.divergence_factor (0: off; configs without an sft section: off)."""
+    if "sft" not in cfg:
+        return {}
+    signed = "paradigm" in cfg and cfg.paradigm.name in SIGNED_LOSS_PARADIGMS
+    return {"divergence_factor": float(cfg.sft.divergence_factor), "signed_loss": signed}
 
 
 def validate_driver_fields(cfg: Any) -> None:
@@ -147,6 +163,13 @@ def validate_driver_fields(cfg: Any) -> None:
     _checks.check_int("eval.every", cfg.eval.every, 1)
     _checks.check_int("checkpoint.every", checkpoint_every(cfg), 1)
     _checks.check_int("checkpoint.max_to_keep", cfg.checkpoint.max_to_keep, 1, "the newest checkpoint must be kept")
+    if "sft" in cfg:
+        _checks.check_finite("sft.divergence_factor", cfg.sft.divergence_factor)
+        if cfg.sft.divergence_factor < 0 or 0 < cfg.sft.divergence_factor <= 1:
+            raise ValueError(
+                f"sft.divergence_factor = {cfg.sft.divergence_factor}: use 0 (no check) or a factor above 1 "
+                "(the default, 1e3, stops a run whose loss grows 1000x)."
+            )
 
 
 def check_checkpoints(cfg: Any, workdir: str, steps: dict[str, int]) -> None:
@@ -175,22 +198,28 @@ def run(cfg: Any, workdir: str, experiment: Experiment, log: Callable[[str], Non
         parts = experiment.parts(cfg) if hasattr(experiment, "parts") else ("",)
         steps = newest_steps(workdir, parts)
         check_checkpoints(cfg, workdir, steps)  # before config.json is (re)written
-        workdir_files.check_config(
+        config_history = workdir_files.check_config(
             cfg,
             workdir,
             getattr(experiment, "added_defaults", None),
             getattr(experiment, "ignored_prefixes", ("attack.",)),
+            steps,
         )
         results_path = os.path.join(workdir, "results.json")
         total = int(cfg.rmft.num_iterations)
         if finished(cfg, workdir, steps):
-            stored = workdir_files.load_json(results_path)
-            reason = experiment.stale(cfg, stored) if hasattr(experiment, "stale") else None
+            try:
+                stored = workdir_files.load_json(results_path)
+            except ValueError as err:  # garbage: the final checkpoints still hold the run
+                stored, reason = None, f"{err.args[0].split(';')[0]}"
+            else:
+                reason = experiment.stale(cfg, stored) if hasattr(experiment, "stale") else None
             if reason is None:
                 log(f"{workdir} already finished {total} iterations; nothing to do (results in {results_path}).")
                 return stored
-            # Stale reporting, not stale training: resume from the final checkpoints (no iteration runs) and report.
-            log(f"{workdir}: {reason}; re-evaluating the finished run.")
+            # Stale or damaged reporting, not stale training: resume from the final checkpoints (no iteration runs)
+            # and report again.
+            log(f"{workdir}: {reason}; re-evaluating the finished run from its final checkpoints.")
         built = experiment.build(cfg)
         built = _single(built) if isinstance(built, Run) else built
         trained = {}
@@ -205,12 +234,16 @@ def run(cfg: Any, workdir: str, experiment: Experiment, log: Callable[[str], Non
                 ckpt.close()  # pending saves finish whatever happens (a second close does nothing)
             trained[part] = Trained(part_run, params, opt_state, history, compile_s)
         results, write_figures = built.report(trained)
+        final = {part: t.history[-1]["iteration"] if t.history else 0 for part, t in trained.items()}
+        results["checkpoint_step"] = final[""] if set(final) == {""} else final  # the step the numbers describe
+        if len(config_history) > 1:  # a resumed segment ran with another learning rate: which config ran which steps
+            results["config_history"] = config_history
         results.update(
             compile_seconds=float(sum(t.compile_seconds for t in trained.values())),
             train_seconds=float(sum(r["seconds"] for t in trained.values() for r in t.history)),
         )
         if jax.process_index() == 0:  # one writer when several hosts share the workdir
-            workdir_files.write_json_atomic(results_path, results)
-            if write_figures is not None:
+            if write_figures is not None:  # first: results.json marks a finished run, so a failed figure is redone
                 write_figures(workdir)
+            workdir_files.write_json_atomic(results_path, results)
         return results

@@ -8,6 +8,7 @@ FOL runs: `load_policy(workdir)(rewards) -> policies`. Bandit runs (MAB, NS-MAB)
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable
 
 import jax
@@ -25,6 +26,9 @@ def load_policy(
 ) -> Callable[..., jax.Array]:
     """The trained FOL model of `workdir` (newest checkpoint, or `step`) as a function of rewards.
 
+    The policy says which checkpoint it is: `policy.step` (its iteration) and `policy.final` (whether that is the
+    run's last, rmft.num_iterations); loading the newest checkpoint of an unfinished run warns.
+
     The returned `policy(rewards)` maps rewards (..., T, A) to the model's policies (..., T, A) =
     softmax(logits / temperature); round t's policy depends only on rewards of rounds < t. Any
     T >= 1 works (and, for the A-free `shared_linear_attention`, any action count A >= 2): T up to
@@ -41,7 +45,8 @@ def load_policy(
     cfg = runner.load_config(workdir)
     if runner.task_of(cfg) in bandit.TASKS:
         return _load_bandit_policy(cfg, workdir, step, init, seed_index)
-    graphdef, params = load_checkpoint_params(workdir, cfg, step)
+    asked = step is not None
+    graphdef, params, step = load_checkpoint_params(workdir, cfg, step)
     temperature, num_actions = float(cfg.rmft.temperature), int(cfg.env.num_actions)
     forward = jax.jit(lambda p, r: jax.nn.softmax(models.apply(graphdef, p, r) / temperature, axis=-1))
 
@@ -55,20 +60,33 @@ def load_policy(
             raise ValueError(f"rewards must have shape (..., T, {wanted}) for this model, got {shape}.")
         return forward(params, jnp.asarray(rewards, jnp.float32))
 
+    return _labelled(policy, cfg, workdir, step, asked)
+
+
+def _labelled(policy: Callable, cfg, workdir: str, step: int, asked: bool) -> Callable:
+    """`policy` with .step and .final set; a warning when it is the newest checkpoint of an unfinished run."""
+    total = int(cfg.rmft.num_iterations)
+    policy.step, policy.final = step, step >= total
+    if not (policy.final or asked):
+        warnings.warn(
+            f"{workdir}: the policy of checkpoint {step}, not the trained model of iteration {total} "
+            "(the run is not finished)",
+            stacklevel=3,
+        )
     return policy
 
 
 def load_checkpoint_params(workdir: str, cfg=None, step: int | None = None) -> tuple:
-    """(graphdef, params) of an FOL workdir's model at checkpoint `step` (default: the newest)."""
+    """(graphdef, params, step) of an FOL workdir's model at checkpoint `step` (default: the newest)."""
     cfg = runner.load_config(workdir) if cfg is None else cfg
     graphdef, params = fol.build_model(cfg, seed=int(cfg.seed))
     opt_state = fol.build_optimizer(cfg).init(params)
-    params, _ = _restore(os.path.join(workdir, "checkpoints"), step, (params, opt_state))
-    return graphdef, params
+    (params, _), step = _restore(os.path.join(workdir, "checkpoints"), step, (params, opt_state))
+    return graphdef, params, step
 
 
 def _restore(directory: str, step: int | None, state: tuple) -> tuple:
-    """(params, opt_state) of checkpoint `step` (default: the newest) in `directory`, shaped like `state`."""
+    """((params, opt_state), step) of checkpoint `step` (default: the newest) in `directory`, shaped like `state`."""
     ckpt = checkpoint.Checkpointer(directory)
     step = ckpt.latest_step() if step is None else step
     if step is None:
@@ -76,11 +94,12 @@ def _restore(directory: str, step: int | None, state: tuple) -> tuple:
         raise FileNotFoundError(f"no checkpoint in {ckpt.directory}: train first (it saves one per iteration).")
     restored, _ = ckpt.restore(step, state)
     ckpt.close()
-    return restored
+    return restored, step
 
 
 def _load_bandit_policy(cfg, workdir: str, step: int | None, init: str, seed_index: int) -> Callable:
     """The bandit model of `workdir`'s init `init`, seed `seed_index` (see `load_policy`)."""
+    asked = step is not None
     num_seeds = int(cfg.inits.get(init, 0)) if init in cfg.inits else 0
     if not 0 <= seed_index < num_seeds:
         raise ValueError(
@@ -90,7 +109,7 @@ def _load_bandit_policy(cfg, workdir: str, step: int | None, init: str, seed_ind
     graphdef, params = bandit.build_model(cfg, seed=int(cfg.seed))
     stacked = jax.tree.map(lambda x: jnp.stack([x] * num_seeds), params)
     opt_state = jax.vmap(fol.build_optimizer(cfg).init)(stacked)
-    stacked, _ = _restore(os.path.join(workdir, "checkpoints", init), step, (stacked, opt_state))
+    (stacked, _), step = _restore(os.path.join(workdir, "checkpoints", init), step, (stacked, opt_state))
     params = jax.tree.map(lambda x: x[seed_index], stacked)
     settings = bandit.BanditSettings.from_config(cfg)
     num_actions, temperature, time_feature = settings.num_actions, settings.temperature, settings.time_feature
@@ -118,4 +137,4 @@ def _load_bandit_policy(cfg, workdir: str, step: int | None, init: str, seed_ind
         return traj.actions_BxT, traj.rewards_BxT
 
     policy.rollout = rollout
-    return policy
+    return _labelled(policy, cfg, workdir, step, asked)

@@ -54,7 +54,11 @@ class BanditSettings(settings.TaskSettings):
 PARADIGM_DEFAULTS = {"name": "rmft", "teacher": "ucb1", "pg_return": "reward", "clip": 0.2, "rows": "all"}
 # Fields added after runs were made: a saved config without them trained with these values (the only place they
 # live; every field added from now on gets an entry).
-ADDED_FIELD_DEFAULTS = {f"paradigm.{k}": v for k, v in PARADIGM_DEFAULTS.items()}
+ADDED_FIELD_DEFAULTS = {
+    **{f"paradigm.{k}": v for k, v in PARADIGM_DEFAULTS.items()},
+    "sft.divergence_factor": 0.0,  # runs made before the divergence check ran without it
+    "memory_limit_gb": 0.0,  # the size check reads what the machine reports
+}
 
 
 def paradigm_settings(cfg: Any) -> paradigms.ParadigmSettings:

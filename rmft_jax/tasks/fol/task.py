@@ -34,6 +34,8 @@ ADDED_FIELD_DEFAULTS = {
     "rmft.independent_rewards": False,
     "rmft.sampler": "gumbel",
     "model.prefix_sum": "cumsum",
+    "sft.divergence_factor": 0.0,  # runs made before the divergence check ran without it
+    "memory_limit_gb": 0.0,  # the size check reads what the machine reports
     **{f"paradigm.{k}": v for k, v in fol_paradigms.PARADIGM_DEFAULTS.items()},
     **{f"adversary.{k}": (list(v) if isinstance(v, tuple) else v) for k, v in adversarial.DEFAULTS.items()},
 }
