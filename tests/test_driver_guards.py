@@ -117,3 +117,19 @@ def test_an_unknown_config_field_is_one_line_with_the_nearest_names(tmp_path, ar
     assert len(lines) == 1 and "names no field" in lines[0] and override in lines[0]
     assert f"nearest valid names: {nearest}" in lines[0]
     assert not os.listdir(tmp_path)  # nothing written
+
+
+def test_a_damaged_metrics_file_of_a_finished_run_is_rewritten_from_the_checkpoint(trained, tmp_path):
+    workdir = str(tmp_path / "w")
+    shutil.copytree(trained[0], workdir)
+    path = os.path.join(workdir, "metrics.jsonl")
+    with open(path) as fh:
+        before = fh.read()
+    with open(path, "w") as fh:
+        fh.write("garbage\n" + before)
+    lines = []
+    again = fol_train.run(smoke(), workdir, log=lines.append)
+    assert any("metrics.jsonl is damaged" in line for line in lines)
+    assert again["final"] == json.loads(json.dumps(trained[1]["final"]))
+    with open(path) as fh:
+        assert fh.read() == before

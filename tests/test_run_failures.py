@@ -272,3 +272,52 @@ def test_the_attack_refuses_a_bandit_workdir_in_one_line(tmp_path):
     with pytest.raises(ValueError, match="holds a 'mab' run; the worst-case attack searches FOL reward tables"):
         attack_study.run(str(tmp_path), attack.get_config("smoke"), log=quiet)
     assert not os.path.exists(tmp_path / "attack.json")
+
+
+def signalled(workdir, iterations, signum, at_line):
+    """Start the smoke command, send `signum` once stdout shows `at_line` -> (return code, stderr)."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "experiments.fol_single_layer",
+            SMOKE,
+            f"--workdir={workdir}",
+            f"--config.rmft.num_iterations={iterations}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    for line in proc.stdout:
+        if line.startswith(at_line):
+            proc.send_signal(signum)
+            break
+    _, err = proc.communicate(timeout=60)
+    return proc.returncode, err
+
+
+@pytest.mark.slow  # three subprocesses and a reference run: about 30 s
+def test_sigint_and_sigterm_resume_to_the_numbers_of_an_uninterrupted_run(tmp_path):
+    import signal
+
+    total = 120
+    reference = fol_train.run(smoke(num_iterations=total), str(tmp_path / "reference"), log=quiet)
+    workdir = str(tmp_path / "stopped")
+    rc, err = signalled(workdir, total, signal.SIGINT, "iter   10/")
+    assert rc == 130 and err.strip().splitlines() == ["interrupted: the same command resumes from the last checkpoint."]
+    rc, _ = signalled(workdir, total, signal.SIGTERM, "iter   60/")
+    assert rc == -signal.SIGTERM
+    rc, out, _, _ = command(workdir, f"--config.rmft.num_iterations={total}")
+    assert rc == 0 and "resumed from checkpoint" in out
+    with open(os.path.join(workdir, "results.json")) as fh:
+        resumed = json.load(fh)
+
+    def numbers(results):
+        return {k: v for k, v in results.items() if k not in ("config", "iterations") and "seconds" not in k}
+
+    assert numbers(resumed) == numbers(json.loads(json.dumps(reference)))
+    untimed = [{k: v for k, v in r.items() if k != "seconds"} for r in resumed["iterations"]]
+    assert untimed == [
+        {k: v for k, v in r.items() if k != "seconds"} for r in json.loads(json.dumps(reference))["iterations"]
+    ]

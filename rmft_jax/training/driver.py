@@ -214,6 +214,12 @@ def run(cfg: Any, workdir: str, experiment: Experiment, log: Callable[[str], Non
                 stored, reason = None, f"{err.args[0].split(';')[0]}"
             else:
                 reason = experiment.stale(cfg, stored) if hasattr(experiment, "stale") else None
+            damaged = [d for d in (train_loop.metrics_damage(metrics_path(workdir, p), total) for p in parts) if d]
+            if damaged and jax.process_index() == 0:  # derived data: rewritten from the final checkpoints' history
+                for part in parts:
+                    if os.path.exists(metrics_path(workdir, part)):
+                        os.remove(metrics_path(workdir, part))
+                reason = "; ".join(damaged + ([reason] if reason else []))
             if reason is None:
                 log(f"{workdir} already finished {total} iterations; nothing to do (results in {results_path}).")
                 return stored

@@ -125,6 +125,18 @@ def check_history(directory: str, start: int, history: list, metrics_path: str |
             )
 
 
+def metrics_damage(path: str, total: int) -> str | None:
+    """Why a finished part's metrics file is not its iterations 1..total as whole JSON lines (None: it is)."""
+    if not os.path.exists(path):
+        return f"{path} is missing"
+    try:
+        with open(path) as fh:
+            iterations = [json.loads(line).get("iteration") for line in fh]
+    except (ValueError, AttributeError):
+        return f"{path} is damaged"
+    return None if iterations == list(range(1, total + 1)) else f"{path} does not hold iterations 1..{total}"
+
+
 def train(
     iteration: Callable,
     evaluate: Callable[[Any], dict],
