@@ -97,7 +97,7 @@ def strip(tree):
 
 
 # Provenance: which checkpoint and config segments a file describes (checked by tests/test_run_failures.py).
-PROVENANCE = ("checkpoint_step", "final_checkpoint", "config_history")
+PROVENANCE = ("checkpoint_step", "final_checkpoint", "config_history", "figures")
 
 
 def _ignored(key: str) -> bool:

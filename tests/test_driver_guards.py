@@ -42,7 +42,9 @@ def trained(tmp_path_factory):
         ({"checkpoint__every": 0}, "checkpoint.every must be an integer >= 1"),
         ({"checkpoint__max_to_keep": 0}, "checkpoint.max_to_keep must be an integer >= 1"),
         ({"sft__num_steps": 0}, "sft.num_steps must be an integer >= 1"),
-        ({"sft__learning_rate": float("inf")}, "sft.learning_rate must be finite"),
+        ({"sft__learning_rate": float("inf")}, "inf or nan in: sft.learning_rate"),
+        ({"rmft__noise_std": float("nan")}, "inf or nan in: rmft.noise_std"),
+        ({"eval__eta_grid": (0.5, float("inf"))}, "inf or nan in: eval.eta_grid"),
     ],
 )
 def test_bad_fields_are_refused_before_config_json_is_written(tmp_path, fields, message):
@@ -98,6 +100,12 @@ def test_damaged_results_and_a_missing_figure_of_a_finished_run_are_rebuilt(trai
     assert rebuilt["final"] == json.loads(json.dumps(trained[1]["final"]))
     assert workdir_files.load_json(os.path.join(workdir, "results.json"))["final"] == rebuilt["final"]
     assert os.path.exists(os.path.join(workdir, "regret_curves.png"))
+    assert rebuilt["figures"] == ["regret_curves.png", "training_curves.png"]
+    os.remove(os.path.join(workdir, "training_curves.png"))  # a figure gone from a finished run: redrawn
+    lines = []
+    fol_train.run(smoke(), workdir, log=lines.append)
+    assert any("figure training_curves.png is missing" in line for line in lines)
+    assert os.path.exists(os.path.join(workdir, "training_curves.png"))
 
 
 @pytest.mark.parametrize(

@@ -321,3 +321,28 @@ def test_sigint_and_sigterm_resume_to_the_numbers_of_an_uninterrupted_run(tmp_pa
     assert untimed == [
         {k: v for k, v in r.items() if k != "seconds"} for r in json.loads(json.dumps(reference))["iterations"]
     ]
+
+
+def test_a_save_failing_in_the_background_stops_training_before_the_next_iteration(tmp_path, monkeypatch):
+    """Injected (works where chattr does not): the save of checkpoint 2 fails on orbax's thread."""
+    manager_class = checkpoint.ocp.CheckpointManager
+    failed = {}
+    real_save = manager_class.save
+
+    def save(self, step, *args, **kwargs):
+        out = real_save(self, step, *args, **kwargs)
+        if step == 2:
+            failed["error"] = OSError(errno.ENOSPC, "No space left on device")
+        return out
+
+    def check_for_errors(self):
+        if "error" in failed:
+            raise failed["error"]
+
+    monkeypatch.setattr(manager_class, "save", save)
+    monkeypatch.setattr(manager_class, "check_for_errors", check_for_errors)
+    workdir = str(tmp_path)
+    with pytest.raises(checkpoint.CheckpointSaveError, match="No space left on device.*rerun the same command"):
+        fol_train.run(smoke(num_iterations=6), workdir, log=quiet)
+    with open(os.path.join(workdir, "metrics.jsonl")) as fh:
+        assert [json.loads(line)["iteration"] for line in fh] == [1, 2]  # iteration 3 never ran

@@ -13,6 +13,7 @@ uninterrupted one (see `train_loop`). One writer per workdir (`workdir_lock`).
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import time
 from collections.abc import Callable
@@ -99,6 +100,17 @@ def finished(cfg: Any, workdir: str, steps: dict[str, int]) -> bool:
     return os.path.exists(os.path.join(workdir, "results.json")) and all(s >= total for s in steps.values())
 
 
+def written_figures(workdir: str, write_figures: Callable[[str], None]) -> list[str]:
+    """Call write_figures(workdir) -> the names of the figures (*.png) it wrote, for results.json's "figures"."""
+    before = {f: os.stat(os.path.join(workdir, f)).st_mtime_ns for f in os.listdir(workdir) if f.endswith(".png")}
+    write_figures(workdir)
+    return sorted(
+        f
+        for f in os.listdir(workdir)
+        if f.endswith(".png") and before.get(f) != os.stat(os.path.join(workdir, f)).st_mtime_ns
+    )
+
+
 def checkpoint_every(cfg: Any) -> int:
     """The checkpoint cadence of a config (cfg.checkpoint.every; every iteration in configs without it)."""
     return int(cfg.get("checkpoint", {}).get("every", 1))
@@ -157,8 +169,20 @@ def loss_bound(cfg: Any) -> dict:
     return {"divergence_factor": float(cfg.sft.divergence_factor), "signed_loss": signed}
 
 
+def non_finite_fields(tree: Any, prefix: str = "") -> list[str]:
+    """The dotted names of every float (or float in a list) of a config that is inf or nan."""
+    if isinstance(tree, dict):
+        return [name for k, v in tree.items() for name in non_finite_fields(v, f"{prefix}{k}.")]
+    if isinstance(tree, (list, tuple)):
+        return [prefix.rstrip(".")] if any(non_finite_fields(v, prefix) for v in tree) else []
+    return [prefix.rstrip(".")] if isinstance(tree, float) and not math.isfinite(tree) else []
+
+
 def validate_driver_fields(cfg: Any) -> None:
     """The fields the driver itself reads, checked for every task before anything is written or compiled."""
+    bad = non_finite_fields(cfg.to_dict())
+    if bad:
+        raise ValueError(f"config fields must be finite numbers; inf or nan in: {', '.join(bad)}.")
     _checks.check_int("rmft.num_iterations", cfg.rmft.num_iterations, 0)
     _checks.check_int("eval.every", cfg.eval.every, 1)
     _checks.check_int("checkpoint.every", checkpoint_every(cfg), 1)
@@ -214,6 +238,8 @@ def run(cfg: Any, workdir: str, experiment: Experiment, log: Callable[[str], Non
                 stored, reason = None, f"{err.args[0].split(';')[0]}"
             else:
                 reason = experiment.stale(cfg, stored) if hasattr(experiment, "stale") else None
+                missing = [f for f in stored.get("figures", ()) if not os.path.exists(os.path.join(workdir, f))]
+                reason = reason or (f"figure {', '.join(missing)} is missing" if missing else None)
             damaged = [d for d in (train_loop.metrics_damage(metrics_path(workdir, p), total) for p in parts) if d]
             if damaged and jax.process_index() == 0:  # derived data: rewritten from the final checkpoints' history
                 for part in parts:
@@ -250,6 +276,6 @@ def run(cfg: Any, workdir: str, experiment: Experiment, log: Callable[[str], Non
         )
         if jax.process_index() == 0:  # one writer when several hosts share the workdir
             if write_figures is not None:  # first: results.json marks a finished run, so a failed figure is redone
-                write_figures(workdir)
+                results["figures"] = written_figures(workdir, write_figures)
             workdir_files.write_json_atomic(results_path, results)
         return results
