@@ -76,6 +76,9 @@ def base_config() -> ml_collections.ConfigDict:
     # run's first step; rmft_jax/training/train_loop.loss_out_of_bounds); 0 = off. May change on resume.
     c.sft.divergence_factor = 1e3
     c.sft.target = "actions"  # actions (sampled; realized regret) | policy (expected regret; needs logit_noise)
+    # forward (the model's forward pass every step; every quoted number) | moments (linear attention only: its
+    # prefix second moments once per update, then one small contraction per step; other float rounding).
+    c.sft.form = "forward"
 
     c.eval = ml_collections.ConfigDict()
     c.eval.num_scenarios = 1024

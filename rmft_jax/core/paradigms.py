@@ -56,13 +56,22 @@ def keep_rows(rows: str, num_selected: int, regret_MxL: jax.Array, key: jax.Arra
     return selection.top_k_indices(scores_MxL, num_selected)
 
 
+def imitation_update(task: Any, optimizer: optax.GradientTransformation, steps: int, temperature: float) -> Callable:
+    """The SFT update on a task; a task whose `sft_features` is a function (a statistic of the inputs, computed once
+    per update) trains through its `apply_features` on that statistic instead of `apply` on the inputs."""
+    featurize = getattr(task, "sft_features", None)
+    if featurize is None:
+        return sft.make_update(task.apply, optimizer, steps, temperature)
+    return sft.make_update(task.apply_features, optimizer, steps, temperature, featurize)
+
+
 def make_iteration(
     task: Any, optimizer: optax.GradientTransformation, settings: loop.LoopSettings, paradigm: ParadigmSettings
 ) -> Callable:
     """Unjitted iteration(params, opt_state, key) -> (params, opt_state, metrics) of `paradigm` on `task`."""
     steps, temperature = settings.sft_steps, settings.temperature
     if paradigm.name == "rmft":
-        return loop.make_iteration(task, sft.make_update(task.apply, optimizer, steps, temperature), settings)
+        return loop.make_iteration(task, imitation_update(task, optimizer, steps, temperature), settings)
     if paradigm.name == "distill":
         teacher_task = task.with_teacher(paradigm.teacher, paradigm.teacher_eta)
 
@@ -71,7 +80,7 @@ def make_iteration(
             return keep, teacher_task.sft_batch(rolls, keep)
 
         return loop.make_iteration(
-            teacher_task, sft.make_update(task.apply, optimizer, steps, temperature), settings, keep_teacher_rollouts
+            teacher_task, imitation_update(task, optimizer, steps, temperature), settings, keep_teacher_rollouts
         )
     if paradigm.name == "regret_loss":
 

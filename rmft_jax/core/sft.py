@@ -73,9 +73,18 @@ def gradient_steps(
 
 
 def make_update(
-    apply_fn: Callable, optimizer: optax.GradientTransformation, num_steps: int, temperature: float = 1.0
+    apply_fn: Callable,
+    optimizer: optax.GradientTransformation,
+    num_steps: int,
+    temperature: float = 1.0,
+    featurize: Callable | None = None,
 ) -> Callable:
-    """The SFT update rule of the loop: update(params, opt_state, batch) -> (params, opt_state, losses)."""
+    """The SFT update rule of the loop: update(params, opt_state, batch) -> (params, opt_state, losses).
+
+    With `featurize`, the batch's inputs become featurize(inputs) once per update, and every step calls
+    apply_fn(params, features): a model whose logits depend on its inputs through a statistic that does not change
+    during the steps (the single layer's prefix second moments) skips recomputing it each step.
+    """
 
     def update(params, opt_state, batch):
         return sft_steps(
@@ -83,7 +92,7 @@ def make_update(
             params,
             opt_state,
             optimizer,
-            batch.inputs_BxTxD,
+            batch.inputs_BxTxD if featurize is None else featurize(batch.inputs_BxTxD),
             batch.targets_BxTxA,
             num_steps,
             temperature,

@@ -67,6 +67,12 @@ def apply(graphdef: nnx.GraphDef, params: nnx.State, rewards_xTxD: jax.Array) ->
     return nnx.merge(graphdef, params)(rewards_xTxD)
 
 
+def apply_moments(graphdef: nnx.GraphDef, params: nnx.State, moments_xTxD1xD1: jax.Array) -> jax.Array:
+    """Logits (..., T, A) of a single linear-attention layer from its prefix second moments
+    (`linear_attention.prefix_second_moments`)."""
+    return nnx.merge(graphdef, params).logits_from_moments(moments_xTxD1xD1)
+
+
 def init_state(
     graphdef: nnx.GraphDef, params: nnx.State, batch_shape: tuple[int, ...] = (), horizon: int | None = None
 ) -> Any:

@@ -45,6 +45,17 @@ def exclusive_prefix_sum_matmul(terms_xTxA: jax.Array) -> jax.Array:
     return jnp.einsum("ts,...sa->...ta", strict_TxT, terms_xTxA)
 
 
+def prefix_second_moments(rewards_xTxD: jax.Array) -> jax.Array:
+    """S_t = sum_{i<t} x_i x_i^T of the tokens x_i = (r_i, 1): (..., T, D+1, D+1), the single layer's sufficient
+    statistic (logits_t = b + V S_t K^T Q c). SFT computes it once per update, since its inputs do not change."""
+    rewards_xTxD = jnp.asarray(rewards_xTxD, jnp.float32)
+    tokens_xTxD1 = jnp.concatenate([rewards_xTxD, jnp.ones(rewards_xTxD.shape[:-1] + (1,), jnp.float32)], axis=-1)
+    outer_xTxD1xD1 = tokens_xTxD1[..., :, None] * tokens_xTxD1[..., None, :]
+    cumsum_xTxD1xD1 = jnp.cumsum(outer_xTxD1xD1, axis=-3)
+    pad = [(0, 0)] * (cumsum_xTxD1xD1.ndim - 3) + [(1, 0), (0, 0), (0, 0)]
+    return jnp.pad(cumsum_xTxD1xD1[..., :-1, :, :], pad)  # exclusive: round t sees rounds i < t
+
+
 class LinearAttention(nnx.Module):
     """Linear self-attention over past reward tokens with a constant (or learned) query token."""
 
@@ -113,6 +124,12 @@ class LinearAttention(nnx.Module):
         pad = [(0, 0)] * (cumsum_xTxA.ndim - 2) + [(1, 0), (0, 0)]
         past_xTxA = jnp.pad(cumsum_xTxA[..., :-1, :], pad)
         return self.readout(past_xTxA)
+
+    def logits_from_moments(self, moments_xTxD1xD1: jax.Array) -> jax.Array:
+        """Logits (..., T, A) from `prefix_second_moments` of the rewards: b + V S_t (K^T Q c); equal to the forward
+        pass up to float rounding (the sums are reassociated)."""
+        key_query_D1 = self.K[...].T @ (self.Q[...] @ self._query())
+        return self.readout((moments_xTxD1xD1 @ key_query_D1) @ self.V[...].T)
 
     def check_input(self, rewards_xTxD: jax.Array) -> None:
         """Raise ValueError unless the input is (..., T, input_dim)."""

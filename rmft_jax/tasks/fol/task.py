@@ -21,6 +21,7 @@ from jax.sharding import Mesh
 
 from rmft_jax import _checks, envs, models, parallel, regret
 from rmft_jax.core import loop, paradigms, policy_gradient, regret_loss, selection, sft
+from rmft_jax.models import linear_attention
 from rmft_jax.tasks import settings
 from rmft_jax.tasks.fol import adversarial, rollout
 from rmft_jax.tasks.fol import paradigms as fol_paradigms
@@ -34,11 +35,18 @@ ADDED_FIELD_DEFAULTS = {
     "rmft.independent_rewards": False,
     "rmft.sampler": "gumbel",
     "model.prefix_sum": "cumsum",
+    "sft.form": "forward",
     "sft.divergence_factor": 0.0,  # runs made before the divergence check ran without it
     "memory_limit_gb": 0.0,  # the size check reads what the machine reports
     **{f"paradigm.{k}": v for k, v in fol_paradigms.PARADIGM_DEFAULTS.items()},
     **{f"adversary.{k}": (list(v) if isinstance(v, tuple) else v) for k, v in adversarial.DEFAULTS.items()},
 }
+
+
+# How SFT evaluates the model on its fixed inputs (sft.form): the forward pass each step, or the single layer's
+# prefix second moments computed once per update (equal up to float rounding; another rounding, so old runs keep
+# "forward").
+SFT_FORMS = ("forward", "moments")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,6 +66,7 @@ class FOLSettings(settings.TaskSettings):
     attack_step_size: float
     attack_init_scale: float
     independent_rewards: bool  # each rollout draws its own table from its scenario's process
+    sft_form: str  # "forward": the model's forward pass every SFT step | "moments": its prefix second moments once
 
     @property
     def oblivious_scenarios(self) -> int:
@@ -83,6 +92,7 @@ class FOLSettings(settings.TaskSettings):
             attack_step_size=float(a["attack_step_size"]),
             attack_init_scale=float(a["attack_init_scale"]),
             independent_rewards=bool(r.independent_rewards),
+            sft_form=cfg.sft.form,
         )
 
     @property
@@ -104,6 +114,12 @@ def validate_config(cfg: Any) -> None:
     _checks.check_choice("rmft.exploration", r.exploration, rollout.EXPLORATIONS)
     _checks.check_choice("sft.target", s.target, rollout.TARGETS)
     _checks.check_choice("rmft.sampler", r.sampler, rollout.SAMPLERS)
+    _checks.check_choice("sft.form", s.form, SFT_FORMS)
+    if s.form == "moments" and cfg.model.name != "linear_attention":
+        raise ValueError(
+            f"sft.form='moments' needs model.name='linear_attention' (its logits are b + V S_t K^T Q c in the prefix "
+            f"second moments S_t); {cfg.model.name!r} trains with sft.form='forward'."
+        )
     if s.target == "policy" and r.exploration == "sample":
         raise ValueError(
             "sft.target='policy' needs rmft.exploration='logit_noise': with sampled actions every "
@@ -193,6 +209,16 @@ class FOLTask:
     def apply(self, params, inputs_BxTxA):
         """Logits (B, T, A) of the model on reward tables."""
         return models.apply(self.graphdef, params, inputs_BxTxA)
+
+    @property
+    def sft_features(self) -> Callable | None:
+        """sft.form='moments': SFT trains on the inputs' prefix second moments, computed once per update (the single
+        layer's sufficient statistic; `core.paradigms.imitation_update`); 'forward': None, the forward pass."""
+        return linear_attention.prefix_second_moments if self.settings.sft_form == "moments" else None
+
+    def apply_features(self, params, moments_BxTxD1xD1):
+        """Logits (B, T, A) from the prefix second moments of the reward tables."""
+        return models.apply_moments(self.graphdef, params, moments_BxTxD1xD1)
 
     def with_teacher(self, name: str, eta: float) -> FOLTask:
         """The same task with a teacher algorithm (`fol_paradigms.teacher_policies`) playing the rollouts instead of
@@ -324,7 +350,7 @@ def make_phases(
 ) -> loop.Phases:
     """The phases of one FOL iteration; with a mesh, per-scenario arrays are split over its 'data' axis."""
     task = FOLTask(env, graphdef, s, mesh)
-    return loop.make_phases(task, sft.make_update(task.apply, optimizer, s.sft_steps, s.temperature), s.loop)
+    return loop.make_phases(task, paradigms.imitation_update(task, optimizer, s.sft_steps, s.temperature), s.loop)
 
 
 def make_iteration(

@@ -1,0 +1,87 @@
+"""One SFT update (the default 50 Adam steps) of the single layer, sft.form 'forward' against 'moments', as T grows.
+
+    python -m benchmarks.bench_sft_form [--out benchmarks/results/sft_form_cpu.json] [--repeats 5]
+
+'forward' runs the model's forward pass every step (the prefix sum over rounds of terms that depend on the
+parameters); 'moments' computes the prefix second moments S_t = sum_{i<t} x_i x_i^T once per update and then
+evaluates b + V S_t K^T Q c each step. Rows are the M k kept sequences of the default (M 256, k 2) at A = 5 and, for
+the longer horizons, 128 rows. Both forms are timed in one process, best of `repeats` calls after compiling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+
+import flax.nnx as nnx
+import jax
+
+from rmft_jax import models
+from rmft_jax.core import sft
+from rmft_jax.core.loop import SFTBatch
+from rmft_jax.models import linear_attention
+from rmft_jax.training import workdir_files
+
+CASES = ((512, 50), (128, 200), (128, 1000))  # (rows, T)
+
+
+def time_update(form: str, rows: int, horizon: int, repeats: int, num_actions: int = 5) -> float:
+    """Best seconds of one jitted 50-step SFT update in `form`."""
+    graphdef, params = nnx.split(models.make_model("linear_attention", num_actions, seed=0, prefix_sum="matmul"))
+    rewards = jax.random.uniform(jax.random.key(0), (rows, horizon, num_actions))
+    actions = jax.random.randint(jax.random.key(1), (rows, horizon), 0, num_actions)
+    batch = SFTBatch(rewards, jax.nn.one_hot(actions, num_actions), None)
+    optimizer = sft.make_optimizer(3e-3)
+    if form == "forward":
+        update = sft.make_update(lambda p, x: models.apply(graphdef, p, x), optimizer, 50)
+    else:
+        update = sft.make_update(
+            lambda p, s: models.apply_moments(graphdef, p, s),
+            optimizer,
+            50,
+            1.0,
+            linear_attention.prefix_second_moments,
+        )
+    fn, state = jax.jit(update), optimizer.init(params)
+    jax.block_until_ready(fn(params, state, batch))
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        jax.block_until_ready(fn(params, state, batch))
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def main() -> None:
+    """Time both forms at each (rows, T); write JSON; print a table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="benchmarks/results/sft_form_cpu.json")
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    cases = []
+    for rows, horizon in CASES:
+        forward = time_update("forward", rows, horizon, args.repeats)
+        moments = time_update("moments", rows, horizon, args.repeats)
+        cases.append({"rows": rows, "horizon": horizon, "forward_s": forward, "moments_s": moments})
+        print(
+            f"rows {rows:4d} T {horizon:5d}: forward {forward * 1e3:7.1f} ms, moments {moments * 1e3:7.1f} ms "
+            f"({forward / moments:.2f}x)"
+        )
+    out = {
+        "machine": {
+            "platform": platform.platform(),
+            "cpu_count": os.cpu_count(),
+            "load_avg_1_5_15": list(os.getloadavg()),
+        },
+        "what": "one SFT update (50 Adam steps) of linear_attention, A = 5",
+        "repeats": args.repeats,
+        "cases": cases,
+    }
+    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
+    workdir_files.write_json_atomic(args.out, out)
+
+
+if __name__ == "__main__":
+    main()
