@@ -15,6 +15,7 @@ from rmft_jax import models
 from rmft_jax.core import sft
 from rmft_jax.core.loop import SFTBatch
 from rmft_jax.models import linear_attention
+from rmft_jax.tasks import settings
 from rmft_jax.tasks.fol import task as fol
 from rmft_jax.training import fol_train
 
@@ -89,11 +90,11 @@ def test_an_sft_update_with_moments_follows_the_forward_update():
 
 def test_a_run_with_moments_trains_like_the_forward_run(tmp_path):
     runs = {}
-    for form in fol.SFT_FORMS:
+    for form in settings.SFT_FORMS:
         cfg = fol_single_layer.get_config("smoke")
         cfg.rmft.num_iterations, cfg.sft.form = 3, form
         runs[form] = fol_train.run(cfg, str(tmp_path / form), log=lambda line: None)
-    forward, moments = ([r["sft_loss"] for r in runs[f]["iterations"]] for f in fol.SFT_FORMS)
+    forward, moments = ([r["sft_loss"] for r in runs[f]["iterations"]] for f in settings.SFT_FORMS)
     np.testing.assert_allclose(forward, moments, rtol=1e-3)
 
 

@@ -1,11 +1,14 @@
 """The seed sweep checkpoints and resumes: a killed study arm ends with an uninterrupted one's numbers."""
 
+import os
+
 import jax
 import numpy as np
 import pytest
 
 from experiments.configs import fol_single_layer
 from rmft_jax.studies import arms, fol_sweep
+from rmft_jax.training import train_loop
 
 
 def smoke(num_iterations=5, every=2, eval_every=1):
@@ -89,3 +92,32 @@ def test_arm_runner_trains_each_config_once_in_its_own_directory(tmp_path):
     assert runner.train(b, "z") == 2
     assert calls == [runner.arm_dir(a, "x"), runner.arm_dir(b, "z")] and calls[0] != calls[1]
     assert calls[0].startswith(str(tmp_path)) and arms.arm_tag(a) in calls[0]
+
+
+def test_a_diverging_sweep_stops_naming_the_seed_and_iteration_and_saves_nothing(tmp_path):
+    cfg = smoke(num_iterations=4)
+    cfg.sft.learning_rate = 1e4  # the driver stops this config at iteration 1 (loss ~1e13)
+    with pytest.raises(train_loop.TrainingDiverged, match=r"seed 0, iteration 1 diverged: .*nothing was saved"):
+        fol_sweep.run_seeds(cfg, [0, 1], log=quiet, workdir=str(tmp_path))
+    assert not os.listdir(tmp_path / "checkpoints")
+
+
+def test_divergence_of_a_trace_is_judged_per_seed_and_iteration_as_in_the_driver():
+    ones = np.ones((2, 3), np.float32)
+    trace = {"sft_loss": ones.copy(), "sft_loss_first": ones.copy(), "finite": ones > 0, "eval_regret": ones.copy()}
+    bound = {"divergence_factor": 1e3, "signed_loss": False}
+    assert fol_sweep.diverged(trace, trace, [7, 8], 10, bound) is None
+    grown = {**trace, "sft_loss": ones.copy()}
+    grown["sft_loss"][1, 2] = 2e3  # 2000x its iteration's first step
+    assert fol_sweep.diverged(grown, trace, [7, 8], 10, bound).startswith("seed 8, iteration 13 diverged: loss 2000")
+    nan = {**trace, "finite": trace["finite"].copy()}
+    nan["finite"][0, 1] = False
+    assert fol_sweep.diverged(nan, trace, [7, 8], 10, bound).startswith("seed 7, iteration 12 diverged: NaN or inf")
+    skipped = {**trace, "eval_regret": np.full((2, 3), np.nan, np.float32)}  # between evaluations: not divergence
+    assert fol_sweep.diverged(skipped, trace, [7, 8], 10, bound) is None
+    # A signed loss is judged against the run's first iteration: |-5e3| > 1e3 x |1|.
+    signed = {**trace, "sft_loss": -5e3 * ones, "sft_loss_first": -5e3 * ones}
+    assert "seed 7, iteration 11 diverged" in fol_sweep.diverged(
+        signed, trace, [7, 8], 10, {**bound, "signed_loss": True}
+    )
+    assert fol_sweep.diverged(signed, trace, [7, 8], 10, {"divergence_factor": 0.0, "signed_loss": True}) is None

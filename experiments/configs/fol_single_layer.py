@@ -77,7 +77,8 @@ def base_config() -> ml_collections.ConfigDict:
     c.sft.divergence_factor = 1e3
     c.sft.target = "actions"  # actions (sampled; realized regret) | policy (expected regret; needs logit_noise)
     # forward (the model's forward pass every step; every quoted number) | moments (linear attention only: its
-    # prefix second moments once per update, then one small contraction per step; other float rounding).
+    # prefix second moments once per update, then one small product per step; other float rounding; faster:
+    # docs/performance.md "SFT on a sufficient statistic").
     c.sft.form = "forward"
 
     c.eval = ml_collections.ConfigDict()

@@ -66,6 +66,9 @@ def base_config() -> ml_collections.ConfigDict:
     # Stop as diverged when an iteration's loss grows this many times its first step (signed losses: |loss| vs the
     # run's first step; rmft_jax/training/train_loop.loss_out_of_bounds); 0 = off. May change on resume.
     c.sft.divergence_factor = 1e3
+    # forward (the model's forward pass every step; every quoted number) | moments (linear attention without the
+    # time feature: each arm's prefix sums once per update, then no prefix sum per step; other float rounding).
+    c.sft.form = "forward"
 
     c.eval = ml_collections.ConfigDict()
     c.eval.env = ml_collections.ConfigDict()

@@ -13,6 +13,7 @@ state, reward_t)` once per round; O(1) per step for linear attention, O(T) for t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import flax.nnx as nnx
@@ -71,6 +72,12 @@ def apply_moments(graphdef: nnx.GraphDef, params: nnx.State, moments_xTxD1xD1: j
     """Logits (..., T, A) of a single linear-attention layer from its prefix second moments
     (`linear_attention.prefix_second_moments`)."""
     return nnx.merge(graphdef, params).logits_from_moments(moments_xTxD1xD1)
+
+
+def apply_statistic(graphdef: nnx.GraphDef, params: nnx.State, stats_xTxS: jax.Array, projection: Callable):
+    """Logits (..., T, A) of a single linear-attention layer from a statistic its S_t w is linear in
+    (`LinearAttention.logits_from_statistic`)."""
+    return nnx.merge(graphdef, params).logits_from_statistic(stats_xTxS, projection)
 
 
 def init_state(

@@ -10,6 +10,7 @@ O(T) and a recurrent step is O(1) with the running sum as its state.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import flax.nnx as nnx
@@ -54,6 +55,11 @@ def prefix_second_moments(rewards_xTxD: jax.Array) -> jax.Array:
     cumsum_xTxD1xD1 = jnp.cumsum(outer_xTxD1xD1, axis=-3)
     pad = [(0, 0)] * (cumsum_xTxD1xD1.ndim - 3) + [(1, 0), (0, 0), (0, 0)]
     return jnp.pad(cumsum_xTxD1xD1[..., :-1, :, :], pad)  # exclusive: round t sees rounds i < t
+
+
+def dense_moments_projection(w_D1: jax.Array) -> jax.Array:
+    """(D1^2, D1): the flattened S_t (entry i D1 + j is S_ij) times it is S_t w; entry (i D1 + j, k) is [i = k] w_j."""
+    return jnp.kron(jnp.eye(w_D1.shape[0], dtype=w_D1.dtype), w_D1[:, None])
 
 
 class LinearAttention(nnx.Module):
@@ -128,8 +134,18 @@ class LinearAttention(nnx.Module):
     def logits_from_moments(self, moments_xTxD1xD1: jax.Array) -> jax.Array:
         """Logits (..., T, A) from `prefix_second_moments` of the rewards: b + V S_t (K^T Q c); equal to the forward
         pass up to float rounding (the sums are reassociated)."""
+        flat_xTxS = moments_xTxD1xD1.reshape(moments_xTxD1xD1.shape[:-2] + (-1,))
+        return self.logits_from_statistic(flat_xTxS, dense_moments_projection)
+
+    def logits_from_statistic(self, stats_xTxS: jax.Array, projection: Callable[[jax.Array], jax.Array]) -> jax.Array:
+        """Logits b + V S_t w (..., T, A), w = K^T Q c, from a statistic of the inputs that S_t w is linear in:
+        S_t w = stats_t @ projection(w), projection(w) of shape (S, D+1).
+
+        The logits are then stats @ (projection(w) V^T): one (rows, S) x (S, A) product per SFT step, with no prefix
+        sum over rounds (the statistic is computed once per update).
+        """
         key_query_D1 = self.K[...].T @ (self.Q[...] @ self._query())
-        return self.readout((moments_xTxD1xD1 @ key_query_D1) @ self.V[...].T)
+        return self.readout(stats_xTxS @ (projection(key_query_D1) @ self.V[...].T))
 
     def check_input(self, rewards_xTxD: jax.Array) -> None:
         """Raise ValueError unless the input is (..., T, input_dim)."""

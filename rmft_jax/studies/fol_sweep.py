@@ -25,7 +25,7 @@ import numpy as np
 from rmft_jax.intervals import mean_ci95
 from rmft_jax.tasks.fol import grading as fol_grading
 from rmft_jax.tasks.fol import task as fol
-from rmft_jax.training import checkpoint
+from rmft_jax.training import checkpoint, driver, train_loop
 
 
 def stack_trees(trees: Sequence[Any]) -> Any:
@@ -46,7 +46,7 @@ def heldout_sets(cfg: Any, seeds: Sequence[int]) -> list[jax.Array]:
     return [fol_grading.sample_heldout(env, k, int(cfg.eval.num_scenarios))[0] for k in keys_eval]
 
 
-TRACE_KEYS = ("rollout_regret", "sft_loss", "finite", "eval_regret", "beta_hat", "p_reg")
+TRACE_KEYS = ("rollout_regret", "sft_loss", "sft_loss_first", "finite", "eval_regret", "beta_hat", "p_reg")
 
 
 class Sweep:
@@ -60,6 +60,7 @@ class Sweep:
         self._iteration = fol.make_iteration(fol.build_env(cfg), self.graphdef, self.optimizer, settings)
         self.evaluate = fol.make_evaluate(self.graphdef, settings.temperature)
         self.num_iterations, self.eval_every = int(cfg.rmft.num_iterations), int(cfg.eval.every)
+        self.loss_bound = driver.loss_bound(cfg)
         self.curves = jax.jit(jax.vmap(lambda p, h: self.evaluate(p, h)[0]))
 
     @functools.cache  # noqa: B019 - one compile per chunk length, for the sweep's lifetime
@@ -86,7 +87,7 @@ class Sweep:
                         lambda q: jax.tree.map(lambda x: jnp.full(x.shape, jnp.nan, x.dtype), shapes),
                         p,
                     )
-                record = {k: metrics[k] for k in ("rollout_regret", "sft_loss", "finite")}
+                record = {k: metrics[k] for k in ("rollout_regret", "sft_loss", "sft_loss_first", "finite")}
                 return (p, s), {**record, **held}
 
             (params, opt_state), trace = jax.lax.scan(body, (params, opt_state), start + jnp.arange(length))
@@ -145,10 +146,19 @@ def train_seeds(
             t0 = time.perf_counter()
             compiled = fn.lower(params_S, opt_state_S, keys_train, heldout_SxNxTxA, done).compile()
             compile_s += time.perf_counter() - t0
-            params_S, opt_state_S, trace = jax.block_until_ready(
+            new_params_S, new_opt_state_S, trace = jax.block_until_ready(
                 compiled(params_S, opt_state_S, keys_train, heldout_SxNxTxA, done)
             )
-            chunks.append({k: np.asarray(v) for k, v in trace.items()})
+            trace = {k: np.asarray(v) for k, v in trace.items()}
+            bad = diverged(trace, chunks[0] if chunks else trace, seeds, done, sweep.loss_bound)
+            if bad:
+                last = ckpt.latest_step() if ckpt is not None else None
+                kept = f"the last good checkpoint {last} is kept in {ckpt.directory}" if last else "nothing was saved"
+                raise train_loop.TrainingDiverged(
+                    f"{bad}; this chunk was not saved; {kept}. {train_loop.DIVERGED_ADVICE if last else ''}".strip()
+                )
+            params_S, opt_state_S = new_params_S, new_opt_state_S
+            chunks.append(trace)
             done += length
             if ckpt is not None:
                 joined = {k: np.concatenate([c[k] for c in chunks], axis=1) for k in chunks[0]}
@@ -163,6 +173,25 @@ def train_seeds(
     trace = {k: np.concatenate([c[k] for c in chunks], axis=1) for k in chunks[0]} if chunks else empty
     curves_SxNxT = sweep.curves(params_S, heldout_SxNxTxA)
     return params_S, trace, curves_SxNxT, time.perf_counter() - start - compile_s, compile_s
+
+
+def diverged(trace: dict, first: dict, seeds: Sequence[int], start: int, bound: dict) -> str | None:
+    """Why a chunk's trace (S, length) counts as diverged, as the driver decides per iteration
+    (`train_loop.loss_out_of_bounds`, the run's first iteration taken from `first`); None when it does not."""
+    for i, seed in enumerate(seeds):
+        for j in range(trace["finite"].shape[1]):
+            where = f"seed {seed}, iteration {start + j + 1}"
+            record = {k: float(trace[k][i, j]) for k in ("sft_loss", "sft_loss_first") if k in trace}
+            # eval_regret is NaN by design between evaluations (eval.every); params and losses carry the flag.
+            if not bool(trace["finite"][i, j]) or np.isinf(trace["eval_regret"][i, j]):
+                return f"{where} diverged: NaN or inf (SFT loss {record['sft_loss']:.4g})"
+            first_record = (
+                {"sft_loss_first": float(first["sft_loss_first"][i, 0])} if "sft_loss_first" in first else record
+            )
+            why = train_loop.loss_out_of_bounds(record, first_record, bound["divergence_factor"], bound["signed_loss"])
+            if why:
+                return f"{where} diverged: {why}"
+    return None
 
 
 # The references every seed is graded against (fol_grading.heldout_baselines): prior-free ones and the Bayes limit.

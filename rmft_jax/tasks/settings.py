@@ -28,6 +28,7 @@ class TaskSettings:
     num_rollouts: int
     loop: loop.LoopSettings  # the selection rule, k, the SFT steps and temperature
     paradigm: paradigms.ParadigmSettings  # what an iteration imitates or optimizes
+    sft_form: str  # "forward": the model's forward pass every SFT step | "moments": a statistic of the inputs once
 
     # The loop's fields, read through (they belong to `loop`, not restated here).
     @property
@@ -47,6 +48,12 @@ class TaskSettings:
         return self.loop.temperature
 
 
+# How SFT evaluates the model on its fixed inputs (sft.form): the forward pass each step, or, for the single
+# linear-attention layer, a statistic of the inputs that determines its prefix second moments, computed once per
+# update (each task's `sft_features`). Equal up to float rounding; another rounding, so old runs keep "forward".
+SFT_FORMS = ("forward", "moments")
+
+
 def loop_settings(cfg: Any) -> loop.LoopSettings:
     """The loop's settings from a config's rmft and sft sections."""
     r = cfg.rmft
@@ -63,6 +70,7 @@ def shared_fields(cfg: Any, paradigm: paradigms.ParadigmSettings) -> dict[str, A
         "num_rollouts": r.num_rollouts,
         "loop": loop_settings(cfg),
         "paradigm": paradigm,
+        "sft_form": cfg.sft.form,
     }
 
 
@@ -95,6 +103,12 @@ def validate_shared(cfg: Any, integers: tuple[tuple[str, Any, int], ...] = ()) -
     _checks.check_finite("rmft.temperature", r.temperature)
     _checks.check_positive("sft.grad_clip", s.grad_clip, allow_zero=True)
     _checks.check_choice("sft.optimizer", s.optimizer, ("adam", "sgd"))
+    _checks.check_choice("sft.form", s.form, SFT_FORMS)
+    if s.form == "moments" and cfg.model.name != "linear_attention":
+        raise ValueError(
+            f"sft.form='moments' needs model.name='linear_attention' (its logits are b + V S_t K^T Q c in the prefix "
+            f"second moments S_t); {cfg.model.name!r} trains with sft.form='forward'."
+        )
     check_memory(cfg)
 
 

@@ -11,6 +11,7 @@ rewards), so SFT runs on M*k sequences. `make_imitation` fits a model to Greedy'
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -58,6 +59,7 @@ ADDED_FIELD_DEFAULTS = {
     **{f"paradigm.{k}": v for k, v in PARADIGM_DEFAULTS.items()},
     "sft.divergence_factor": 0.0,  # runs made before the divergence check ran without it
     "memory_limit_gb": 0.0,  # the size check reads what the machine reports
+    "sft.form": "forward",
 }
 
 
@@ -118,6 +120,12 @@ def validate_config(cfg: Any) -> None:
         _checks.check_choice("baseline (eval.baselines)", name, bandit_baselines.ALGORITHMS)
     _validate_paradigm(cfg)
     _validate_transfer(cfg)
+    if cfg.sft.form == "moments" and cfg.model.time_feature:
+        raise ValueError(
+            "sft.form='moments' on bandits needs model.time_feature=False: its statistic is each arm's pulls, "
+            "reward sum and sum of squares (tokens.arm_moments), which the t / T coordinate does not fit; use "
+            "sft.form='forward'."
+        )
 
 
 def _validate_transfer(cfg: Any) -> None:
@@ -180,6 +188,19 @@ class BanditTask:
     def apply(self, params, tokens_BxTxD):
         """Logits (B, T, A) of the model on bandit tokens (teacher forcing)."""
         return models.apply(self.graphdef, params, tokens_BxTxD)
+
+    @property
+    def sft_features(self) -> Callable | None:
+        """sft.form='moments': SFT trains on each arm's prefix sums (`tokens.arm_moments`), computed once per update
+        (`core.paradigms.imitation_update`); 'forward': None, the forward pass."""
+        if self.settings.sft_form != "moments":
+            return None
+        return functools.partial(bandit_tokens.arm_moments, num_actions=self.settings.num_actions)
+
+    def apply_features(self, params, stats_BxTxS):
+        """Logits (B, T, A) of the single layer from `tokens.arm_moments` of the tokens."""
+        projection = functools.partial(bandit_tokens.moments_projection, num_actions=self.settings.num_actions)
+        return models.apply_statistic(self.graphdef, params, stats_BxTxS, projection)
 
     def shard(self, x):
         """No device mesh for bandits: seeds are vmapped instead."""

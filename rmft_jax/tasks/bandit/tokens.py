@@ -43,3 +43,36 @@ def encode(
         rounds_T = (first_round + jnp.arange(length)).astype(jnp.float32) / horizon
         parts.append(jnp.broadcast_to(rounds_T[:, None], actions_xT.shape + (1,)))
     return jnp.concatenate(parts, axis=-1)
+
+
+def arm_moments(tokens_xTxD: jax.Array, num_actions: int) -> jax.Array:
+    """Exclusive prefix statistics (..., T, 3A + 1) of tokens without the time feature: per arm the pulls n_a, the
+    reward sum s_a and the sum of squared rewards q_a over rounds i < t, then t.
+
+    They determine the tokens' prefix second moments S_t = sum_{i<t} x_i x_i^T (x = (e_a, r e_a, 1)), so a single
+    linear-attention layer's logits b + V S_t w follow from them (`moments_projection`) without a prefix sum over
+    rounds: SFT computes them once per update (sft.form='moments'), since its inputs do not change during the steps.
+    """
+    pulls_xTxA = tokens_xTxD[..., :num_actions]
+    rewards_xTxA = tokens_xTxD[..., num_actions : 2 * num_actions]  # r_i e_{a_i}
+    ones_xTx1 = jnp.ones(tokens_xTxD.shape[:-1] + (1,), tokens_xTxD.dtype)
+    terms_xTxS = jnp.concatenate([pulls_xTxA, rewards_xTxA, rewards_xTxA**2, ones_xTx1], axis=-1)
+    cumsum_xTxS = jnp.cumsum(terms_xTxS, axis=-2)
+    pad = [(0, 0)] * (cumsum_xTxS.ndim - 2) + [(1, 0), (0, 0)]
+    return jnp.pad(cumsum_xTxS[..., :-1, :], pad)  # exclusive: round t sees rounds i < t
+
+
+def moments_projection(w_D1: jax.Array, num_actions: int) -> jax.Array:
+    """(3A + 1, 2A + 1): `arm_moments` times it is S_t w = sum_{i<t} x_i <x_i, w>, where <x, w> = w_a + r w_{A+a} + w_1.
+
+    Arm a's pull coordinate is n_a (w_a + w_1) + s_a w_{A+a}, its reward coordinate s_a (w_a + w_1) + q_a w_{A+a},
+    and the bias coordinate sum_a (n_a w_a + s_a w_{A+a}) + t w_1.
+    """
+    a, arms = num_actions, jnp.arange(num_actions)
+    w_pull_A, w_reward_A, w_one = w_D1[:a], w_D1[a : 2 * a], w_D1[2 * a]
+    n_row, s_row, q_row, t_row = arms, a + arms, 2 * a + arms, 3 * a
+    pull_col, reward_col, one_col = arms, a + arms, 2 * a
+    p = jnp.zeros((3 * a + 1, 2 * a + 1), w_D1.dtype)
+    p = p.at[n_row, pull_col].set(w_pull_A + w_one).at[s_row, pull_col].set(w_reward_A)
+    p = p.at[s_row, reward_col].set(w_pull_A + w_one).at[q_row, reward_col].set(w_reward_A)
+    return p.at[n_row, one_col].set(w_pull_A).at[s_row, one_col].set(w_reward_A).at[t_row, one_col].set(w_one)

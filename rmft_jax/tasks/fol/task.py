@@ -43,12 +43,6 @@ ADDED_FIELD_DEFAULTS = {
 }
 
 
-# How SFT evaluates the model on its fixed inputs (sft.form): the forward pass each step, or the single layer's
-# prefix second moments computed once per update (equal up to float rounding; another rounding, so old runs keep
-# "forward").
-SFT_FORMS = ("forward", "moments")
-
-
 @dataclasses.dataclass(frozen=True)
 class FOLSettings(settings.TaskSettings):
     """Static settings of one RMFT run on FOL: the shared ones (`settings.TaskSettings`) and FOL's own."""
@@ -66,7 +60,6 @@ class FOLSettings(settings.TaskSettings):
     attack_step_size: float
     attack_init_scale: float
     independent_rewards: bool  # each rollout draws its own table from its scenario's process
-    sft_form: str  # "forward": the model's forward pass every SFT step | "moments": its prefix second moments once
 
     @property
     def oblivious_scenarios(self) -> int:
@@ -92,7 +85,6 @@ class FOLSettings(settings.TaskSettings):
             attack_step_size=float(a["attack_step_size"]),
             attack_init_scale=float(a["attack_init_scale"]),
             independent_rewards=bool(r.independent_rewards),
-            sft_form=cfg.sft.form,
         )
 
     @property
@@ -114,12 +106,6 @@ def validate_config(cfg: Any) -> None:
     _checks.check_choice("rmft.exploration", r.exploration, rollout.EXPLORATIONS)
     _checks.check_choice("sft.target", s.target, rollout.TARGETS)
     _checks.check_choice("rmft.sampler", r.sampler, rollout.SAMPLERS)
-    _checks.check_choice("sft.form", s.form, SFT_FORMS)
-    if s.form == "moments" and cfg.model.name != "linear_attention":
-        raise ValueError(
-            f"sft.form='moments' needs model.name='linear_attention' (its logits are b + V S_t K^T Q c in the prefix "
-            f"second moments S_t); {cfg.model.name!r} trains with sft.form='forward'."
-        )
     if s.target == "policy" and r.exploration == "sample":
         raise ValueError(
             "sft.target='policy' needs rmft.exploration='logit_noise': with sampled actions every "
