@@ -11,6 +11,7 @@ whole except timings, paths and the config (a results file's config may gain fie
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import math
 import os
@@ -105,33 +106,72 @@ def _ignored(key: str) -> bool:
     return key in ("config", "workdir", "workdirs", *PROVENANCE) or "seconds" in key or "wall time" in key
 
 
+def _depends_on(runs: dict, name: str) -> list[str]:
+    """The earlier runs whose workdirs `name` reads ("{w:OTHER}" in its command)."""
+    return [other for other in runs if any(f"{{w:{other}}}" in a for a in runs[name][0])]
+
+
+def run_one(runs: dict, root: str, name: str) -> str:
+    """Run `name` in root/NAME (its dependencies' workdirs must be there) -> the path of its output JSON."""
+    args, filename = runs[name]
+    workdir = os.path.join(root, name)
+    argv = [
+        a.replace("{w}", workdir)
+        for a in (*args, filename if filename.startswith("{") else os.path.join(workdir, filename))
+    ]
+    for other in runs:
+        argv = [a.replace(f"{{w:{other}}}", os.path.join(root, other)) for a in argv]
+    *argv, output = argv
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", *argv],
+        capture_output=True,
+        text=True,
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    )
+    if proc.returncode:
+        raise RuntimeError(f"{name}: exit {proc.returncode}\n{proc.stderr[-3000:]}")
+    print(f"{name}: {time.perf_counter() - start:.1f}s", flush=True)
+    return output
+
+
 def run_all(runs: dict, root: str, only: tuple[str, ...] = ()) -> dict:
     """Run each command (and those it reads from) in root/NAME -> {name: stripped output}."""
     out = {}
-    for name, (args, filename) in runs.items():
-        if only and name not in only and not any(f"{{w:{name}}}" in a for o in only for a in runs[o][0]):
+    for name in runs:
+        if only and name not in only and not any(name in _depends_on(runs, o) for o in only):
             continue
-        workdir = os.path.join(root, name)
-        argv = [
-            a.replace("{w}", workdir)
-            for a in (*args, filename if filename.startswith("{") else os.path.join(workdir, filename))
-        ]
-        for other in runs:
-            argv = [a.replace(f"{{w:{other}}}", os.path.join(root, other)) for a in argv]
-        *argv, output = argv
-        start = time.perf_counter()
-        proc = subprocess.run(
-            [sys.executable, "-m", *argv],
-            capture_output=True,
-            text=True,
-            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-        )
-        if proc.returncode:
-            raise RuntimeError(f"{name}: exit {proc.returncode}\n{proc.stderr[-3000:]}")
-        print(f"{name}: {time.perf_counter() - start:.1f}s", flush=True)
-        with open(output) as f:
+        with open(run_one(runs, root, name)) as f:
             out[name] = strip(json.load(f))
     return out
+
+
+def run_shared(runs: dict, root: str, name: str) -> str:
+    """Run `name` once in a root that several processes share (the test workers) -> its output JSON's path.
+
+    A lock per run: the first caller runs it (after its dependencies), later callers wait and reuse the output. A
+    run that reads another's workdir holds that one's lock while it runs, so no two runs use a workdir at once.
+    """
+    os.makedirs(root, exist_ok=True)
+    with open(os.path.join(root, f"{name}.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = os.path.join(root, f"{name}.output")
+        if os.path.exists(done):
+            with open(done) as fh:
+                return fh.read()
+        held = []
+        try:
+            for other in _depends_on(runs, name):
+                run_shared(runs, root, other)
+                held.append(open(os.path.join(root, f"{other}.lock"), "w"))
+                fcntl.flock(held[-1], fcntl.LOCK_EX)
+            output = run_one(runs, root, name)
+        finally:
+            for fh in held:
+                fh.close()
+        with open(done, "w") as fh:
+            fh.write(output)
+        return output
 
 
 def differences(expected, actual, path: str = "", rtol: float = 0.0) -> list[str]:

@@ -24,6 +24,7 @@ from rmft_jax.tasks.bandit import task as bandit
 from rmft_jax.tasks.bandit import tokens as bandit_tokens
 from rmft_jax.tasks.fol import task as fol
 from rmft_jax.training import bandit_train
+from tests import number_fixture
 
 
 def quiet(msg):
@@ -206,10 +207,17 @@ def without_timing(results):
 
 @functools.cache
 def _mab_run():
-    """An uninterrupted MAB smoke run (scratch and greedy inits), computed once per worker process: xdist can tear a
-    module fixture down between its tests."""
+    """An uninterrupted MAB smoke run (scratch and greedy inits), once per worker process (xdist can tear a module
+    fixture down between its tests): a copy of the session's shared smoke run, the one the number fixture checks
+    (`experiments.mab`, tests/number_fixture.run_shared), or run here when the session has none."""
     workdir = tempfile.mkdtemp(prefix="rmft_mab_")
-    return workdir, bandit_train.run(tiny(), workdir, log=quiet)
+    shared = os.environ.get("RMFT_JAX_TEST_RUNS")
+    if not shared:
+        return workdir, bandit_train.run(tiny(), workdir, log=quiet)
+    output = number_fixture.run_shared(number_fixture.SMOKE_RUNS, shared, "mab")
+    shutil.copytree(os.path.dirname(output), workdir, dirs_exist_ok=True)  # this worker's own copy to write in
+    with open(os.path.join(workdir, "results.json")) as fh:
+        return workdir, json.load(fh)
 
 
 @pytest.fixture

@@ -2,15 +2,23 @@
 named."""
 
 import json
+import os
 
 import pytest
 
 from experiments.configs import baselines as baselines_config
 from rmft_jax.studies import baseline_suite
+from tests import number_fixture
 
 
 @pytest.fixture(scope="module")
 def smoke_results(tmp_path_factory):
+    """The suite's smoke run: the one the number fixture checks (`experiments.baselines`, run once per session in
+    the shared runs directory), or run here when the session has none."""
+    shared = os.environ.get("RMFT_JAX_TEST_RUNS")
+    if shared:
+        with open(number_fixture.run_shared(number_fixture.SMOKE_RUNS, shared, "baselines")) as fh:
+            return json.load(fh)
     workdir = tmp_path_factory.mktemp("baselines")
     results = baseline_suite.run(baselines_config.get_config("smoke"), str(workdir), log=lambda line: None)
     with open(workdir / "results.json") as fh:

@@ -5,6 +5,8 @@ command's output JSON without timings, paths and the config. A later change that
 its old path behind a config switch, and this test keeps passing on that path.
 """
 
+import json
+import os
 import tempfile
 
 import pytest
@@ -18,10 +20,16 @@ RTOL = 1e-6
 
 
 def check(runs: dict, path: str, name: str) -> None:
-    """Run `name` (and the runs it reads) and compare its numbers with the fixture file."""
+    """Run `name` (and the runs it reads) and compare its numbers with the fixture file. In the test session the
+    runs go to its shared directory (conftest), once each, so tests reading the same smoke run share it."""
     expected = number_fixture.load(path)[name]
-    with tempfile.TemporaryDirectory() as root:
-        got = number_fixture.run_all(runs, root, (name,))[name]
+    shared = os.environ.get("RMFT_JAX_TEST_RUNS")
+    if shared:
+        with open(number_fixture.run_shared(runs, shared, name)) as fh:
+            got = number_fixture.strip(json.load(fh))
+    else:
+        with tempfile.TemporaryDirectory() as root:
+            got = number_fixture.run_all(runs, root, (name,))[name]
     diffs = number_fixture.differences(expected, got, rtol=RTOL)
     assert not diffs, f"{name}: {len(diffs)} numbers moved, e.g.\n" + "\n".join(diffs[:10])
 

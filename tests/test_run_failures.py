@@ -346,3 +346,42 @@ def test_a_save_failing_in_the_background_stops_training_before_the_next_iterati
         fol_train.run(smoke(num_iterations=6), workdir, log=quiet)
     with open(os.path.join(workdir, "metrics.jsonl")) as fh:
         assert [json.loads(line)["iteration"] for line in fh] == [1, 2]  # iteration 3 never ran
+
+
+def small_tmpfs(path, size_kb):
+    """Mount a tmpfs of `size_kb` at `path`; False where this machine does not allow it (not root, a container)."""
+    os.makedirs(path, exist_ok=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_kb}k", "tmpfs", path], capture_output=True)
+    return done.returncode == 0
+
+
+@pytest.mark.slow  # a real full disk: a tmpfs, three subprocesses
+def test_a_real_full_disk_is_one_line_and_the_run_resumes_once_there_is_space(tmp_path):
+    mount = str(tmp_path / "small")
+    if not small_tmpfs(mount, 8192):
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        workdir = os.path.join(mount, "w")
+        assert command(workdir, "--config.rmft.num_iterations=2")[0] == 0
+        stat = os.statvfs(mount)
+        filler = os.path.join(mount, "filler")
+        with open(filler, "wb") as fh:  # leave about 16 KB: enough to start, not to finish six more iterations
+            fh.write(b"\0" * max(stat.f_bavail * stat.f_frsize - 16 * 1024, 0))
+        rc, _, err, seconds = command(workdir, "--config.rmft.num_iterations=8", timeout=60)
+        assert rc == 1 and seconds < 30, err[-2000:]
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and "no space left on device" in lines[0].lower(), err[-2000:]
+        with open(os.path.join(workdir, "metrics.jsonl")) as fh:
+            records = [json.loads(line) for line in fh.read().splitlines()]  # whole lines only
+        assert [r["iteration"] for r in records] == list(range(1, len(records) + 1))
+        assert not [n for n in os.listdir(workdir) if ".tmp" in n]  # no temporary file of ours left behind
+        os.remove(filler)
+        rc, out, err, _ = command(workdir, "--config.rmft.num_iterations=8")
+        assert rc == 0 and "resumed from checkpoint" in out, err[-2000:]
+        with open(os.path.join(workdir, "results.json")) as fh:
+            results = json.load(fh)
+        assert len(results["iterations"]) == 8 and all(
+            os.path.exists(os.path.join(workdir, f)) for f in results["figures"]
+        )
+    finally:
+        subprocess.run(["umount", "-l", mount], capture_output=True)

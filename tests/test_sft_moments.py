@@ -17,7 +17,6 @@ from rmft_jax.core.loop import SFTBatch
 from rmft_jax.models import linear_attention
 from rmft_jax.tasks import settings
 from rmft_jax.tasks.fol import task as fol
-from rmft_jax.training import fol_train
 
 
 def model(num_actions=5, **kwargs):
@@ -88,14 +87,23 @@ def test_an_sft_update_with_moments_follows_the_forward_update():
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
 
 
-def test_a_run_with_moments_trains_like_the_forward_run(tmp_path):
-    runs = {}
+def test_a_fol_iteration_with_moments_follows_the_forward_iteration():
+    # The config's sft.form reaches the loop: the same rollouts (same key), then SFT in either form.
+    out = {}
     for form in settings.SFT_FORMS:
         cfg = fol_single_layer.get_config("smoke")
-        cfg.rmft.num_iterations, cfg.sft.form = 3, form
-        runs[form] = fol_train.run(cfg, str(tmp_path / form), log=lambda line: None)
-    forward, moments = ([r["sft_loss"] for r in runs[f]["iterations"]] for f in settings.SFT_FORMS)
-    np.testing.assert_allclose(forward, moments, rtol=1e-3)
+        cfg.sft.form = form
+        s = fol.FOLSettings.from_config(cfg)
+        graphdef, params = fol.build_model(cfg, seed=0)
+        optimizer = fol.build_optimizer(cfg)
+        iteration = fol.make_iteration(fol.build_env(cfg), graphdef, optimizer, s)
+        out[form] = iteration(params, optimizer.init(params), jax.random.key(5))
+    (p_f, _, m_f), (p_m, _, m_m) = out["forward"], out["moments"]
+    np.testing.assert_allclose(m_f["rollout_regret"], m_m["rollout_regret"])  # same play before SFT
+    np.testing.assert_allclose(m_f["sft_loss"], m_m["sft_loss"], rtol=1e-4)
+    assert float(m_f["sft_loss"]) < float(m_f["sft_loss_first"])  # SFT moved the loss at all
+    for a, b in zip(jax.tree.leaves(p_f), jax.tree.leaves(p_m), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
 
 
 def test_moments_need_the_single_layer():
