@@ -47,6 +47,10 @@ elif [ "$quick" = "--quick" ]; then  # one test: the path is what quick mode che
 else
   subset=(tests/test_models.py tests/test_regret.py tests/test_fol_train.py)
 fi
+if [ "$quick" != "--quick" ]; then
+  # tests/conftest.py pins the tests to the CPU unless JAX_PLATFORMS is set: here they must run on the GPU.
+  export JAX_PLATFORMS="${JAX_PLATFORMS:-cuda}"
+fi
 start=$SECONDS
 if ! "$py" -m pytest -q -x -o addopts="" -p no:cacheprovider "${subset[@]}" >"$out/subset_tests.log" 2>&1; then
   tail -25 "$out/subset_tests.log" >&2

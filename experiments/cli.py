@@ -50,6 +50,15 @@ class QuietOrbax:
         return not (record.levelno >= pylogging.ERROR and f"{os.sep}orbax{os.sep}" in record.pathname)
 
 
+def drop_closed_loop_errors(unraisable) -> None:
+    """sys.unraisablehook: drop "Event loop is closed" from orbax's storage threads, which a checkpointer closed after
+    a failed save leaves calling into its loop (each a bare traceback before the run's one line); else the default."""
+    err = unraisable.exc_value
+    if isinstance(err, RuntimeError) and str(err) == "Event loop is closed":
+        return
+    sys.__unraisablehook__(unraisable)
+
+
 def exit_now(code: int, line: str | None = None) -> None:
     """Print `line` on stderr and end the process with `code` at once.
 
@@ -146,6 +155,7 @@ def main(fn: Callable[[], Any]) -> None:
         distributed.maybe_initialize()
         logging.set_verbosity(logging.WARNING)  # orbax logs every save at INFO
         logging.get_absl_logger().addFilter(QuietOrbax())
+        sys.unraisablehook = drop_closed_loop_errors
         guarded(fn)
 
     app.run(entry, flags_parser=parse_flags)

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import time
+from types import SimpleNamespace
 
 import pytest
 
@@ -127,6 +128,26 @@ def test_a_workdir_that_is_a_file_is_one_line(tmp_path):
     path.write_text("not a directory")
     rc, _, err, _ = command(str(path))
     assert rc == 1 and len(err.strip().splitlines()) == 1 and str(path) in err
+
+
+def test_only_closed_loop_errors_of_background_threads_are_dropped(capsys):
+    seen = []
+    default, sys.__unraisablehook__ = sys.__unraisablehook__, seen.append
+    try:
+        cli.drop_closed_loop_errors(SimpleNamespace(exc_value=RuntimeError("Event loop is closed")))
+        assert not seen
+        other = SimpleNamespace(exc_value=RuntimeError("something else"))
+        cli.drop_closed_loop_errors(other)
+        assert seen == [other]  # anything else reaches the default hook
+    finally:
+        sys.__unraisablehook__ = default
+
+
+def test_a_full_disk_inside_orbax_is_named_as_such():
+    long = "RESOURCE_EXHAUSTED: Error writing local file " + "/p" * 200 + ": No space left on device"
+    assert checkpoint._reason(ValueError(long)) == "no space left on device"
+    assert checkpoint._reason(OSError(errno.ENOSPC, "No space left on device")) == "no space left on device"
+    assert checkpoint._reason(PermissionError(13, "Permission denied")).startswith("PermissionError")
 
 
 def test_disk_full_is_one_line_naming_the_file():
@@ -342,7 +363,7 @@ def test_a_save_failing_in_the_background_stops_training_before_the_next_iterati
     monkeypatch.setattr(manager_class, "save", save)
     monkeypatch.setattr(manager_class, "check_for_errors", check_for_errors)
     workdir = str(tmp_path)
-    with pytest.raises(checkpoint.CheckpointSaveError, match="No space left on device.*rerun the same command"):
+    with pytest.raises(checkpoint.CheckpointSaveError, match="no space left on device.*rerun the same command"):
         fol_train.run(smoke(num_iterations=6), workdir, log=quiet)
     with open(os.path.join(workdir, "metrics.jsonl")) as fh:
         assert [json.loads(line)["iteration"] for line in fh] == [1, 2]  # iteration 3 never ran

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from typing import Any
 
@@ -18,7 +19,10 @@ class CheckpointSaveError(RuntimeError):
 
 
 def _reason(err: BaseException) -> str:
-    """The first line of an exception, with its type."""
+    """The first line of an exception, with its type; a full disk is named as such (orbax's storage layer reports it
+    as RESOURCE_EXHAUSTED with long paths, where the words "No space left" may fall past the cut)."""
+    if getattr(err, "errno", None) == errno.ENOSPC or "No space left" in str(err):
+        return "no space left on device"
     text = str(err).strip().splitlines()[0][:300] if str(err).strip() else ""
     return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
