@@ -87,6 +87,16 @@ def test_an_sft_update_with_moments_follows_the_forward_update():
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
 
 
+def assert_same_iteration(forward, moments):
+    """Two iterations' (params, opt_state, metrics) from the same key: the same play, then SFT to float rounding."""
+    (p_f, _, m_f), (p_m, _, m_m) = forward, moments
+    np.testing.assert_allclose(m_f["rollout_regret"], m_m["rollout_regret"])  # same play before SFT
+    np.testing.assert_allclose(m_f["sft_loss"], m_m["sft_loss"], rtol=1e-4)
+    assert float(m_f["sft_loss"]) < float(m_f["sft_loss_first"])  # SFT moved the loss at all
+    for a, b in zip(jax.tree.leaves(p_f), jax.tree.leaves(p_m), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
+
+
 def test_a_fol_iteration_with_moments_follows_the_forward_iteration():
     # The config's sft.form reaches the loop: the same rollouts (same key), then SFT in either form.
     out = {}
@@ -98,12 +108,7 @@ def test_a_fol_iteration_with_moments_follows_the_forward_iteration():
         optimizer = fol.build_optimizer(cfg)
         iteration = fol.make_iteration(fol.build_env(cfg), graphdef, optimizer, s)
         out[form] = iteration(params, optimizer.init(params), jax.random.key(5))
-    (p_f, _, m_f), (p_m, _, m_m) = out["forward"], out["moments"]
-    np.testing.assert_allclose(m_f["rollout_regret"], m_m["rollout_regret"])  # same play before SFT
-    np.testing.assert_allclose(m_f["sft_loss"], m_m["sft_loss"], rtol=1e-4)
-    assert float(m_f["sft_loss"]) < float(m_f["sft_loss_first"])  # SFT moved the loss at all
-    for a, b in zip(jax.tree.leaves(p_f), jax.tree.leaves(p_m), strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
+    assert_same_iteration(out["forward"], out["moments"])
 
 
 def test_moments_need_the_single_layer():
