@@ -134,3 +134,20 @@ def test_dense_moments_of_bandit_tokens_give_the_same_logits():
         graphdef, params, tokens.arm_moments(toks, A), lambda w: tokens.moments_projection(w, A)
     )
     np.testing.assert_allclose(compact, dense, rtol=1e-5, atol=1e-5)
+
+
+def test_the_greedy_imitation_init_trains_in_the_configured_form_too(monkeypatch):
+    traced, real = [], tokens.arm_moments
+    monkeypatch.setattr(tokens, "arm_moments", lambda *a, **k: traced.append(1) or real(*a, **k))
+    losses = {}
+    for form in ("forward", "moments"):
+        cfg = mab.get_config("smoke")
+        cfg.sft.form = form
+        settings = bandit.BanditSettings.from_config(cfg)
+        env, _ = bandit.build_envs(cfg)
+        graphdef, params = bandit.build_model(cfg, seed=0)
+        optimizer = sft.optimizer_from_config(cfg)
+        imitation = jax.jit(bandit.make_imitation(env, graphdef, optimizer, settings, 16, 5))
+        losses[form] = imitation(params, optimizer.init(params), jax.random.key(2))[2]
+        assert bool(traced) == (form == "moments")  # the statistic is computed only in the moments form
+    np.testing.assert_allclose(losses["forward"], losses["moments"], rtol=1e-4)

@@ -22,7 +22,7 @@ import optax
 
 from rmft_jax import _checks, envs, models, regret
 from rmft_jax.baselines import bandits as bandit_baselines
-from rmft_jax.core import loop, paradigms, policy_gradient, selection, sft
+from rmft_jax.core import loop, paradigms, policy_gradient, selection
 from rmft_jax.tasks import settings
 from rmft_jax.tasks.bandit import rollout as bandit_rollout
 from rmft_jax.tasks.bandit import tokens as bandit_tokens
@@ -259,7 +259,7 @@ def make_imitation(
         key_env, key_greedy = jax.random.split(key)
         scen = jax.vmap(env.sample)(jax.random.split(key_env, num_scenarios))
         actions_NxT, rewards_NxT = greedy(key_greedy, scen.means_TxA[0], scen.rewards_TxA)
-        update = sft.make_update(lambda p, x: models.apply(graphdef, p, x), optimizer, num_steps, s.temperature)
+        update = paradigms.imitation_update(BanditTask(env, graphdef, s), optimizer, num_steps, s.temperature)
         batch = _sft_batch(actions_NxT, rewards_NxT, s.num_actions, s.time_feature)
         params, opt_state, losses = update(params, opt_state, batch)
         return params, opt_state, losses[-1]
