@@ -52,7 +52,10 @@ if [ "$quick" != "--quick" ]; then
   export JAX_PLATFORMS="${JAX_PLATFORMS:-cuda}"
 fi
 start=$SECONDS
-if ! "$py" -m pytest -q -x -o addopts="" -p no:cacheprovider "${subset[@]}" >"$out/subset_tests.log" 2>&1; then
+workers=()  # the image has pytest-xdist: 4 workers on its 16 cores (about 100 s of tests on one CPU core here)
+if [ "$quick" != "--quick" ] && "$py" -c "import xdist" 2>/dev/null; then workers=(-n 4); fi
+if ! "$py" -m pytest -q -x -o addopts="" -p no:cacheprovider -m "not slow" "${workers[@]}" "${subset[@]}" \
+  >"$out/subset_tests.log" 2>&1; then
   tail -25 "$out/subset_tests.log" >&2
   echo "gpu.sh: the fast test subset (${subset[*]}) fails with $jax_line; no benchmark was run" \
     "(log: $out/subset_tests.log)" >&2
