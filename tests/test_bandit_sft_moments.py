@@ -99,16 +99,20 @@ def test_the_bandit_task_trains_on_arm_moments_only_when_asked():
     )
 
 
+def smoke_parts(form):
+    """(env, graphdef, params, optimizer, settings) of the MAB smoke config with sft.form = `form`."""
+    cfg = mab.get_config("smoke")
+    cfg.sft.form = form
+    env, _ = bandit.build_envs(cfg)
+    graphdef, params = bandit.build_model(cfg, seed=0)
+    return env, graphdef, params, sft.optimizer_from_config(cfg), bandit.BanditSettings.from_config(cfg)
+
+
 def test_a_bandit_iteration_with_moments_follows_the_forward_iteration():
     # The config's sft.form reaches the loop: the same rollouts (same key), then SFT in either form.
     out = {}
     for form in ("forward", "moments"):
-        cfg = mab.get_config("smoke")
-        cfg.sft.form = form
-        settings = bandit.BanditSettings.from_config(cfg)
-        env, _ = bandit.build_envs(cfg)
-        graphdef, params = bandit.build_model(cfg, seed=0)
-        optimizer = sft.optimizer_from_config(cfg)
+        env, graphdef, params, optimizer, settings = smoke_parts(form)
         iteration = jax.jit(bandit.make_iteration(env, graphdef, optimizer, settings))
         out[form] = iteration(params, optimizer.init(params), jax.random.key(5))
     assert_same_iteration(out["forward"], out["moments"])
@@ -141,12 +145,7 @@ def test_the_greedy_imitation_init_trains_in_the_configured_form_too(monkeypatch
     monkeypatch.setattr(tokens, "arm_moments", lambda *a, **k: traced.append(1) or real(*a, **k))
     losses = {}
     for form in ("forward", "moments"):
-        cfg = mab.get_config("smoke")
-        cfg.sft.form = form
-        settings = bandit.BanditSettings.from_config(cfg)
-        env, _ = bandit.build_envs(cfg)
-        graphdef, params = bandit.build_model(cfg, seed=0)
-        optimizer = sft.optimizer_from_config(cfg)
+        env, graphdef, params, optimizer, settings = smoke_parts(form)
         imitation = jax.jit(bandit.make_imitation(env, graphdef, optimizer, settings, 16, 5))
         losses[form] = imitation(params, optimizer.init(params), jax.random.key(2))[2]
         assert bool(traced) == (form == "moments")  # the statistic is computed only in the moments form

@@ -46,15 +46,22 @@ def exclusive_prefix_sum_matmul(terms_xTxA: jax.Array) -> jax.Array:
     return jnp.einsum("ts,...sa->...ta", strict_TxT, terms_xTxA)
 
 
+def exclusive_cumsum(terms: jax.Array, axis: int) -> jax.Array:
+    """sum_{i<t} terms_i along `axis` (a negative axis, the rounds): a cumulative sum shifted by one round, so round 0
+    sees nothing and round t sees rounds i < t."""
+    cumsum = jnp.cumsum(terms, axis=axis)
+    pad = [(0, 0)] * cumsum.ndim
+    pad[axis] = (1, 0)
+    return jnp.pad(jax.lax.slice_in_dim(cumsum, 0, cumsum.shape[axis] - 1, axis=axis), pad)
+
+
 def prefix_second_moments(rewards_xTxD: jax.Array) -> jax.Array:
     """S_t = sum_{i<t} x_i x_i^T of the tokens x_i = (r_i, 1): (..., T, D+1, D+1), the single layer's sufficient
     statistic (logits_t = b + V S_t K^T Q c). SFT computes it once per update, since its inputs do not change."""
     rewards_xTxD = jnp.asarray(rewards_xTxD, jnp.float32)
     tokens_xTxD1 = jnp.concatenate([rewards_xTxD, jnp.ones(rewards_xTxD.shape[:-1] + (1,), jnp.float32)], axis=-1)
     outer_xTxD1xD1 = tokens_xTxD1[..., :, None] * tokens_xTxD1[..., None, :]
-    cumsum_xTxD1xD1 = jnp.cumsum(outer_xTxD1xD1, axis=-3)
-    pad = [(0, 0)] * (cumsum_xTxD1xD1.ndim - 3) + [(1, 0), (0, 0), (0, 0)]
-    return jnp.pad(cumsum_xTxD1xD1[..., :-1, :, :], pad)  # exclusive: round t sees rounds i < t
+    return exclusive_cumsum(outer_xTxD1xD1, axis=-3)
 
 
 def dense_moments_projection(w_D1: jax.Array) -> jax.Array:
@@ -125,11 +132,7 @@ class LinearAttention(nnx.Module):
         terms_xTxA = self.contributions(rewards_xTxD)
         if self.prefix_sum == "matmul":
             return self.readout(exclusive_prefix_sum_matmul(terms_xTxA))
-        cumsum_xTxA = jnp.cumsum(terms_xTxA, axis=-2)
-        # Exclusive prefix sum: shift by one round so round 0 sees nothing and round t sees i < t.
-        pad = [(0, 0)] * (cumsum_xTxA.ndim - 2) + [(1, 0), (0, 0)]
-        past_xTxA = jnp.pad(cumsum_xTxA[..., :-1, :], pad)
-        return self.readout(past_xTxA)
+        return self.readout(exclusive_cumsum(terms_xTxA, axis=-2))
 
     def logits_from_moments(self, moments_xTxD1xD1: jax.Array) -> jax.Array:
         """Logits (..., T, A) from `prefix_second_moments` of the rewards: b + V S_t (K^T Q c); equal to the forward

@@ -254,12 +254,12 @@ def make_imitation(
     """Unjitted imitation_round(params, opt_state, key) -> (params, opt_state, loss): fit Greedy's play."""
     hparams = bandit_baselines.resolve_hparams("greedy", s.horizon, s.num_actions)
     greedy = bandit_baselines.make_bandit_fn("greedy", num_scenarios, hparams)
+    update = paradigms.imitation_update(BanditTask(env, graphdef, s), optimizer, num_steps, s.temperature)
 
     def imitation_round(params, opt_state, key):
         key_env, key_greedy = jax.random.split(key)
         scen = jax.vmap(env.sample)(jax.random.split(key_env, num_scenarios))
         actions_NxT, rewards_NxT = greedy(key_greedy, scen.means_TxA[0], scen.rewards_TxA)
-        update = paradigms.imitation_update(BanditTask(env, graphdef, s), optimizer, num_steps, s.temperature)
         batch = _sft_batch(actions_NxT, rewards_NxT, s.num_actions, s.time_feature)
         params, opt_state, losses = update(params, opt_state, batch)
         return params, opt_state, losses[-1]

@@ -14,6 +14,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from rmft_jax.models import linear_attention
+
 
 def token_dim(num_actions: int, time_feature: bool = False) -> int:
     """The token width D: 2A, plus one for the t / T feature."""
@@ -57,9 +59,7 @@ def arm_moments(tokens_xTxD: jax.Array, num_actions: int) -> jax.Array:
     rewards_xTxA = tokens_xTxD[..., num_actions : 2 * num_actions]  # r_i e_{a_i}
     ones_xTx1 = jnp.ones(tokens_xTxD.shape[:-1] + (1,), tokens_xTxD.dtype)
     terms_xTxS = jnp.concatenate([pulls_xTxA, rewards_xTxA, rewards_xTxA**2, ones_xTx1], axis=-1)
-    cumsum_xTxS = jnp.cumsum(terms_xTxS, axis=-2)
-    pad = [(0, 0)] * (cumsum_xTxS.ndim - 2) + [(1, 0), (0, 0)]
-    return jnp.pad(cumsum_xTxS[..., :-1, :], pad)  # exclusive: round t sees rounds i < t
+    return linear_attention.exclusive_cumsum(terms_xTxS, axis=-2)
 
 
 def moments_projection(w_D1: jax.Array, num_actions: int) -> jax.Array:
